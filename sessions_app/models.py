@@ -1,0 +1,193 @@
+"""Photographers, their clients, shoot sessions and the photos in them."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A photographer account. Logs in with email."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    studio_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+
+class Client(TimeStampedModel):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clients")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="sessions_app_client_unique_name_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhotoSession(TimeStampedModel):
+    """One shoot. Its status is derived from its photos' statuses (see `selectors.session_progress`)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photo_sessions")
+    client = models.ForeignKey(Client, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    shot_on = models.DateField(null=True, blank=True)
+    # 0 = lenient .. 1 = strict; re-groups stored predictions without re-analysis (ml.Thresholds.from_strictness).
+    strictness = models.FloatField(default=0.5)
+
+    class Meta:
+        ordering = ["-shot_on", "-created_at"]
+        indexes = [
+            # Dashboard: a photographer's sessions, newest first.
+            models.Index(fields=["owner", "-created_at"], name="sessions_owner_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(strictness__gte=0) & models.Q(strictness__lte=1),
+                name="sessions_app_photosession_strictness_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def original_upload_to(photo: "Photo", filename: str) -> str:
+    # Never the client's path or name: uuid + the extension we detected from the content.
+    return f"photos/{photo.session.uuid}/{photo.uuid.hex}{photo.extension}"
+
+
+class Photo(TimeStampedModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(PhotoSession, on_delete=models.CASCADE, related_name="photos")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    original = models.FileField(upload_to=original_upload_to, max_length=255)
+    original_filename = models.CharField(max_length=255)
+    extension = models.CharField(max_length=8)  # ".jpg", ".png", ... from the sniffed type
+    content_type = models.CharField(max_length=50)
+    sha256 = models.CharField(max_length=64)
+    bytes = models.BigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)  # oriented
+    height = models.PositiveIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    thumbnail = models.FileField(max_length=255, blank=True)
+    preview = models.FileField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["original_filename", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "sha256"], name="sessions_app_photo_unique_sha256_per_session"),
+        ]
+        indexes = [
+            # Session progress counts and the review grid.
+            models.Index(fields=["session", "status"], name="photo_session_status_idx"),
+            # The stuck-work sweeper.
+            models.Index(fields=["status", "started_at"], name="photo_status_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_filename
+
+
+def export_upload_to(export: "Export", filename: str) -> str:
+    return f"exports/{export.session.uuid}/{export.uuid.hex}/{filename}"
+
+
+class Export(TimeStampedModel):
+    """A ZIP/XMP/CSV export built by a background task and streamed to storage."""
+
+    class Format(models.TextChoices):
+        KEEPERS_ZIP = "keepers-zip", "Keepers (ZIP of originals)"
+        FOLDERS_ZIP = "folders-zip", "BLINKING / NOT_BLINKING folders (ZIP)"
+        XMP = "xmp", "XMP sidecars (ZIP)"
+        CSV = "csv", "CSV report"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    session = models.ForeignKey(PhotoSession, on_delete=models.CASCADE, related_name="exports")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    format = models.CharField(max_length=16, choices=Format.choices)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveIntegerField(default=0)  # photos written
+    total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    file = models.FileField(upload_to=export_upload_to, max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} of {self.session}"

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test package.
+
+`require(...)` is the one place that decides between skip and fail: a missing service or data set
+skips with its reason on a developer's machine, but fails in CI (CI=true), where everything must be there.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("EYESPY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (locally) or fail (CI) unless `condition` holds."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (CEW eyes/faces, a few photos). Read in place, never copied into the repo."""
+    require((SHARED_DATA / "cew").is_dir(), f"labelled data not found at {SHARED_DATA} (set EYESPY_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(request, tmp_path, settings_if_django):
+    """Each Django test writes media into its own temp folder."""
+    if settings_if_django is not None:
+        settings_if_django.MEDIA_ROOT = tmp_path / "media"
+        settings_if_django.STORAGES = {
+            **settings_if_django.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
+            },
+        }
+    yield
+
+
+@pytest.fixture
+def settings_if_django(request):
+    # tests/ml never touch Django; everything else gets pytest-django's `settings`.
+    if "tests/ml" in str(request.node.fspath).replace(os.sep, "/"):
+        return None
+    return request.getfixturevalue("settings")
