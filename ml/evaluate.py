@@ -1,0 +1,215 @@
+"""Evaluate on a labelled folder: `python -m ml.evaluate DIR [--eyes] [--json FILE] [--model PATH]`.
+
+DIR holds closed/ and open/ (images may be nested below them). Positive class = closed (BLINKING).
+Default mode runs the full `ml.analyse` pipeline on every image (photos or face crops of any
+size); a photo where no face is found counts as a NOT_BLINKING prediction and is also counted
+in `no_face`. `--eyes` treats every image as an eye crop and runs only the CNN.
+
+Prints n, accuracy, precision, recall, F1, the confusion matrix, images/s and the worst errors
+by file name; `--json` writes {"n","accuracy","precision","recall","f1","tp","fp","tn","fn",
+"no_face","images_per_s"}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ml import datasets
+from ml.metrics import Metrics, binary_metrics
+
+logger = logging.getLogger(__name__)
+
+# Face crops smaller than this (short side, px) are padded and upscaled before analysis when the
+# plain pass finds no face: the detector wants context around a face and some pixels in it.
+SMALL_IMAGE_SIDE = 256
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    path: Path
+    truth: int  # 1 = closed
+    predicted: int  # 1 = closed (BLINKING)
+    score: float  # P(closed) behind the prediction (max over the subject eyes in face mode)
+    note: str = ""  # the analysis reason, or "" in eye mode
+    no_face: bool = False
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    metrics: Metrics
+    no_face: int
+    images_per_s: float
+    seconds: float
+    mode: str
+    model_version: str
+    items: list[ItemResult] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The documented JSON: exactly these keys."""
+        m = self.metrics.to_dict()
+        return {
+            "n": m["n"], "accuracy": m["accuracy"], "precision": m["precision"], "recall": m["recall"],
+            "f1": m["f1"], "tp": m["tp"], "fp": m["fp"], "tn": m["tn"], "fn": m["fn"],
+            "no_face": self.no_face, "images_per_s": round(self.images_per_s, 2),
+        }
+
+    def worst_errors(self, limit: int = 15) -> list[ItemResult]:
+        """Misclassified items, most confidently wrong first."""
+        wrong = [it for it in self.items if it.predicted != it.truth]
+        return sorted(wrong, key=lambda it: abs(it.score - it.truth), reverse=True)[:limit]
+
+
+class EvaluationError(ValueError):
+    """The folder to evaluate is missing or holds no labelled images."""
+
+
+def _eye_crop(path: Path, size: int) -> np.ndarray:
+    with Image.open(path) as im:
+        gray = im.convert("L")
+        if gray.size != (size, size):
+            gray = gray.resize((size, size), Image.BILINEAR)
+        return np.asarray(gray, dtype=np.uint8)
+
+
+def evaluate_eyes(files: list[tuple[Path, int]], *, model_path: str | Path | None = None,
+                  threshold: float = 0.5) -> EvalReport:
+    """Every image is an eye crop: resize to the CNN input and classify."""
+    from ml.eye_model import load_model
+
+    model = load_model(model_path)
+    started = time.perf_counter()
+    crops, kept, unreadable = [], [], []
+    for path, label in files:
+        try:
+            crops.append(_eye_crop(path, model.input_size))
+            kept.append((path, label))
+        except (OSError, ValueError) as exc:
+            logger.warning("unreadable %s: %s", path, exc)
+            unreadable.append(str(path))
+    p = model.predict(np.stack(crops)) if crops else np.zeros((0,), np.float32)
+    seconds = time.perf_counter() - started
+    items = [ItemResult(path=path, truth=label, predicted=int(score >= threshold), score=float(score))
+             for (path, label), score in zip(kept, p)]
+    metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
+    return EvalReport(metrics=metrics, no_face=0, images_per_s=len(items) / seconds if seconds else 0.0,
+                      seconds=seconds, mode="eyes", model_version=model.version, items=items, unreadable=unreadable)
+
+
+def _padded_upscaled(image: Image.Image) -> Image.Image:
+    """A small face crop on a wider canvas (edge colour), upscaled: what the detector expects."""
+    rgb = image.convert("RGB")
+    w, h = rgb.size
+    side = int(max(w, h) * 1.8)
+    arr = np.asarray(rgb)
+    pad_y, pad_x = (side - h) // 2, (side - w) // 2
+    padded = np.pad(arr, ((pad_y, side - h - pad_y), (pad_x, side - w - pad_x), (0, 0)), mode="edge")
+    scale = max(1, int(np.ceil(SMALL_IMAGE_SIDE * 2 / side)))
+    out = Image.fromarray(padded)
+    return out.resize((side * scale, side * scale), Image.BICUBIC) if scale > 1 else out
+
+
+def _subject_p(analysis: object) -> float:
+    """The highest P(closed) over the subject faces' visible eyes (0.0 when none)."""
+    best = 0.0
+    for face in getattr(analysis, "faces", ()):
+        if not face.is_subject:
+            continue
+        for eye in face.eyes:
+            if eye.state.value != "not_visible":
+                best = max(best, float(eye.p_closed))
+    return best
+
+
+def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | None = None,
+                    thresholds: object | None = None) -> EvalReport:
+    """Run the full analysis on every image; NO_FACE counts as NOT_BLINKING and as no_face."""
+    from ml.analysis import analyse
+    from ml.eye_model import load_model
+    from ml.imaging import ImageError
+    from ml.types import Thresholds, Verdict
+
+    thresholds = thresholds or Thresholds()
+    model = load_model(model_path)
+    items: list[ItemResult] = []
+    unreadable: list[str] = []
+    no_face = 0
+    started = time.perf_counter()
+    for path, label in files:
+        try:
+            result = analyse(path, model=model, thresholds=thresholds)
+            if result.verdict is Verdict.NO_FACE:
+                with Image.open(path) as im:
+                    if min(im.size) < SMALL_IMAGE_SIDE:
+                        result = analyse(_padded_upscaled(im), model=model, thresholds=thresholds)
+        except (ImageError, OSError) as exc:
+            logger.warning("unreadable %s: %s", path, exc)
+            unreadable.append(str(path))
+            continue
+        found = result.verdict is not Verdict.NO_FACE
+        no_face += not found
+        items.append(ItemResult(path=path, truth=label, predicted=int(result.verdict is Verdict.BLINKING),
+                                score=_subject_p(result), note=result.reason, no_face=not found))
+    seconds = time.perf_counter() - started
+    metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
+    return EvalReport(metrics=metrics, no_face=no_face, images_per_s=len(items) / seconds if seconds else 0.0,
+                      seconds=seconds, mode="photos", model_version=model.version, items=items,
+                      unreadable=unreadable)
+
+
+def evaluate(directory: str | Path, *, eyes: bool = False, model_path: str | Path | None = None) -> EvalReport:
+    """Evaluate the model on DIR/closed and DIR/open (see the module doc)."""
+    files = datasets.list_labelled_files(Path(directory))
+    if not files:
+        raise EvaluationError(f"no images under {directory}/closed or {directory}/open")
+    if eyes:
+        return evaluate_eyes(files, model_path=model_path)
+    return evaluate_photos(files, model_path=model_path)
+
+
+def format_report(report: EvalReport, *, root: Path | None = None, worst: int = 15) -> str:
+    lines = [f"mode: {report.mode}   model: {report.model_version}", report.metrics.summary(),
+             f"no_face: {report.no_face}   images/s: {report.images_per_s:.1f}   ({report.seconds:.1f}s)"]
+    if report.unreadable:
+        lines.append(f"unreadable (not counted): {len(report.unreadable)}")
+    errors = report.worst_errors(worst)
+    if errors:
+        lines.append(f"worst errors ({len(errors)} of {report.metrics.fp + report.metrics.fn}):")
+        for it in errors:
+            name = it.path.relative_to(root) if root and it.path.is_relative_to(root) else it.path
+            truth = "closed" if it.truth else "open"
+            extra = f"  {it.note}" if it.note else ""
+            lines.append(f"  {truth:>6}  p_closed={it.score:.2f}  {name}{extra}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path, help="folder with closed/ and open/")
+    parser.add_argument("--eyes", action="store_true", help="images are eye crops: run only the CNN")
+    parser.add_argument("--json", type=Path, default=None, help="write the metrics JSON here")
+    parser.add_argument("--model", type=Path, default=None, help="eye model .tflite (default: the committed one)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        report = evaluate(args.directory, eyes=args.eyes, model_path=args.model)
+    except (EvaluationError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report, root=args.directory))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

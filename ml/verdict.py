@@ -1,0 +1,123 @@
+"""Turn per-eye P(closed) into a photo verdict, a confidence and a reason.
+
+Pure and cheap: the web app's strictness slider re-judges stored analyses with it
+(`judge(analysis.to_dict()["faces"], Thresholds.from_strictness(s))`) without re-analysing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from ml.types import EyeState, FaceResult, Thresholds, Verdict
+
+
+def eye_state(p_closed: float, thresholds: Thresholds) -> EyeState:
+    """open / partly_closed / closed for a visible eye."""
+    if p_closed >= thresholds.closed:
+        return EyeState.CLOSED
+    if p_closed >= thresholds.partly:
+        return EyeState.PARTLY_CLOSED
+    return EyeState.OPEN
+
+
+def subject_flags(widths: Sequence[float], thresholds: Thresholds) -> list[bool]:
+    """True for faces at least `min_face_fraction` as wide as the widest face."""
+    largest = max(widths, default=0.0)
+    return [w >= thresholds.min_face_fraction * largest for w in widths]
+
+
+@dataclass(frozen=True)
+class _Eye:
+    side: str
+    state: EyeState
+    p_closed: float
+
+
+@dataclass(frozen=True)
+class _Face:
+    label: str
+    is_subject: bool
+    eyes: tuple[_Eye, ...]
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _normalise(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresholds: Thresholds) -> list[_Face]:
+    widths = [float(_field(f, "size_px", 0) or 0) for f in faces]
+    # Subject-ness follows the thresholds when sizes are known, so min_face_fraction can change too.
+    flags = subject_flags(widths, thresholds) if all(w > 0 for w in widths) else [
+        bool(_field(f, "is_subject", True)) for f in faces]
+    out = []
+    for index, (face, is_subject) in enumerate(zip(faces, flags)):
+        eyes = []
+        for eye in _field(face, "eyes", ()) or ():
+            stored = EyeState(_field(eye, "state", EyeState.OPEN))
+            p = float(_field(eye, "p_closed", 0.0) or 0.0)
+            state = EyeState.NOT_VISIBLE if stored is EyeState.NOT_VISIBLE else eye_state(p, thresholds)
+            eyes.append(_Eye(side=str(_field(eye, "side", "")), state=state, p_closed=p))
+        out.append(_Face(label="main face" if index == 0 else f"face {index + 1}", is_subject=is_subject,
+                         eyes=tuple(eyes)))
+    return out
+
+
+def _describe(face: _Face, states: set[EyeState]) -> str:
+    parts = [f"{eye.side} eye {eye.state.value.replace('_', ' ')} ({eye.p_closed:.2f})"
+             for eye in face.eyes if eye.state in states]
+    return f"{face.label}: " + ", ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def judge(
+    faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresholds: Thresholds = Thresholds()
+) -> tuple[Verdict, float, str]:
+    """(verdict, confidence 0.5-1, reason) from faces as analysed or as stored by `to_dict()`.
+
+    An eye state is re-derived from its P(closed) at these thresholds (not_visible stays);
+    only subject faces (see `Thresholds.min_face_fraction`) decide the verdict.
+    """
+    if not faces:
+        return Verdict.NO_FACE, 1.0, "no face found"
+    norm = _normalise(faces, thresholds)
+    subjects = [f for f in norm if f.is_subject]
+    background = len(norm) - len(subjects)
+    trigger = {EyeState.CLOSED, EyeState.PARTLY_CLOSED} if thresholds.partly_counts else {EyeState.CLOSED}
+
+    blinking = [f for f in subjects if any(e.state in trigger for e in f.eyes)]
+    if blinking:
+        reason = "; ".join(_describe(f, {EyeState.CLOSED, EyeState.PARTLY_CLOSED}) for f in blinking)
+        # How far the most closed triggering eye is past its cut-off, scaled to 0.5-1.
+        margins = []
+        for face in blinking:
+            for eye in face.eyes:
+                if eye.state in trigger:
+                    cut = thresholds.closed if eye.state is EyeState.CLOSED else thresholds.partly
+                    margins.append((eye.p_closed - cut) / max(1.0 - cut, 1e-6))
+        confidence = 0.5 + 0.5 * max(0.0, min(1.0, max(margins)))
+        return Verdict.BLINKING, round(confidence, 3), reason
+
+    visible = [e for f in subjects for e in f.eyes if e.state is not EyeState.NOT_VISIBLE]
+    hidden = sum(1 for f in subjects for e in f.eyes if e.state is EyeState.NOT_VISIBLE)
+    head = _plural(len(subjects), "face")
+    if not visible:
+        reason = f"{subjects[0].label}: eyes not visible" if len(subjects) == 1 else f"{head}, no eyes visible"
+        confidence = 0.5
+    else:
+        reason = f"{head}, {'all visible eyes' if hidden else 'all eyes'} open"
+        partly = [f for f in subjects if any(e.state is EyeState.PARTLY_CLOSED for e in f.eyes)]
+        if partly:
+            reason = f"{head}, no eye closed; " + "; ".join(_describe(f, {EyeState.PARTLY_CLOSED}) for f in partly)
+        if hidden:
+            reason += f" ({_plural(hidden, 'eye')} not visible)"
+        cut = thresholds.partly if thresholds.partly_counts else thresholds.closed
+        worst = max(e.p_closed for e in visible)
+        confidence = 0.5 + 0.5 * max(0.0, min(1.0, (cut - worst) / max(cut, 1e-6)))
+    if background:
+        reason += f"; {_plural(background, 'background face')} ignored"
+    return Verdict.NOT_BLINKING, round(confidence, 3), reason
