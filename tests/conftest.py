@@ -52,3 +52,11 @@ def settings_if_django(request):
     if "tests/ml" in str(request.node.fspath).replace(os.sep, "/"):
         return None
     return request.getfixturevalue("settings")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings_if_django):
+    """MD5 instead of PBKDF2 (~0.5 s per user) in tests; production hashing is untouched."""
+    if settings_if_django is not None:
+        settings_if_django.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield

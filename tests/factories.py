@@ -39,7 +39,9 @@ def make_photo(session: PhotoSession, *, name: str | None = None, data: bytes | 
     """A stored photo row with a real small JPEG behind it (no processing)."""
     from django.core.files.base import ContentFile
 
-    data = data or jpeg_bytes(color=(next(_seq) % 255, 100, 100))
+    n = next(_seq)
+    # Big colour steps: neighbouring shades can encode to the very same JPEG bytes (same sha256).
+    data = jpeg_bytes(color=((n * 53) % 256, (n * 101) % 256, (n * 197) % 256)) if data is None else data
     photo = Photo(
         session=session,
         original_filename=name or f"IMG_{next(_seq):04d}.JPG",
@@ -56,3 +58,45 @@ def make_photo(session: PhotoSession, *, name: str | None = None, data: bytes | 
 
 def make_model_version(name: str = "test-model", *, is_live: bool = True) -> ModelVersion:
     return ModelVersion.objects.create(name=name, is_live=is_live)
+
+
+# --- Files that must be refused or fail alone (upload checks, worker failures) ----------------------
+
+
+def noisy_jpeg_bytes(size=(640, 480), seed: int = 0, **save_kwargs) -> bytes:
+    """A JPEG with real entropy (random noise), so cutting it short really loses image data."""
+    import random
+
+    rng = random.Random(seed)
+    image = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90, **save_kwargs)
+    return buf.getvalue()
+
+
+def truncated_jpeg_bytes(size=(640, 480)) -> bytes:
+    """A valid JPEG header whose pixel data stops half-way (an interrupted copy)."""
+    data = noisy_jpeg_bytes(size)
+    return data[: len(data) // 2]
+
+
+def png_bomb_bytes(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A few hundred bytes of PNG whose header claims width x height pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    idat = zlib.compress(b"\x00" * (width + 1) * 8, 9)  # the first rows of an all-black image
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def pdf_bytes() -> bytes:
+    """A small but real PDF (what a renamed 'IMG_0001.jpg' that is really a contract looks like)."""
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
+        b"trailer << /Root 1 0 R >>\n%%EOF\n"
+    )

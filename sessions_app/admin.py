@@ -1,0 +1,150 @@
+"""Staff admin for accounts, clients, sessions, photos and exports (operator grade: joins, search, raw ids)."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Count, Q
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import Client, Export, Photo, PhotoSession, User
+
+
+class EyeSpyUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class EyeSpyUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = EyeSpyUserChangeForm
+    add_form = EyeSpyUserCreationForm
+    ordering = ("email",)
+    list_display = ("email", "name", "studio_name", "session_count", "is_active", "is_staff", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser")
+    search_fields = ("email", "name", "studio_name")
+    readonly_fields = ("date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name", "studio_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_session_count=Count("photo_sessions"))
+
+    @admin.display(description="sessions", ordering="_session_count")
+    def session_count(self, obj: User) -> int:
+        return obj._session_count
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "owner", "created_at")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    search_fields = ("name", "email", "owner__email")
+    readonly_fields = ("uuid", "created_at", "updated_at")
+
+
+@admin.register(PhotoSession)
+class PhotoSessionAdmin(admin.ModelAdmin):
+    list_display = ("title", "owner", "client", "shot_on", "photo_count", "failed_count", "created_at")
+    list_select_related = ("owner", "client")
+    raw_id_fields = ("owner", "client")
+    search_fields = ("title", "uuid", "owner__email", "client__name")
+    list_filter = ("shot_on",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("uuid", "created_at", "updated_at", "site_link")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _photos=Count("photos"), _failed=Count("photos", filter=Q(photos__status=Photo.Status.FAILED))
+        )
+
+    @admin.display(description="photos", ordering="_photos")
+    def photo_count(self, obj: PhotoSession) -> int:
+        return obj._photos
+
+    @admin.display(description="failed", ordering="_failed")
+    def failed_count(self, obj: PhotoSession) -> int:
+        return obj._failed
+
+    @admin.display(description="on the site")
+    def site_link(self, obj: PhotoSession) -> str:
+        return format_html('<a href="{}">session page</a> (owner only)', reverse("sessions:detail", args=[obj.uuid]))
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ("original_filename", "session", "owner_email", "status", "size", "dimensions", "attempts", "created_at")
+    list_select_related = ("session", "session__owner")
+    raw_id_fields = ("session",)
+    search_fields = ("original_filename", "uuid", "sha256", "session__title", "session__owner__email")
+    list_filter = ("status", "content_type")
+    # Stored files show as names: media has no public URL, and staff aren't the photo's owner.
+    exclude = ("original", "thumbnail", "preview")
+    readonly_fields = (
+        "uuid", "sha256", "bytes", "original_name", "extension", "content_type", "width", "height", "taken_at",
+        "thumbnail_name", "preview_name", "started_at", "finished_at", "created_at", "updated_at",
+    )
+    actions = ["requeue_photos"]
+
+    @admin.display(description="original")
+    def original_name(self, obj: Photo) -> str:
+        return obj.original.name
+
+    @admin.display(description="thumbnail")
+    def thumbnail_name(self, obj: Photo) -> str:
+        return obj.thumbnail.name or "—"
+
+    @admin.display(description="preview")
+    def preview_name(self, obj: Photo) -> str:
+        return obj.preview.name or "—"
+
+    @admin.display(description="owner", ordering="session__owner__email")
+    def owner_email(self, obj: Photo) -> str:
+        return obj.session.owner.email
+
+    @admin.display(description="size", ordering="bytes")
+    def size(self, obj: Photo) -> str:
+        return filesizeformat(obj.bytes)
+
+    @admin.display(description="pixels")
+    def dimensions(self, obj: Photo) -> str:
+        return f"{obj.width}×{obj.height}" if obj.width and obj.height else "—"
+
+    @admin.action(description="Re-run the selected photos (failed or stuck)")
+    def requeue_photos(self, request, queryset):
+        from classifier import services as classifier_services
+
+        count = classifier_services.photos_requeue(photos_qs=queryset)
+        self.message_user(request, f"Queued {count} photo(s) again.", messages.SUCCESS)
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "session", "requested_by", "format", "status", "progress", "total", "created_at")
+    list_select_related = ("session", "requested_by")
+    raw_id_fields = ("session", "requested_by")
+    search_fields = ("uuid", "session__title", "session__owner__email", "requested_by__email")
+    list_filter = ("status", "format")
+    exclude = ("file",)
+    readonly_fields = ("uuid", "file_name", "progress", "total", "error", "created_at", "updated_at")
+
+    @admin.display(description="file")
+    def file_name(self, obj: Export) -> str:
+        return obj.file.name or "—"

@@ -1,0 +1,92 @@
+"""The CSV report: one row per photo with the verdict, why, and who corrected it."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from django.utils import timezone
+
+from classifier.selectors import FaceCard, PhotoCard
+
+from .naming import safe_filename
+
+COLUMNS = [
+    "file_name",
+    "verdict",
+    "confidence",
+    "machine_verdict",
+    "corrected_by",
+    "corrected_at",
+    "faces",
+    "left_eye",
+    "left_eye_openness",
+    "right_eye",
+    "right_eye_openness",
+    "all_eyes",
+    "reason",
+    "taken_at",
+]
+UNREADABLE = "UNREADABLE"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula; a file name or reason must stay text.
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _main_face(card: PhotoCard) -> FaceCard | None:
+    subjects = [f for f in card.faces if f.is_subject]
+    return (subjects or list(card.faces) or [None])[0]
+
+
+def _eyes_summary(card: PhotoCard) -> str:
+    parts = []
+    for face in card.faces:
+        eyes = ", ".join(
+            f"{eye.side} {eye.state_label}" + (f" ({eye.openness:.2f})" if eye.openness is not None else "")
+            for eye in face.eyes
+        )
+        parts.append(f"face {face.index + 1}: {eyes or 'no eyes found'}")
+    return "; ".join(parts)
+
+
+def card_row(card: PhotoCard) -> list[str]:
+    main = _main_face(card)
+    by_side = {eye.side: eye for eye in (main.eyes if main else ())}
+    left, right = by_side.get("left"), by_side.get("right")
+    who = card.corrected_by
+    return [
+        _cell(safe_filename(card.photo)),
+        card.verdict or UNREADABLE,
+        _number(card.confidence),
+        card.machine_verdict or "",
+        _cell(who.email if who is not None else ""),
+        timezone.localtime(card.correction.created_at).isoformat(timespec="seconds") if card.correction else "",
+        str(len(card.faces)),
+        left.state if left else "",
+        _number(left.openness) if left else "",
+        right.state if right else "",
+        _number(right.openness) if right else "",
+        _cell(_eyes_summary(card)),
+        _cell(card.reason),
+        timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",
+    ]
+
+
+def write_csv(cards: Iterable[PhotoCard], dest: TextIO, *, progress: Callable[[int], None] | None = None) -> int:
+    """Header plus one row per photo (unreadable files included, with their error as the reason)."""
+    writer = csv.writer(dest)
+    writer.writerow(COLUMNS)
+    done = 0
+    for card in cards:
+        writer.writerow(card_row(card))
+        done += 1
+        if progress:
+            progress(done)
+    return done

@@ -1,0 +1,62 @@
+"""What an export can be told: XMP ratings, labels and sidecar naming. Validated once, stored on Export.options."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+NAMING_BASENAME = "basename"  # IMG_0001.xmp      (Lightroom, Camera Raw, Capture One)
+NAMING_FULL = "full"  # IMG_0001.JPG.xmp  (darktable, digiKam)
+NAMINGS = {
+    NAMING_BASENAME: "IMG_0001.xmp (Lightroom, Capture One)",
+    NAMING_FULL: "IMG_0001.JPG.xmp (darktable, digiKam)",
+}
+RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
+LABEL_MAX = 64
+
+
+class ExportError(Exception):
+    """An export that can't be made as asked. `reason` is shown to the photographer as is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    rating_keeper: int = 0
+    rating_blinking: int = -1
+    label_keeper: str = ""
+    label_blinking: str = "Red"
+    xmp_naming: str = NAMING_BASENAME
+
+    def __post_init__(self) -> None:
+        for name in ("rating_keeper", "rating_blinking"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not RATING_MIN <= value <= RATING_MAX:
+                raise ExportError(f"{name.replace('_', ' ')} must be a whole number from {RATING_MIN} to {RATING_MAX}")
+        for name in ("label_keeper", "label_blinking"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > LABEL_MAX or any(ord(ch) < 32 for ch in value):
+                raise ExportError(f"{name.replace('_', ' ')} must be plain text of at most {LABEL_MAX} characters")
+        if self.xmp_naming not in NAMINGS:
+            raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "ExportOptions":
+        """Options from JSON/form data; unknown keys are ignored, bad values raise ExportError."""
+        data = dict(data or {})
+        kwargs: dict[str, Any] = {}
+        for name in ("rating_keeper", "rating_blinking"):
+            if data.get(name) not in (None, ""):
+                try:
+                    kwargs[name] = int(str(data[name]).strip())
+                except ValueError:
+                    raise ExportError(f"{name.replace('_', ' ')} must be a whole number") from None
+        for name in ("label_keeper", "label_blinking", "xmp_naming"):
+            if data.get(name) is not None:
+                kwargs[name] = str(data[name]).strip()
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

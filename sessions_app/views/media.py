@@ -1,0 +1,105 @@
+"""Photographer media: originals, previews, thumbnails and eye crops, only to their owner.
+
+Locally the file is streamed (FileResponse); on S3 the browser is redirected to a short-lived signed URL.
+Nothing under the media folder has a public URL.
+"""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import Storage
+from django.db.models import Case, IntegerField, Value, When
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from .. import selectors
+from ..models import Photo
+
+FILE_MAX_AGE = 3600  # private browser cache only; the names never change for a given photo
+REDIRECT_MAX_AGE = 60  # well inside the signed URL's expiry
+
+
+def _serve(
+    storage: Storage, name: str, *, content_type: str | None = None, filename: str | None = None,
+    as_attachment: bool = False,
+) -> HttpResponse:
+    if not name:
+        raise Http404("Not available yet.")
+    try:
+        local_path = storage.path(name)
+    except NotImplementedError:
+        # Remote storage (S3): hand out a signed URL that expires soon, never a public one.
+        params = {"ResponseContentDisposition": f'attachment; filename="{filename}"'} if as_attachment and filename else None
+        try:
+            url = storage.url(name, parameters=params) if params else storage.url(name)
+        except TypeError:  # a remote storage without per-URL parameters
+            url = storage.url(name)
+        response: HttpResponse = HttpResponseRedirect(url)
+        max_age = REDIRECT_MAX_AGE
+    else:
+        try:
+            fh = open(local_path, "rb")  # noqa: SIM115 - FileResponse closes it
+        except FileNotFoundError:
+            raise Http404("File missing from storage.") from None
+        response = FileResponse(fh, content_type=content_type, filename=filename or "", as_attachment=as_attachment)
+        max_age = FILE_MAX_AGE
+    patch_cache_control(response, private=True, max_age=max_age)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@login_required
+@require_GET
+def photo_thumbnail(request: HttpRequest, photo_uuid) -> HttpResponse:
+    photo = selectors.photo_get_for_owner(owner=request.user, photo_uuid=photo_uuid)
+    return _serve(photo.thumbnail.storage, photo.thumbnail.name, content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def photo_preview(request: HttpRequest, photo_uuid) -> HttpResponse:
+    photo = selectors.photo_get_for_owner(owner=request.user, photo_uuid=photo_uuid)
+    return _serve(photo.preview.storage, photo.preview.name, content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def photo_original(request: HttpRequest, photo_uuid) -> HttpResponse:
+    photo = selectors.photo_get_for_owner(owner=request.user, photo_uuid=photo_uuid)
+    download = request.GET.get("download") == "1"
+    return _serve(
+        photo.original.storage, photo.original.name, content_type=photo.content_type,
+        filename=photo.original_filename, as_attachment=download,
+    )
+
+
+def _eye_crop_name(photo: Photo, face: int, side: str) -> str:
+    from classifier.models import Prediction
+
+    # The live model's prediction first; otherwise the newest one.
+    prediction = (
+        Prediction.objects.filter(photo=photo)
+        .annotate(live=Case(When(model_version__is_live=True, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("live", "-updated_at")
+        .only("details")
+        .first()
+    )
+    faces = (prediction.details or {}).get("faces") if prediction else None
+    if not isinstance(faces, list) or not 0 <= face < len(faces):
+        raise Http404("No such face.")
+    for eye in faces[face].get("eyes") or []:
+        if isinstance(eye, dict) and eye.get("side") == side:
+            name = eye.get("crop_path") or ""
+            # Stored JSON names a file; only the photo's own derived folder may be served.
+            if name.startswith((f"derived/{photo.uuid}/", f"derived/{photo.uuid.hex}/")) and ".." not in name:
+                return name
+    raise Http404("No crop for that eye.")
+
+
+@login_required
+@require_GET
+def photo_eye_crop(request: HttpRequest, photo_uuid, face: int, side: str) -> HttpResponse:
+    photo = selectors.photo_get_for_owner(owner=request.user, photo_uuid=photo_uuid)
+    if side not in ("left", "right"):
+        raise Http404("Side is left or right.")
+    return _serve(photo.original.storage, _eye_crop_name(photo, face, side), content_type="image/png")

@@ -1,0 +1,227 @@
+"""The review screen: three groups, corrections in one keystroke, the strictness slider, the lightbox.
+
+Every mutation is a POST that works as a plain form (redirect back to the card) and, when htmx or
+review.js sends it (HX-Request), answers with the updated card(s) plus out-of-band swaps for the
+group counts and the agreement line — no page reload.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from classifier import selectors as review
+from classifier.services.corrections import (
+    CorrectionError,
+    correction_create,
+    correction_undo,
+    corrections_bulk_create,
+    corrections_undo,
+)
+
+from .. import selectors
+from ..eye_zoom import ZoomUnavailable, eye_zoom
+from ..models import Photo, PhotoSession
+from .media import _serve
+
+BULK_MAX = 1000
+
+
+class StrictnessForm(forms.Form):
+    strictness = forms.FloatField(min_value=0.0, max_value=1.0)
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(choices=[("BLINKING", "Blinking"), ("NOT_BLINKING", "Keep"), ("NO_FACE", "No face"),
+                                        ("undo", "Undo")])
+
+    def photo_uuids(self) -> list[uuid.UUID]:
+        """The selected photos' UUIDs (malformed ones dropped; ownership is checked by the caller)."""
+        out = []
+        for raw in self.data.getlist("photos")[:BULK_MAX]:
+            try:
+                out.append(uuid.UUID(str(raw)))
+            except ValueError:
+                continue
+        return out
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _review_url(session: PhotoSession, *, sort: str = "", anchor: str = "") -> str:
+    url = reverse("sessions:review", args=[session.uuid])
+    if sort in review.SORTS and sort != review.SORT_CONFIDENCE:
+        url += f"?sort={sort}"
+    return url + (f"#{anchor}" if anchor else "")
+
+
+def _back(request: HttpRequest, session: PhotoSession, anchor: str = "") -> HttpResponse:
+    """Without JavaScript: back to the review page, same sort, scrolled to the card."""
+    return redirect(_review_url(session, sort=request.POST.get("sort", ""), anchor=anchor))
+
+
+def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list[int], *, oob: bool) -> HttpResponse:
+    """The updated card(s), with the counts and agreement swapped in out of band."""
+    groups = review.session_groups(session=session)
+    wanted = set(photo_ids)
+    cards = [c for c in groups.all_cards() if c.photo.id in wanted]
+    context = {
+        "session": session,
+        "groups": groups,
+        "cards": cards,
+        "oob": oob,
+        "agreement": review.agreement_from_cards(groups.all_cards()),
+        "sort": request.POST.get("sort", ""),
+    }
+    response = render(request, "sessions_app/_review_update.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    sort = request.GET.get("sort", review.SORT_CONFIDENCE)
+    groups = review.session_groups(session=session, sort=sort)
+    cards = groups.all_cards()
+    preview_form = StrictnessForm(request.GET if "strictness" in request.GET else None)
+    preview = (
+        review.strictness_preview(session=session, strictness=preview_form.cleaned_data["strictness"])
+        if preview_form.is_bound and preview_form.is_valid() else None
+    )
+    context = {
+        "session": session,
+        "groups": groups,
+        "sort": groups.sort,
+        "sorts": review.SORTS,
+        "agreement": review.agreement_from_cards(cards),
+        "preview": preview,
+        "slider_value": preview.strictness if preview else session.strictness,
+    }
+    return render(request, "sessions_app/review.html", context)
+
+
+def _photo_for_review(request: HttpRequest, photo_uuid) -> Photo:
+    return selectors.photo_get_for_owner(owner=request.user, photo_uuid=photo_uuid)
+
+
+@login_required
+@require_POST
+def photo_correct(request: HttpRequest, photo_uuid) -> HttpResponse:
+    """Mark one photo (or, with `face`, one of its faces) BLINKING / NOT_BLINKING / NO_FACE."""
+    photo = _photo_for_review(request, photo_uuid)
+    face = request.POST.get("face", "")
+    try:
+        face_index = int(face) if face != "" else None
+        correction_create(photo=photo, label=request.POST.get("label", ""), by=request.user, face_index=face_index)
+    except ValueError:
+        return _refuse(request, photo.session, "face must be a number")
+    except CorrectionError as exc:
+        return _refuse(request, photo.session, exc.reason)
+    if _is_htmx(request):
+        return _cards_response(request, photo.session, [photo.id], oob=False)
+    return _back(request, photo.session, anchor=f"card-{photo.uuid}")
+
+
+@login_required
+@require_POST
+def photo_undo(request: HttpRequest, photo_uuid) -> HttpResponse:
+    photo = _photo_for_review(request, photo_uuid)
+    if correction_undo(photo=photo, by=request.user) is None and not _is_htmx(request):
+        messages.info(request, f"Nothing to undo on {photo.original_filename}.")
+    if _is_htmx(request):
+        return _cards_response(request, photo.session, [photo.id], oob=False)
+    return _back(request, photo.session, anchor=f"card-{photo.uuid}")
+
+
+@login_required
+@require_POST
+def review_bulk(request: HttpRequest, session_uuid) -> HttpResponse:
+    """Mark or undo many selected photos at once (shift+B / shift+K / U after a bulk change)."""
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    form = BulkForm(request.POST)
+    # Only this session's photos count: anything else in the list (another photographer's) is ignored.
+    photos = list(session.photos.filter(uuid__in=form.photo_uuids())) if form.is_valid() else []
+    if not photos:
+        return _refuse(request, session, "select some photos, then choose what they are")
+    if form.cleaned_data["action"] == "undo":
+        changed = [c.photo_id for c in corrections_undo(photos=photos, by=request.user)]
+    else:
+        changed = [c.photo_id for c in corrections_bulk_create(photos=photos, label=form.cleaned_data["action"],
+                                                               by=request.user)]
+    if _is_htmx(request):
+        return _cards_response(request, session, [p.id for p in photos], oob=True)
+    messages.success(request, f"Updated {len(changed)} photo{'s' if len(changed) != 1 else ''}.")
+    return _back(request, session)
+
+
+def _refuse(request: HttpRequest, session: PhotoSession, reason: str) -> HttpResponse:
+    if _is_htmx(request):
+        return HttpResponse(reason, status=400, content_type="text/plain; charset=utf-8")
+    messages.error(request, reason[:1].upper() + reason[1:])
+    return _back(request, session)
+
+
+@login_required
+@require_GET
+def strictness_preview(request: HttpRequest, session_uuid) -> HttpResponse:
+    """How many photos a new strictness would move (the slider asks while it is dragged)."""
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    form = StrictnessForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse("Strictness is a number from 0 to 1.", status=400, content_type="text/plain")
+    preview = review.strictness_preview(session=session, strictness=form.cleaned_data["strictness"])
+    return render(request, "sessions_app/_strictness_preview.html", {"session": session, "preview": preview})
+
+
+@login_required
+@require_POST
+def strictness_apply(request: HttpRequest, session_uuid) -> HttpResponse:
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    form = StrictnessForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Strictness is a number from 0 (lenient) to 1 (strict).")
+        return redirect(_review_url(session))
+    preview = review.strictness_preview(session=session, strictness=form.cleaned_data["strictness"])
+    # A single field the form has validated: the view assigns and saves just that (no service needed).
+    session.strictness = preview.strictness
+    session.save(update_fields=["strictness", "updated_at"])
+    messages.success(request, f"Strictness set to {preview.strictness:.2f}. {preview.sentence}")
+    return redirect(_review_url(session, sort=request.POST.get("sort", "")))
+
+
+@login_required
+@require_GET
+def photo_lightbox(request: HttpRequest, photo_uuid) -> HttpResponse:
+    """The preview with the faces marked and each face's eyes at 100% (partial for htmx, else a page)."""
+    photo = _photo_for_review(request, photo_uuid)
+    card = review.photo_card(photo=photo)
+    if card is None:
+        raise Http404("This photo is still being processed.")
+    template = "sessions_app/_lightbox.html" if _is_htmx(request) else "sessions_app/lightbox.html"
+    return render(request, template, {"card": card, "session": photo.session})
+
+
+@login_required
+@require_GET
+def photo_zoom(request: HttpRequest, photo_uuid, face: int) -> HttpResponse:
+    """A JPEG of one face's eyes cropped from the original at 100%."""
+    photo = _photo_for_review(request, photo_uuid)
+    card = review.photo_card(photo=photo)
+    prediction_faces = review.photo_stored_faces(photo=photo)
+    if card is None or card.unreadable or not 0 <= face < len(prediction_faces):
+        raise Http404("No such face.")
+    try:
+        name = eye_zoom(photo=photo, face=prediction_faces[face], face_index=face)
+    except ZoomUnavailable as exc:
+        raise Http404(exc.reason) from None
+    return _serve(photo.original.storage, name, content_type="image/jpeg")

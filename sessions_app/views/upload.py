@@ -1,0 +1,99 @@
+"""Photo upload: one file per request from upload.js (JSON), or many files from the plain form (no JS).
+
+JSON answers: 201 {"ok": true, "photo": uuid, "duplicate": false}, 200 for a duplicate (nothing stored),
+413/422 {"ok": false, "error": reason} for a rejected file, 400 for a malformed request, 401/404 as usual.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import TooManyFilesSent
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from .. import selectors, services
+
+REJECTIONS_LISTED = 10  # in the no-JS flash message
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"ok": False, "error": message}, status=status)
+
+
+@require_POST
+def session_upload(request: HttpRequest, session_uuid) -> HttpResponse:
+    as_json = _wants_json(request)
+    if not request.user.is_authenticated:
+        if as_json:
+            return _error("Your login has expired. Log in again in another tab, then retry.", 401)
+        return redirect_to_login(request.get_full_path())
+    try:
+        session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    except Http404:
+        if as_json:
+            return _error("This session doesn't exist (it may have been deleted).", 404)
+        raise
+    if as_json:
+        return _upload_one(request, session)
+    return _upload_many(request, session)
+
+
+def _upload_one(request: HttpRequest, session) -> JsonResponse:
+    limit = settings.EYESPY_MAX_UPLOAD_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + MULTIPART_OVERHEAD:
+        # Refuse before reading the body: no point spooling 2 GB to disk to say no.
+        return _error(f"file too large (limit {limit // (1024 * 1024)} MB)", 413)
+    files = request.FILES.getlist("file")
+    if len(files) != 1:
+        return _error("Send exactly one file per request, in the form field 'file'.", 400)
+    upload = files[0]
+    try:
+        result = services.photo_upload(session=session, fileobj=upload, filename=upload.name)
+    except services.UploadRejected as exc:
+        return _error(exc.reason, 413 if exc.code == "too_large" else 422)
+    body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate}
+    return JsonResponse(body, status=200 if result.duplicate else 201)
+
+
+def _upload_many(request: HttpRequest, session) -> HttpResponse:
+    try:
+        files = request.FILES.getlist("file")
+    except TooManyFilesSent:
+        messages.error(
+            request,
+            f"Too many files for one plain upload (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}). "
+            "Turn on JavaScript for bulk upload, or send them in smaller batches.",
+        )
+        return redirect("sessions:detail", session_uuid=session.uuid)
+    if not files:
+        messages.error(request, "Choose one or more photos to upload.")
+        return redirect("sessions:detail", session_uuid=session.uuid)
+    imported, duplicates, rejected = 0, 0, []
+    for upload in files:
+        try:
+            result = services.photo_upload(session=session, fileobj=upload, filename=upload.name)
+        except services.UploadRejected as exc:
+            rejected.append(f"{services.clean_filename(upload.name)}: {exc.reason}")
+        else:
+            duplicates += result.duplicate
+            imported += not result.duplicate
+    summary = f"Uploaded {imported} photo{'s' if imported != 1 else ''}"
+    if duplicates:
+        summary += f"; skipped {duplicates} already in this session"
+    messages.success(request, summary + ".")
+    if rejected:
+        shown = "; ".join(rejected[:REJECTIONS_LISTED])
+        more = f" (and {len(rejected) - REJECTIONS_LISTED} more)" if len(rejected) > REJECTIONS_LISTED else ""
+        messages.error(request, f"Rejected {len(rejected)}: {shown}{more}")
+    return redirect("sessions:detail", session_uuid=session.uuid)

@@ -1,0 +1,448 @@
+/* Eye Spy review screen: keyboard review without page reloads.
+ *
+ * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
+ * undoes the last change, X / Space select, Shift+B / Shift+K mark the selection, Enter opens the
+ * lightbox, 1 2 3 jump to a group. Each change is one POST answered with the updated card and
+ * out-of-band counts (the same partials htmx uses for mouse clicks). Requests go one at a time, in
+ * order, so an undo never overtakes the change it undoes. Without JavaScript every button is a
+ * plain form POST.
+ */
+(function () {
+  "use strict";
+
+  const review = document.getElementById("review");
+  setupCopyButtons();
+  if (!review) return;
+
+  const status = document.getElementById("review-status");
+  const lightbox = document.getElementById("lightbox");
+  const lightboxBody = document.getElementById("lightbox-body");
+  const bulkForm = document.getElementById("bulk-form");
+  const bulkCount = document.getElementById("bulk-count");
+  const bulkUrl = review.dataset.bulkUrl;
+  const sort = review.dataset.sort || "";
+  const undoStack = []; // each entry: photo uuids changed by one action
+  let currentId = null;
+  let faceFocus = null; // index of the face picked with F on the current card
+  let queue = Promise.resolve();
+  let inFlight = 0;
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function cards() {
+    return Array.from(review.querySelectorAll(".photo-card"));
+  }
+
+  function cardById(id) {
+    return id ? document.getElementById("card-" + id) : null;
+  }
+
+  function current() {
+    return cardById(currentId);
+  }
+
+  function say(text) {
+    if (status) status.textContent = text;
+  }
+
+  function setBusy(delta) {
+    inFlight += delta;
+    document.body.dataset.reviewBusy = inFlight > 0 ? "1" : "0";
+  }
+
+  // --- Focus ------------------------------------------------------------------------------------------
+
+  function focusCard(card, opts) {
+    if (!card) return;
+    const previous = current();
+    if (previous && previous !== card) {
+      previous.classList.remove("is-current");
+      clearFaceFocus(previous);
+    }
+    currentId = card.dataset.photo;
+    card.classList.add("is-current");
+    card.focus({ preventScroll: true });
+    if (!opts || opts.scroll !== false) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  function clearFaceFocus(card) {
+    faceFocus = null;
+    if (card) card.querySelectorAll(".face.face-focus").forEach((f) => f.classList.remove("face-focus"));
+  }
+
+  function moveBy(step) {
+    const all = cards();
+    const index = all.indexOf(current());
+    const next = all[Math.min(all.length - 1, Math.max(0, index + step))];
+    if (next) focusCard(next);
+    return next;
+  }
+
+  function moveVertical(direction) {
+    const card = current();
+    if (!card) return focusCard(cards()[0]);
+    const here = card.getBoundingClientRect();
+    const centre = here.left + here.width / 2;
+    let bestRow = null;
+    let best = null;
+    for (const other of cards()) {
+      if (other === card) continue;
+      const r = other.getBoundingClientRect();
+      const dy = direction > 0 ? r.top - here.top : here.top - r.top;
+      if (dy <= 5) continue;
+      if (bestRow === null || dy < bestRow - 5) {
+        bestRow = dy;
+        best = other;
+      } else if (Math.abs(dy - bestRow) <= 5) {
+        const c = r.left + r.width / 2;
+        const bc = best.getBoundingClientRect();
+        if (Math.abs(c - centre) < Math.abs(bc.left + bc.width / 2 - centre)) best = other;
+      }
+    }
+    if (best) focusCard(best);
+  }
+
+  function pickFace(card) {
+    const faces = card.querySelectorAll(".face");
+    if (faces.length < 2) return;
+    faceFocus = faceFocus === null ? 0 : (faceFocus + 1) % faces.length;
+    faces.forEach((f, i) => f.classList.toggle("face-focus", i === faceFocus));
+    say("Face " + (faceFocus + 1) + " picked: B or K marks just this face, Esc goes back to the whole photo.");
+  }
+
+  // --- Server round trips -------------------------------------------------------------------------------
+
+  function post(url, params) {
+    const body = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (Array.isArray(value)) value.forEach((v) => body.append(key, v));
+      else if (value !== null && value !== undefined) body.append(key, value);
+    }
+    const run = () =>
+      fetch(url, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
+      }).then(async (response) => {
+        const text = await response.text();
+        if (!response.ok) throw new Error(text || response.statusText);
+        applyUpdate(text);
+      });
+    setBusy(+1);
+    queue = queue
+      .then(run)
+      .catch((err) => say("Not saved: " + err.message))
+      .finally(() => setBusy(-1));
+    return queue;
+  }
+
+  function applyUpdate(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    for (const fresh of Array.from(template.content.children)) {
+      if (!fresh.id) continue;
+      const old = document.getElementById(fresh.id);
+      if (!old) continue;
+      fresh.removeAttribute("hx-swap-oob");
+      const wasCurrent = old.classList.contains("is-current");
+      old.replaceWith(fresh);
+      if (window.htmx) window.htmx.process(fresh);
+      if (fresh.classList.contains("photo-card")) {
+        markMoved(fresh);
+        if (wasCurrent) {
+          fresh.classList.add("is-current");
+          if (faceFocus !== null) {
+            const face = fresh.querySelectorAll(".face")[faceFocus];
+            if (face) face.classList.add("face-focus");
+          }
+          if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
+        }
+      }
+    }
+    updateBulkCount();
+  }
+
+  function markMoved(card) {
+    const section = card.closest("[data-group]:not(.photo-card)");
+    card.classList.toggle("moved", !!section && section.dataset.group !== card.dataset.group);
+  }
+
+  function label(card, value) {
+    const face = faceFocus;
+    const params = { label: value, sort };
+    if (face !== null) params.face = face;
+    undoStack.push([card.dataset.photo]);
+    const name = card.querySelector(".fname") ? card.querySelector(".fname").textContent : "photo";
+    const what = { BLINKING: "blinking", NOT_BLINKING: "keep", NO_FACE: "no face" }[value];
+    say(name + (face !== null ? " face " + (face + 1) : "") + " → " + what + ". U undoes.");
+    const done = post(card.dataset.correctUrl, params);
+    if (face === null) moveBy(1);
+    return done;
+  }
+
+  function selected() {
+    return Array.from(document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked')).map((b) => b.value);
+  }
+
+  function bulk(value) {
+    const ids = selected();
+    if (!ids.length) {
+      say("Nothing selected: X or Space selects the focused photo.");
+      return;
+    }
+    undoStack.push(ids);
+    say("Marked " + ids.length + " photo" + (ids.length === 1 ? "" : "s") + " " + (value === "BLINKING" ? "blinking" : "keep") + ". U undoes.");
+    post(bulkUrl, { action: value, photos: ids, sort }).then(() => {
+      document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
+      updateBulkCount();
+    });
+  }
+
+  function undo() {
+    const ids = undoStack.pop();
+    if (ids) {
+      say("Undone.");
+      return post(bulkUrl, { action: "undo", photos: ids, sort });
+    }
+    const card = current();
+    if (card) {
+      say("Undone on " + (card.querySelector(".fname") || {}).textContent + ".");
+      return post(card.dataset.undoUrl, { sort });
+    }
+  }
+
+  function toggleSelect(card) {
+    const box = card && card.querySelector('input[name="photos"]');
+    if (!box) return;
+    box.checked = !box.checked;
+    updateBulkCount();
+  }
+
+  function updateBulkCount() {
+    if (!bulkCount) return;
+    const n = selected().length;
+    document.querySelectorAll(".photo-card").forEach((c) => {
+      const box = c.querySelector('input[name="photos"]');
+      c.classList.toggle("is-selected", !!(box && box.checked));
+    });
+    bulkCount.textContent = n
+      ? n + " selected: Shift+B marks them blinking, Shift+K keeps them."
+      : "Select photos (X) to change many at once:";
+  }
+
+  // --- Lightbox -----------------------------------------------------------------------------------------
+
+  function openLightbox(card) {
+    if (!card || !lightbox) return;
+    focusCard(card, { scroll: true });
+    fetch(card.dataset.lightboxUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
+      .then((html) => {
+        lightboxBody.innerHTML = html;
+        lightbox.hidden = false;
+        document.body.classList.add("lightbox-open");
+      })
+      .catch((err) => say("Can't open the photo: " + err.message));
+  }
+
+  function closeLightbox() {
+    if (!lightbox || lightbox.hidden) return;
+    lightbox.hidden = true;
+    lightboxBody.innerHTML = "";
+    document.body.classList.remove("lightbox-open");
+    const card = current();
+    if (card) card.focus({ preventScroll: true });
+  }
+
+  function lightboxOpen() {
+    return lightbox && !lightbox.hidden;
+  }
+
+  // --- Keys ---------------------------------------------------------------------------------------------
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    const tag = target.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable) return true;
+    return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (typing(event.target) || event.altKey || event.metaKey) return;
+    const key = event.key;
+    const ctrl = event.ctrlKey;
+    if (ctrl && (key === "z" || key === "Z")) {
+      event.preventDefault();
+      undo();
+      return;
+    }
+    if (ctrl) return;
+    // Space and Enter on a focused button or link keep their usual meaning.
+    if ((key === " " || key === "Enter") && event.target.closest && event.target.closest("button, a, summary")) return;
+    const card = current();
+    if (!card && ["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp", "b", "k", "n", "x", " ", "Enter"].includes(key)) {
+      focusCard(cards()[0]);
+      event.preventDefault();
+      return;
+    }
+    const inBox = lightboxOpen();
+    switch (key) {
+      case "ArrowRight":
+        moveBy(1);
+        if (inBox) openLightbox(current());
+        break;
+      case "ArrowLeft":
+        moveBy(-1);
+        if (inBox) openLightbox(current());
+        break;
+      case "ArrowDown":
+        if (inBox) return;
+        moveVertical(1);
+        break;
+      case "ArrowUp":
+        if (inBox) return;
+        moveVertical(-1);
+        break;
+      case "b":
+      case "k":
+      case "n":
+        if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
+        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]).then(() => {
+          if (inBox) openLightbox(current());
+        });
+        break;
+      case "B":
+        bulk("BLINKING");
+        break;
+      case "K":
+        bulk("NOT_BLINKING");
+        break;
+      case "u":
+      case "U":
+        undo();
+        break;
+      case "x":
+      case " ":
+        toggleSelect(card);
+        break;
+      case "f":
+        if (card) pickFace(card);
+        break;
+      case "Enter":
+        openLightbox(card);
+        break;
+      case "Escape":
+        if (inBox) closeLightbox();
+        else if (card) {
+          clearFaceFocus(card);
+          say("");
+        }
+        break;
+      case "1":
+      case "2":
+      case "3": {
+        const section = review.querySelectorAll("section[data-group]")[Number(key) - 1];
+        const first = section && section.querySelector(".photo-card");
+        if (first) focusCard(first);
+        else if (section) section.scrollIntoView({ block: "start" });
+        break;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+
+  // --- Mouse: keep the keyboard's idea of "current" in step -------------------------------------------------
+
+  review.addEventListener("click", (event) => {
+    const card = event.target.closest(".photo-card");
+    if (!card) return;
+    if (event.target.closest("[data-open-lightbox]")) {
+      event.preventDefault();
+      openLightbox(card);
+      return;
+    }
+    if (!event.target.closest("button, input, label, a")) focusCard(card, { scroll: false });
+    else currentId = card.dataset.photo;
+  });
+
+  review.addEventListener("change", (event) => {
+    if (event.target.matches('input[name="photos"]')) updateBulkCount();
+    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+  });
+
+  if (lightbox) {
+    lightbox.addEventListener("click", (event) => {
+      if (event.target === lightbox || event.target.closest("[data-close]")) closeLightbox();
+      const button = event.target.closest("[data-lb-label]");
+      if (button) {
+        event.preventDefault();
+        const card = current();
+        if (card) label(card, button.dataset.lbLabel).then(() => openLightbox(current()));
+      }
+    });
+  }
+
+  // htmx swaps from mouse clicks: keep "moved" marks and the selection count right.
+  document.body.addEventListener("htmx:afterSwap", () => {
+    cards().forEach(markMoved);
+    updateBulkCount();
+  });
+
+  // --- Strictness slider --------------------------------------------------------------------------------------
+
+  const slider = document.getElementById("strictness");
+  const sliderValue = document.getElementById("strictness-value");
+  if (slider && sliderValue) {
+    slider.addEventListener("input", () => (sliderValue.value = Number(slider.value).toFixed(2)));
+  }
+  document.querySelectorAll("[data-nojs-only]").forEach((el) => (el.hidden = true));
+
+  // --- Start ---------------------------------------------------------------------------------------------------
+
+  const fromHash = location.hash.startsWith("#card-") ? document.getElementById(location.hash.slice(1)) : null;
+  const first = fromHash || review.querySelector(".photo-card");
+  if (first) focusCard(first, { scroll: !!fromHash });
+  document.body.dataset.reviewReady = "1";
+  document.body.dataset.reviewBusy = "0";
+
+  // --- Copy buttons (exports page) ------------------------------------------------------------------------------
+
+  function setupCopyButtons() {
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-copy]");
+      if (!button) return;
+      const field = document.querySelector(button.dataset.copy);
+      if (!field) return;
+      const done = () => {
+        const before = button.textContent;
+        button.textContent = "Copied";
+        setTimeout(() => (button.textContent = before), 1500);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, () => legacyCopy(field, done));
+      } else {
+        legacyCopy(field, done);
+      }
+    });
+  }
+
+  function legacyCopy(field, done) {
+    field.focus();
+    field.select();
+    try {
+      document.execCommand("copy");
+      done();
+    } catch (e) {
+      /* the text stays selected for Ctrl+C */
+    }
+  }
+})();

@@ -1,0 +1,346 @@
+/* Eye Spy bulk uploader: drop or pick hundreds of photos, each goes up in its own POST.
+ *
+ * - at most `data-concurrency` requests in flight (default 3)
+ * - per-file and overall progress (XMLHttpRequest, because fetch has no upload progress)
+ * - network errors, 5xx, 408 and 429 are retried 3 times with backoff; then "Retry failed uploads"
+ * - 4xx answers are rejections: the server's reason is listed per file; duplicates count as skipped
+ * Without JavaScript the same form posts all files at once and the server redirects back.
+ */
+(function () {
+  "use strict";
+
+  var root = document.querySelector("[data-upload-url]");
+  if (!root || !window.XMLHttpRequest || !window.FormData) return;
+
+  var MAX_RETRIES = 3;
+  var BACKOFF_MS = [1000, 3000, 8000];
+  var IGNORED_NAMES = { "thumbs.db": 1, "desktop.ini": 1 };
+
+  var url = root.getAttribute("data-upload-url");
+  var concurrency = Math.min(6, Math.max(1, parseInt(root.getAttribute("data-concurrency"), 10) || 3));
+  var maxBytes = parseInt(root.getAttribute("data-max-bytes"), 10) || 0;
+  var form = root.querySelector("form");
+  var input = root.querySelector("input[type=file]");
+  var statusBox = root.querySelector(".upload-status");
+  var countEl = root.querySelector(".upload-count");
+  var rateEl = root.querySelector(".upload-rate");
+  var overallBar = root.querySelector(".upload-overall > span");
+  var overallWrap = root.querySelector(".upload-overall");
+  var alertEl = root.querySelector(".upload-alert");
+  var rejectedBox = root.querySelector(".upload-rejected-box");
+  var rejectedList = root.querySelector(".upload-rejected");
+  var fileList = root.querySelector(".upload-files");
+  var retryBtn = root.querySelector(".upload-retry");
+  var cancelBtn = root.querySelector(".upload-cancel");
+
+  var items = [];      // every file added in this page view
+  var queue = [];      // items waiting for a free slot
+  var active = 0;      // requests in flight
+  var waitingRetry = 0; // items sleeping before a retry
+  var startedAt = 0, bytesAtStart = 0;
+  var renderQueued = false, lastNotify = 0, notifyTimer = null;
+
+  root.classList.add("js-upload");
+
+  // --- helpers ------------------------------------------------------------------------------------
+  function fmtBytes(n) {
+    if (n >= 1073741824) return (n / 1073741824).toFixed(1) + " GB";
+    if (n >= 1048576) return (n / 1048576).toFixed(n >= 10485760 ? 0 : 1) + " MB";
+    return Math.max(1, Math.round(n / 1024)) + " KB";
+  }
+  function fmtDuration(s) {
+    if (s < 60) return Math.max(1, Math.round(s)) + " s";
+    if (s < 3600) return Math.round(s / 60) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+  function csrfToken() {
+    // The cookie wins: it is fresh if the photographer logged in again in another tab.
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    var field = form.querySelector("[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function isSettled(it) { return it.status === "done" || it.status === "duplicate" || it.status === "rejected" || it.status === "failed"; }
+  function isBusy() { return active > 0 || queue.length > 0 || waitingRetry > 0; }
+
+  // --- adding files --------------------------------------------------------------------------------
+  function addFiles(files) {
+    var added = 0;
+    for (var i = 0; i < files.length; i++) {
+      var f = files[i];
+      var lower = (f.name || "").toLowerCase();
+      if (!f.name || f.name.charAt(0) === "." || IGNORED_NAMES[lower]) continue;
+      var it = { file: f, name: f.name, size: f.size, loaded: 0, attempts: 0, status: "waiting", xhr: null };
+      it.row = el("li", "uf uf-waiting");
+      it.row.appendChild(el("span", "uf-name", f.name));
+      var bar = el("span", "uf-bar");
+      it.bar = el("span");
+      bar.appendChild(it.bar);
+      it.row.appendChild(bar);
+      it.note = el("span", "uf-note", "waiting");
+      it.row.appendChild(it.note);
+      fileList.appendChild(it.row);
+      items.push(it);
+      added++;
+      if (maxBytes && f.size > maxBytes) {
+        reject(it, "file too large (" + fmtBytes(f.size) + "; limit " + fmtBytes(maxBytes) + ")");
+      } else {
+        queue.push(it);
+      }
+    }
+    if (!added) return;
+    statusBox.hidden = false;
+    if (!startedAt || !isBusy()) { startedAt = Date.now(); bytesAtStart = sentBytes(); }
+    pump();
+    render();
+  }
+
+  // --- the queue -----------------------------------------------------------------------------------
+  function pump() {
+    while (active < concurrency && queue.length) send(queue.shift());
+    render();
+  }
+
+  function send(it) {
+    active++;
+    setStatus(it, "uploading", it.attempts ? "retry " + it.attempts + "…" : "0%");
+    var xhr = new XMLHttpRequest();
+    it.xhr = xhr;
+    xhr.open("POST", url, true);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.timeout = 15 * 60 * 1000;
+    xhr.upload.onprogress = function (e) {
+      if (!e.lengthComputable) return;
+      it.loaded = Math.min(it.size, Math.round(it.size * e.loaded / e.total));
+      it.bar.style.width = Math.round(100 * e.loaded / e.total) + "%";
+      it.note.textContent = Math.round(100 * e.loaded / e.total) + "%";
+      render();
+    };
+    xhr.onload = function () { finish(it, xhr.status, parseJson(xhr)); };
+    xhr.onerror = function () { finish(it, 0, null); };
+    xhr.ontimeout = function () { finish(it, 0, null); };
+    xhr.onabort = function () { finish(it, -1, null); };
+    var body = new FormData();
+    body.append("file", it.file, it.name);
+    xhr.send(body);
+  }
+
+  function parseJson(xhr) {
+    try { return JSON.parse(xhr.responseText); } catch (e) { return null; }
+  }
+
+  function finish(it, status, body) {
+    if (it.xhr === null) return; // already settled (abort after cancel)
+    it.xhr = null;
+    active--;
+    if (status === -1) {
+      fail(it, "cancelled");
+    } else if ((status === 200 || status === 201) && body && body.ok) {
+      it.loaded = it.size;
+      if (body.duplicate) setStatus(it, "duplicate", "skipped: already in this session");
+      else setStatus(it, "done", "uploaded");
+      notifyUploaded();
+    } else if (status === 401 || status === 403) {
+      // Login or CSRF token expired: stop sending; everything can be retried after logging in again.
+      var why = (body && body.error) || "Your login has expired. Log in again in another tab, then press Retry.";
+      showAlert(why);
+      fail(it, "not sent: login expired");
+      while (queue.length) fail(queue.shift(), "not sent: login expired");
+    } else if (status === 0 || status >= 500 || status === 408 || status === 429) {
+      if (it.attempts < MAX_RETRIES) {
+        var delay = BACKOFF_MS[it.attempts] + Math.round(Math.random() * 500);
+        it.attempts++;
+        waitingRetry++;
+        setStatus(it, "retrying", (status ? "server error " + status : "network error") + ", retrying in " + Math.round(delay / 1000) + " s");
+        setTimeout(function () {
+          waitingRetry--;
+          if (it.status !== "retrying") return; // cancelled meanwhile
+          queue.unshift(it);
+          pump();
+        }, delay);
+      } else {
+        fail(it, (status ? "server error " + status : "network error") + " after " + MAX_RETRIES + " retries");
+      }
+    } else {
+      reject(it, (body && body.error) || "rejected by the server (HTTP " + status + ")");
+    }
+    pump();
+  }
+
+  function setStatus(it, status, note) {
+    it.status = status;
+    it.row.className = "uf uf-" + status;
+    it.note.textContent = note;
+    if (status === "done" || status === "duplicate") it.bar.style.width = "100%";
+  }
+
+  function reject(it, reason) {
+    setStatus(it, "rejected", reason);
+    var li = el("li");
+    li.appendChild(el("span", "fname", it.name));
+    li.appendChild(document.createTextNode(" — "));
+    li.appendChild(el("span", "reason", reason));
+    rejectedList.appendChild(li);
+    rejectedBox.hidden = false;
+  }
+
+  function fail(it, reason) {
+    it.loaded = 0;
+    it.bar.style.width = "0%";
+    setStatus(it, "failed", reason);
+  }
+
+  function showAlert(text) {
+    alertEl.textContent = text;
+    alertEl.hidden = !text;
+  }
+
+  // Tell the progress panel (htmx) to refresh: at most every 2 s, and once more at the end.
+  function notifyUploaded() {
+    var now = Date.now();
+    if (now - lastNotify >= 2000) {
+      lastNotify = now;
+      document.body.dispatchEvent(new CustomEvent("eyespy:uploaded"));
+    } else if (!notifyTimer) {
+      notifyTimer = setTimeout(function () { notifyTimer = null; notifyUploaded(); }, 2000 - (now - lastNotify));
+    }
+  }
+
+  // --- rendering -----------------------------------------------------------------------------------
+  function sentBytes() {
+    var n = 0;
+    for (var i = 0; i < items.length; i++) if (items[i].status !== "rejected") n += items[i].loaded;
+    return n;
+  }
+
+  function render() {
+    if (renderQueued) return;
+    renderQueued = true;
+    window.requestAnimationFrame(function () { renderQueued = false; draw(); });
+  }
+
+  function draw() {
+    var c = { done: 0, duplicate: 0, rejected: 0, failed: 0 }, total = 0, totalBytes = 0;
+    for (var i = 0; i < items.length; i++) {
+      var it = items[i];
+      if (c[it.status] !== undefined) c[it.status]++;
+      if (it.status !== "rejected") { total++; totalBytes += it.size; }
+    }
+    var sent = sentBytes();
+    var pct = totalBytes ? Math.round(100 * sent / totalBytes) : 100;
+    overallBar.style.width = pct + "%";
+    overallWrap.setAttribute("aria-valuenow", String(pct));
+
+    var parts = [];
+    var finished = c.done + c.duplicate;
+    parts.push((isBusy() ? "Uploading: " : "Uploaded ") + c.done + " of " + total + " photo" + (total === 1 ? "" : "s"));
+    if (c.duplicate) parts.push(c.duplicate + " skipped (already in this session)");
+    if (c.rejected) parts.push(c.rejected + " rejected");
+    if (c.failed) parts.push(c.failed + " failed");
+    countEl.textContent = parts.join(" · ");
+
+    if (isBusy()) {
+      var secs = (Date.now() - startedAt) / 1000;
+      var rate = secs > 1 ? (sent - bytesAtStart) / secs : 0;
+      rateEl.textContent = rate > 0
+        ? fmtBytes(rate) + "/s · about " + fmtDuration(Math.max(0, totalBytes - sent) / rate) + " left"
+        : "";
+    } else {
+      rateEl.textContent = finished === total && total ? "All done. Analysis continues in the background." : "";
+    }
+    retryBtn.hidden = isBusy() || !c.failed;
+    cancelBtn.hidden = !isBusy();
+  }
+
+  // --- controls ------------------------------------------------------------------------------------
+  retryBtn.addEventListener("click", function () {
+    showAlert("");
+    for (var i = 0; i < items.length; i++) {
+      var it = items[i];
+      if (it.status === "failed") { it.attempts = 0; setStatus(it, "waiting", "waiting"); queue.push(it); }
+    }
+    startedAt = Date.now(); bytesAtStart = sentBytes();
+    pump();
+  });
+
+  cancelBtn.addEventListener("click", function () {
+    while (queue.length) fail(queue.shift(), "cancelled");
+    for (var i = 0; i < items.length; i++) {
+      var it = items[i];
+      if (it.status === "retrying") fail(it, "cancelled");
+      if (it.xhr) it.xhr.abort();
+    }
+    render();
+  });
+
+  window.addEventListener("beforeunload", function (e) {
+    if (!isBusy()) return;
+    e.preventDefault();
+    e.returnValue = "Uploads are still running.";
+  });
+
+  // --- picking and dropping ------------------------------------------------------------------------
+  input.addEventListener("change", function () {
+    addFiles(input.files);
+    input.value = ""; // picking the same files again must fire "change" again
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (input.files.length) { addFiles(input.files); input.value = ""; }
+  });
+
+  function readEntry(entry, out) {
+    // Folders dropped from the desktop: walk them (readEntries returns at most 100 per call).
+    return new Promise(function (resolve) {
+      if (entry.isFile) {
+        entry.file(function (f) { out.push(f); resolve(); }, function () { resolve(); });
+      } else if (entry.isDirectory) {
+        if (entry.name.charAt(0) === ".") return resolve();
+        var reader = entry.createReader();
+        var batch = function () {
+          reader.readEntries(function (entries) {
+            if (!entries.length) return resolve();
+            Promise.all(entries.map(function (x) { return readEntry(x, out); })).then(batch);
+          }, function () { resolve(); });
+        };
+        batch();
+      } else {
+        resolve();
+      }
+    });
+  }
+
+  var dragDepth = 0;
+  form.addEventListener("dragenter", function (e) { e.preventDefault(); dragDepth++; form.classList.add("over"); });
+  form.addEventListener("dragover", function (e) { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; });
+  form.addEventListener("dragleave", function () { if (--dragDepth <= 0) { dragDepth = 0; form.classList.remove("over"); } });
+  form.addEventListener("drop", function (e) {
+    e.preventDefault();
+    dragDepth = 0;
+    form.classList.remove("over");
+    var dt = e.dataTransfer;
+    var entries = [];
+    if (dt.items && dt.items.length && dt.items[0].webkitGetAsEntry) {
+      for (var i = 0; i < dt.items.length; i++) {
+        var entry = dt.items[i].webkitGetAsEntry();
+        if (entry) entries.push(entry);
+      }
+    }
+    if (!entries.length) { addFiles(dt.files); return; }
+    var out = [];
+    Promise.all(entries.map(function (x) { return readEntry(x, out); })).then(function () {
+      out.sort(function (a, b) { return a.name < b.name ? -1 : a.name > b.name ? 1 : 0; });
+      addFiles(out);
+    });
+  });
+  // A drop that misses the zone must not navigate away from the page (and lose the queue).
+  window.addEventListener("dragover", function (e) { e.preventDefault(); });
+  window.addEventListener("drop", function (e) { if (!form.contains(e.target)) e.preventDefault(); });
+})();

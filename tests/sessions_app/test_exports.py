@@ -1,0 +1,343 @@
+"""Exports: keepers ZIP, BLINKING/NOT_BLINKING ZIP, XMP sidecars (read back with exiftool), CSV, Lightroom
+filters, the background task with progress, the CLI — and 404s for another photographer."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from classifier import selectors
+from classifier.services.corrections import correction_create
+from sessions_app import exports
+from sessions_app.exports import ExportError, ExportOptions, export_create, export_run, export_write, filename_filter
+from sessions_app.exports.xmp import sidecar_bytes
+from sessions_app.exports.zips import write_keepers_zip
+from sessions_app.models import Export, Photo
+from tests.conftest import require
+from tests.factories import make_session
+from tests.review_builders import BLINK, NO_FACES, OPEN, face, make_judged_photo, make_unique_photo
+
+EXIFTOOL = shutil.which("exiftool")
+
+
+@pytest.fixture
+def shoot(alice, alice_session):
+    """Two keepers, two blinks (one only after a correction), a detail shot, an unreadable file."""
+    p = {
+        "keep": make_judged_photo(alice_session, faces=OPEN, name="IMG_0001.JPG"),
+        "blink": make_judged_photo(alice_session, faces=BLINK, name="IMG_0002.JPG"),
+        "kept": make_judged_photo(alice_session, faces=BLINK, name="IMG_0003.JPG"),  # corrected to keep
+        "missed": make_judged_photo(alice_session, faces=OPEN, name="IMG_0004.JPG"),  # corrected to blinking
+        "detail": make_judged_photo(alice_session, faces=NO_FACES, name="IMG_0005.JPG"),
+        "broken": make_unique_photo(alice_session, name="IMG_0006.JPG", status=Photo.Status.FAILED, error="file is truncated"),
+    }
+    correction_create(photo=p["kept"], label="NOT_BLINKING", by=alice)
+    correction_create(photo=p["missed"], label="BLINKING", by=alice)
+    return p
+
+
+def _zip_names(data: bytes) -> list[str]:
+    return sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+# --- XMP -----------------------------------------------------------------------------------------------
+
+
+def _exiftool(paths: list[Path]) -> dict[str, dict]:
+    require(EXIFTOOL is not None, "exiftool not installed (Debian: libimage-exiftool-perl)")
+    out = subprocess.run([EXIFTOOL, "-j", "-G1", "-validate", "-XMP:all", *map(str, paths)], capture_output=True, check=True, text=True)
+    return {Path(item["SourceFile"]).name: item for item in json.loads(out.stdout)}
+
+
+@pytest.mark.parametrize("naming, suffix", [("basename", ".xmp"), ("full", ".JPG.xmp")])
+def test_xmp_sidecars_read_back_by_exiftool_match_the_effective_labels(alice_session, shoot, tmp_path, naming, suffix):
+    out, written = export_write(session=alice_session, fmt="xmp", out=tmp_path / "xmp", options={"xmp_naming": naming})
+
+    assert written == 5  # every judged photo; the unreadable one has no verdict to write
+    read = _exiftool(sorted(out.iterdir()))
+    expected = {card.photo.original_filename: card for card in selectors.session_cards(session=alice_session)
+                if not card.unreadable}
+    assert sorted(read) == sorted(Path(name).stem + suffix for name in expected)
+    for name, card in expected.items():
+        tags = read[Path(name).stem + suffix]
+        assert tags["ExifTool:Validate"] == "OK", name
+        if card.verdict == "BLINKING":
+            assert tags["XMP-xmp:Rating"] == -1 and tags["XMP-xmp:Label"] == "Red", name
+        else:
+            assert tags["XMP-xmp:Rating"] == 0 and "XMP-xmp:Label" not in tags, name
+    assert {n for n, c in expected.items() if c.verdict == "BLINKING"} == {"IMG_0002.JPG", "IMG_0004.JPG"}
+
+
+def test_xmp_ratings_and_labels_are_configurable(alice_session, shoot, tmp_path):
+    options = {"rating_keeper": 3, "label_keeper": "Green", "rating_blinking": 1, "label_blinking": "Purple & <Co>"}
+    out, _ = export_write(session=alice_session, fmt="xmp", out=tmp_path, options=options)
+    read = _exiftool([out / "IMG_0001.xmp", out / "IMG_0002.xmp"])
+    assert (read["IMG_0001.xmp"]["XMP-xmp:Rating"], read["IMG_0001.xmp"]["XMP-xmp:Label"]) == (3, "Green")
+    assert (read["IMG_0002.xmp"]["XMP-xmp:Rating"], read["IMG_0002.xmp"]["XMP-xmp:Label"]) == (1, "Purple & <Co>")
+
+
+def test_sidecar_is_a_well_formed_xmp_packet():
+    import xml.dom.minidom
+
+    data = sidecar_bytes(rating=-1, label='Red "hot"')
+    text = data.decode("utf-8")
+    assert text.startswith('<?xpacket begin="\ufeff"') and text.rstrip().endswith('<?xpacket end="w"?>')
+    doc = xml.dom.minidom.parseString(data)
+    desc = doc.getElementsByTagName("rdf:Description")[0]
+    assert desc.getAttribute("xmp:Rating") == "-1" and desc.getAttribute("xmp:Label") == 'Red "hot"'
+
+
+@pytest.mark.parametrize("options, reason", [
+    ({"rating_keeper": 7}, "rating keeper must be a whole number from -1 to 5"),
+    ({"rating_blinking": "lots"}, "rating blinking must be a whole number"),
+    ({"label_blinking": "Red\nGreen"}, "label blinking must be plain text"),
+    ({"xmp_naming": "weird"}, "sidecar naming must be one of"),
+])
+def test_bad_export_options_are_refused(options, reason):
+    with pytest.raises(ExportError) as err:
+        ExportOptions.from_dict(options)
+    assert reason in err.value.reason
+
+
+# --- ZIPs ----------------------------------------------------------------------------------------------
+
+
+def test_keepers_zip_holds_exactly_the_keepers_originals(alice_session, shoot, tmp_path):
+    path, written = export_write(session=alice_session, fmt="keepers-zip", out=tmp_path / "k.zip")
+
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0005.JPG"] and written == 3
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in zf.infolist())
+        assert zf.read("IMG_0003.JPG") == shoot["kept"].original.open("rb").read()
+    assert not (tmp_path / "k.zip.part").exists()
+
+
+def test_folders_zip_sorts_originals_into_blinking_and_not_blinking(alice_session, shoot, tmp_path):
+    path, written = export_write(session=alice_session, fmt="folders-zip", out=tmp_path)
+    assert path.name.endswith("-sorted.zip") and written == 5
+    assert _zip_names(path.read_bytes()) == [
+        "BLINKING/IMG_0002.JPG", "BLINKING/IMG_0004.JPG",
+        "NOT_BLINKING/IMG_0001.JPG", "NOT_BLINKING/IMG_0003.JPG", "NOT_BLINKING/IMG_0005.JPG",
+    ]
+
+
+def test_same_file_names_get_distinct_entries(alice_session, tmp_path):
+    make_judged_photo(alice_session, faces=OPEN, name="IMG_0001.JPG")
+    make_judged_photo(alice_session, faces=OPEN, name="img_0001.jpg")  # a second card, same counter
+    make_judged_photo(alice_session, faces=OPEN, name="../../etc/passwd")
+    path, _ = export_write(session=alice_session, fmt="keepers-zip", out=tmp_path / "k.zip")
+    assert _zip_names(path.read_bytes()) == ["IMG_0001.JPG", "img_0001 (2).jpg", "passwd"]
+
+
+def test_zip_streams_originals_in_chunks_not_whole_files(alice_session, tmp_path):
+    big = os.urandom(6 * 1024 * 1024)
+    for i in range(4):
+        make_judged_photo(alice_session, faces=OPEN, name=f"BIG_{i}.JPG", data=big[i:] + bytes([i]))
+    cards = selectors.session_cards(session=alice_session)
+
+    tracemalloc.start()
+    with (tmp_path / "big.zip").open("wb") as fh:
+        write_keepers_zip(cards, fh)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert (tmp_path / "big.zip").stat().st_size > 4 * 6 * 1024 * 1024
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for 24 MB of originals"
+
+
+# --- CSV and Lightroom --------------------------------------------------------------------------------------
+
+
+def test_csv_report_rows(alice, alice_session, shoot, tmp_path):
+    make_judged_photo(alice_session, faces=OPEN, name="=HYPERLINK(1).jpg")
+    path, written = export_write(session=alice_session, fmt="csv", out=tmp_path / "r.csv")
+
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert written == 7 and len(rows) == 7
+    by_name = {r["file_name"]: r for r in rows}
+    kept = by_name["IMG_0003.JPG"]
+    assert (kept["verdict"], kept["machine_verdict"], kept["corrected_by"]) == ("NOT_BLINKING", "BLINKING", alice.email)
+    assert (kept["left_eye"], kept["left_eye_openness"], kept["right_eye"]) == ("closed", "0.05", "closed")
+    assert kept["confidence"] == "0.95" and kept["reason"].startswith("main face:")
+    assert "face 1: right closed (0.10), left closed (0.05)" == kept["all_eyes"]
+    assert by_name["IMG_0006.JPG"]["verdict"] == "UNREADABLE" and by_name["IMG_0006.JPG"]["reason"] == "file is truncated"
+    assert by_name["IMG_0005.JPG"]["verdict"] == "NO_FACE" and by_name["IMG_0005.JPG"]["faces"] == "0"
+    assert "'=HYPERLINK(1).jpg" in by_name  # a spreadsheet won't run it
+
+
+def test_lightroom_filters(alice_session, shoot):
+    cards = selectors.session_cards(session=alice_session)
+    assert filename_filter(cards, which="keepers") == "IMG_0001, IMG_0003, IMG_0005"
+    assert filename_filter(cards, which="rejects") == "IMG_0002, IMG_0004"
+    with pytest.raises(ValueError):
+        filename_filter(cards, which="maybe")
+
+
+# --- Export rows, the task and progress ------------------------------------------------------------------------
+
+
+def test_small_exports_are_built_right_away(alice, alice_session, shoot):
+    export = export_create(session=alice_session, fmt="csv", by=alice)
+    assert export.status == Export.Status.DONE and export.progress == export.total == 6
+    assert export.file.name.endswith("-report.csv")
+    assert export.file.open("rb").read().decode("utf-8-sig").startswith("file_name,verdict,confidence")
+
+
+def test_large_exports_go_to_the_exports_queue_and_report_progress(alice, alice_session, shoot, settings, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    from sessions_app import tasks
+
+    settings.EYESPY_EXPORT_INLINE_MAX_PHOTOS = 1
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.build_export_task, "delay", lambda export_id: sent.append(export_id))
+    seen: list[int] = []
+    real_progress = exports.services._Progress.__call__
+
+    def spy(self, done):
+        seen.append(done)
+        self.last = 0.0  # report every photo in the test, not every half second
+        real_progress(self, done)
+
+    monkeypatch.setattr(exports.services._Progress, "__call__", spy)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        export = export_create(session=alice_session, fmt="folders-zip", by=alice)
+    assert export.status == Export.Status.QUEUED and sent == [export.id] and export.total == 5
+
+    tasks.build_export_task.run(export.id)  # what the worker runs
+    export.refresh_from_db()
+    assert export.status == Export.Status.DONE and export.progress == 5 and seen == [1, 2, 3, 4, 5]
+    assert len(_zip_names(export.file.open("rb").read())) == 5
+
+    export_run(export_id=export.id)  # delivered twice: nothing happens
+    export.refresh_from_db()
+    assert export.status == Export.Status.DONE
+
+
+def test_export_task_routes_to_the_exports_queue():
+    from eyespy_site.celery import app
+
+    route = app.amqp.router.route({}, "sessions_app.tasks.build_export_task")
+    assert route["queue"].name == "exports"
+
+
+def test_a_missing_original_fails_the_export_with_a_reason(alice, alice_session, shoot):
+    shoot["keep"].original.storage.delete(shoot["keep"].original.name)
+    export = Export.objects.create(session=alice_session, format="keepers-zip", requested_by=alice)
+    export_run(export_id=export.id)
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED and "FileNotFoundError" in export.error and not export.file
+
+
+def test_task_final_failure_is_recorded(alice, alice_session):
+    from sessions_app.tasks import build_export_task
+
+    export = Export.objects.create(session=alice_session, format="csv", requested_by=alice, status=Export.Status.RUNNING)
+    build_export_task.on_failure(RuntimeError("boom"), "task-id", (export.id,), {}, None)
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED and "RuntimeError" in export.error
+
+
+def test_nothing_to_export_is_refused(alice, alice_session):
+    make_judged_photo(alice_session, faces=BLINK)
+    with pytest.raises(ExportError, match="no keepers to export"):
+        export_create(session=alice_session, fmt="keepers-zip", by=alice)
+
+
+# --- Views ----------------------------------------------------------------------------------------------------
+
+
+def test_export_page_starts_an_export_and_offers_the_download(web, alice_session, shoot):
+    page = web.get(f"/sessions/{alice_session.uuid}/exports/").content.decode()
+    assert "IMG_0001, IMG_0003, IMG_0005" in page and "IMG_0002, IMG_0004" in page and 'data-copy="#lr-keepers"' in page
+
+    response = web.post(f"/sessions/{alice_session.uuid}/exports/", {
+        "format": "xmp", "rating_keeper": "0", "rating_blinking": "-1", "label_keeper": "", "label_blinking": "Red",
+        "xmp_naming": "full"})
+    export = Export.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/sessions/{alice_session.uuid}/exports/{export.uuid}/"
+    assert export.options["xmp_naming"] == "full"
+
+    detail = web.get(response["Location"]).content.decode()
+    assert "Download" in detail and "hx-trigger" not in detail  # done: no polling
+    download = web.get(f"/sessions/{alice_session.uuid}/exports/{export.uuid}/download/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert "attachment" in download["Content-Disposition"]
+    assert "IMG_0002.JPG.xmp" in _zip_names(b"".join(download.streaming_content))
+
+
+def test_running_export_polls_and_is_not_downloadable_yet(web, alice, alice_session, shoot):
+    export = Export.objects.create(session=alice_session, format="keepers-zip", requested_by=alice,
+                                   status=Export.Status.RUNNING, progress=2, total=3)
+    partial = web.get(f"/sessions/{alice_session.uuid}/exports/{export.uuid}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Building: 2 of 3 photos" in partial and 'hx-trigger="every 1s' in partial and "<html" not in partial
+    assert web.get(f"/sessions/{alice_session.uuid}/exports/{export.uuid}/download/").status_code == 404
+
+
+def test_export_form_errors_are_shown(web, alice_session):
+    make_judged_photo(alice_session, faces=BLINK)
+    response = web.post(f"/sessions/{alice_session.uuid}/exports/", {
+        "format": "keepers-zip", "rating_keeper": "0", "rating_blinking": "-1", "xmp_naming": "basename"})
+    assert response.status_code == 200 and "There are no keepers to export yet" in response.content.decode()
+    assert not Export.objects.exists()
+
+
+def test_another_photographer_gets_404_for_exports(bob, bob_web, alice, alice_session, shoot):
+    export = export_create(session=alice_session, fmt="csv", by=alice)
+    bobs_session = make_session(bob)
+    for url in (
+        f"/sessions/{alice_session.uuid}/exports/",
+        f"/sessions/{alice_session.uuid}/exports/{export.uuid}/",
+        f"/sessions/{alice_session.uuid}/exports/{export.uuid}/download/",
+        # His own session's URL with her export's id doesn't work either.
+        f"/sessions/{bobs_session.uuid}/exports/{export.uuid}/",
+        f"/sessions/{bobs_session.uuid}/exports/{export.uuid}/download/",
+    ):
+        assert bob_web.get(url).status_code == 404, url
+    assert bob_web.post(f"/sessions/{alice_session.uuid}/exports/", {"format": "csv"}).status_code == 404
+    assert Export.objects.count() == 1
+
+
+# --- CLI ------------------------------------------------------------------------------------------------------
+
+
+def test_cli_exports_by_uuid_and_by_id(alice_session, shoot, tmp_path):
+    out = io.StringIO()
+    call_command("export_session", str(alice_session.uuid), "--format", "csv", "--out", str(tmp_path / "r.csv"), stdout=out)
+    assert "6 photos" in out.getvalue() and (tmp_path / "r.csv").exists()
+
+    call_command("export_session", str(alice_session.pk), "--format", "xmp", "--out", str(tmp_path / "side"),
+                 "--xmp-naming", "full", "--label-blinking", "Purple", stdout=io.StringIO())
+    assert sorted(p.name for p in (tmp_path / "side").iterdir())[:2] == ["IMG_0001.JPG.xmp", "IMG_0002.JPG.xmp"]
+    assert 'xmp:Label="Purple"' in (tmp_path / "side" / "IMG_0002.JPG.xmp").read_text()
+
+    call_command("export_session", str(alice_session.uuid), "--format", "keepers-zip", "--out", str(tmp_path / "k.zip"),
+                 stdout=io.StringIO())
+    assert _zip_names((tmp_path / "k.zip").read_bytes()) == ["IMG_0001.JPG", "IMG_0003.JPG", "IMG_0005.JPG"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["00000000-0000-0000-0000-000000000000", "--format", "csv"], "No session"),
+    (["nope", "--format", "csv"], "No session"),
+    (["{pk}", "--format", "xmp", "--rating-keeper", "9"], "rating keeper must be a whole number from -1 to 5"),
+])
+def test_cli_errors_are_readable(alice_session, tmp_path, args, message):
+    args = [a.replace("{pk}", str(alice_session.pk)) for a in args]
+    with pytest.raises(CommandError, match=message):
+        call_command("export_session", *args, "--out", str(tmp_path / "x"), stdout=io.StringIO())
+
+
+def test_cli_xmp_into_a_file_is_refused(alice_session, shoot, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    with pytest.raises(CommandError, match="is a file; for xmp give a folder"):
+        call_command("export_session", str(alice_session.uuid), "--format", "xmp", "--out", str(target), stdout=io.StringIO())

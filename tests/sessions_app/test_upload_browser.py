@@ -1,0 +1,117 @@
+"""static/js/upload.js in a real browser: parallel uploads, retry on 5xx, rejected files listed with reasons.
+
+Runs Debian's chromium through Playwright against pytest-django's live server (marker `browser`).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sessions_app.models import Photo
+from tests.conftest import require
+from tests.factories import jpeg_bytes, make_session, make_user, pdf_bytes, png_bomb_bytes
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server_url(request, settings) -> str:
+    # Django's live server wraps the site in a media handler that needs MEDIA_URL to be a string;
+    # ours is None (media is never served by URL). A path nothing links to keeps that true here.
+    settings.MEDIA_URL = "/_live-server-media/"
+    return request.getfixturevalue("live_server").url
+
+
+@pytest.fixture
+def page(live_server_url, transactional_db, monkeypatch):
+    require(shutil.which(CHROMIUM) is not None, f"chromium not found at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still plain sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def _log_in(page, base_url: str, user) -> None:
+    from django.test import Client
+
+    c = Client()
+    c.force_login(user)
+    cookie = c.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
+
+
+def test_bulk_upload_retries_server_errors_and_lists_rejections(page, live_server_url, tmp_path: Path, enqueued):
+    user = make_user("browser@example.com")
+    session = make_session(user, title="Browser shoot")
+    files = []
+    for i in range(12):
+        path = tmp_path / f"IMG_{i:04d}.JPG"
+        path.write_bytes(jpeg_bytes(color=(i * 20, 255 - i * 20, 90)))
+        files.append(path)
+    (tmp_path / "IMG_0000 copy.JPG").write_bytes(files[0].read_bytes())
+    (tmp_path / "contract.jpg").write_bytes(pdf_bytes())
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "bomb.png").write_bytes(png_bomb_bytes())
+    files += [tmp_path / n for n in ("IMG_0000 copy.JPG", "contract.jpg", "empty.jpg", "bomb.png")]
+
+    failures_left = {"n": 2}
+
+    def flaky(route):
+        # The first two requests meet an overloaded server: the widget must retry them.
+        if failures_left["n"]:
+            failures_left["n"] -= 1
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    _log_in(page, live_server_url, user)
+    page.route("**/upload/", flaky)
+    page.goto(f"{live_server_url}/sessions/{session.uuid}/")
+    page.set_input_files("#file-input", [str(f) for f in files])
+    page.wait_for_function(
+        "document.querySelector('.upload-count').textContent.startsWith('Uploaded ')", timeout=60_000
+    )
+
+    summary = page.inner_text(".upload-count")
+    assert summary == "Uploaded 12 of 13 photos · 1 skipped (already in this session) · 3 rejected"
+    rejected = page.inner_text(".upload-rejected")
+    assert "contract.jpg — not an image (looks like a PDF" in rejected
+    assert "empty.jpg — empty file" in rejected
+    assert "bomb.png — image too large (400 megapixels; limit 150)" in rejected
+    assert failures_left["n"] == 0
+    assert page.is_hidden(".upload-retry")  # nothing left failed after the automatic retries
+    assert Photo.objects.filter(session=session).count() == 12
+    assert len(enqueued) == 12
+
+
+def test_dropping_files_on_the_zone_uploads_them(page, live_server_url, enqueued):
+    user = make_user("dropper@example.com")
+    session = make_session(user, title="Dropped")
+    _log_in(page, live_server_url, user)
+    page.goto(f"{live_server_url}/sessions/{session.uuid}/")
+    jpeg = list(jpeg_bytes(color=(12, 34, 56)))
+    page.evaluate(
+        """(bytes) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], "dropped.jpg", {type: "image/jpeg"}));
+            dt.items.add(new File([new Uint8Array(0)], ".DS_Store"));  // hidden clutter is ignored
+            const zone = document.getElementById("dropzone");
+            zone.dispatchEvent(new DragEvent("dragenter", {dataTransfer: dt, bubbles: true}));
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""",
+        jpeg,
+    )
+    page.wait_for_function("document.querySelector('.upload-count').textContent.startsWith('Uploaded ')", timeout=30_000)
+    assert page.inner_text(".upload-count") == "Uploaded 1 of 1 photo"
+    assert list(Photo.objects.filter(session=session).values_list("original_filename", flat=True)) == ["dropped.jpg"]
+    # The panel was told to refresh: the header count follows without a reload.
+    page.wait_for_function("document.getElementById('session-photo-count').textContent === '1 photo'", timeout=10_000)
