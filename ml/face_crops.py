@@ -121,7 +121,10 @@ def eye_crops_from_faces(faces_dir: str | Path, *, cache_dir: str | Path | None 
     )
     logger.info("face eye crops: %d crops from %d faces, %d faces without a usable eye",
                 len(result.x), len(files), len(missed))
-    cache_root.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, x=result.x, y=result.y, groups=np.asarray(groups), paths=np.asarray(paths),
-                        lid_ratio=result.lid_ratio, missed=np.asarray(missed))
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cache, x=result.x, y=result.y, groups=np.asarray(groups), paths=np.asarray(paths),
+                            lid_ratio=result.lid_ratio, missed=np.asarray(missed))
+    except OSError as exc:  # a read-only home only costs the next run the same minute again
+        logger.warning("could not cache face eye crops at %s: %s", cache, exc)
     return result
