@@ -160,6 +160,21 @@ def worker_rss_mb(proc: subprocess.Popen) -> dict[str, float]:
         return {}
 
 
+def worker_cpu_s(proc: subprocess.Popen) -> tuple[float, float] | tuple[None, None]:
+    """CPU seconds of (the pool children, recycled ones included; the main process: broker polling, beat)."""
+    try:
+        import psutil
+    except ImportError:
+        return None, None
+    try:
+        main = psutil.Process(proc.pid)
+        times = main.cpu_times()
+        live = sum(sum(c.cpu_times()[:2]) for c in main.children(recursive=True))
+        return times.children_user + times.children_system + live, times.user + times.system
+    except psutil.Error:
+        return None, None
+
+
 # --- measuring ----------------------------------------------------------------------------------------
 
 
@@ -290,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import: {summary_line} in {import_s:.1f} s", flush=True)
         result = wait_until_done(var / "db.sqlite3", session_uuid, len(photos), args.timeout, proc)
         wall_s = time.time() - t0
+        cpu_s, main_cpu_s = worker_cpu_s(proc)
     finally:
         stop_worker(proc)
     load_after = os.getloadavg()
@@ -302,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         broker="filesystem (polling 0.05 s)",
         peak_rss_mb=result["peak_rss_mb"],
+        # Contention-free view: what the photos cost the worker in CPU time (the machine may be shared).
+        worker_cpu_s=round(cpu_s, 1) if cpu_s is not None else None,
+        worker_main_cpu_s=round(main_cpu_s, 1) if main_cpu_s is not None else None,
+        worker_cpu_ms_per_photo=round(1000 * cpu_s / len(result["rows"]), 1) if cpu_s else None,
+        # Upper bound: ignores broker/dispatch gaps (see slot_utilisation) and the main process.
+        photos_per_s_on_idle_cores=round(args.concurrency * len(result["rows"]) / cpu_s, 2) if cpu_s else None,
         cpus=os.cpu_count(),
         loadavg_before=[round(v, 2) for v in load_before],
         loadavg_after=[round(v, 2) for v in load_after],

@@ -74,6 +74,11 @@ class Correction(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set on an undo: the correction this row takes back. Undo appends a row instead of deleting one, and
+    # one-to-one means a correction can only be taken back once (a double key press can't undo twice).
+    undoes = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="undone_by"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -237,3 +237,8 @@ LOGGING = {
 EYESPY_TRAINING_DIR = Path(env_str("EYESPY_TRAINING_DIR", str(VAR_DIR / "training")))
 # The base dataset retraining starts from (folders closed/ open/ of eye crops, or the CEW layout).
 EYESPY_BASE_DATASET = env_str("EYESPY_BASE_DATASET", str(BASE_DIR.parent / "shared" / "data"))
+# Exports: up to this many photos are built inside the request; bigger ones go to the `exports` queue.
+EYESPY_EXPORT_INLINE_MAX_PHOTOS = env_int("EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50)
+# ZIPs are written to a temporary file on this disk before going to storage (never held in memory):
+# it needs room for the biggest session's originals. Empty = the system temp folder.
+EYESPY_EXPORT_TMP_DIR = env_str("EYESPY_EXPORT_TMP_DIR", "") or None

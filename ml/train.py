@@ -17,6 +17,7 @@ import logging
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -280,8 +281,11 @@ def train(
         losses, accs = [], []
         for start in range(0, len(order), batch_size):
             idx = order[start: start + batch_size]
-            loss, acc = model.train_on_batch(x_aug[idx], y_train[idx].astype(np.float32),
-                                             sample_weight=weights[idx], return_dict=False)
+            with warnings.catch_warnings():
+                # Keras 3.15 converts its logs with np.array(tensor, copy=False): noisy under numpy 2.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                loss, acc = model.train_on_batch(x_aug[idx], y_train[idx].astype(np.float32),
+                                                 sample_weight=weights[idx], return_dict=False)
             losses.append(float(loss))
             accs.append(float(acc))
         line = (f"epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f} "

@@ -43,7 +43,7 @@ class ExportOptions:
             raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "ExportOptions":
+    def from_dict(cls, data: dict[str, Any] | None) -> ExportOptions:
         """Options from JSON/form data; unknown keys are ignored, bad values raise ExportError."""
         data = dict(data or {})
         kwargs: dict[str, Any] = {}

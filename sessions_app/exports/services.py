@@ -164,7 +164,12 @@ def export_run(*, export_id: int) -> None:
             name = export_filename(export)
             export.file.save(name, File(tmp, name=name), save=False)
     except (ExportError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ExportError):
+            reason = exc.reason
+        elif isinstance(exc, OSError) and exc.strerror:
+            reason = f"could not write the export ({exc.strerror})"  # no server paths in the message
+        else:
+            reason = f"could not write the export ({type(exc).__name__}: {exc})"
         logger.warning("export %s failed: %s", export_id, reason, exc_info=not isinstance(exc, ExportError))
         Export.objects.filter(id=export_id).update(status=Export.Status.FAILED, error=reason[:2000],
                                                    updated_at=timezone.now())

@@ -15,6 +15,7 @@ from django.utils import timezone
 from classifier.selectors import PhotoCard
 
 from .naming import UniqueNames, safe_filename
+from .options import ExportError
 
 CHUNK = 1024 * 1024
 FOLDER_BLINKING = "BLINKING"
@@ -32,7 +33,11 @@ def _add_original(zf: zipfile.ZipFile, card: PhotoCard, arcname: str) -> None:
     info = zipfile.ZipInfo(arcname, date_time=_zip_time(card))
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
-    with card.photo.original.open("rb") as src, zf.open(info, "w", force_zip64=True) as dst:
+    try:
+        src = card.photo.original.open("rb")
+    except FileNotFoundError:
+        raise ExportError(f"the original of {card.photo.original_filename} is missing from storage") from None
+    with src, zf.open(info, "w", force_zip64=True) as dst:
         shutil.copyfileobj(src, dst, CHUNK)
 
 
@@ -51,13 +56,17 @@ def keepers(cards: Iterable[PhotoCard]) -> list[PhotoCard]:
     return [c for c in cards if c.is_keeper]
 
 
-def write_keepers_zip(cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None) -> int:
+def write_keepers_zip(
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
+) -> int:
     """Originals of every keeper (not blinking, including face-less shots) at the ZIP's top level."""
     names = UniqueNames()
     return _write(((c, names.claim(safe_filename(c.photo))) for c in keepers(cards)), dest, progress)
 
 
-def write_folders_zip(cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None) -> int:
+def write_folders_zip(
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
+) -> int:
     """Every judged original, in BLINKING/ or NOT_BLINKING/. Unreadable files are left out."""
     folders = {FOLDER_BLINKING: UniqueNames(), FOLDER_NOT_BLINKING: UniqueNames()}
 

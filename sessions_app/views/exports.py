@@ -10,7 +10,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 from classifier import selectors as review
 
 from .. import selectors
-from ..exports import KEEPERS, NAMINGS, REJECTS, ExportError, ExportOptions, export_create, export_filename, filename_filter
+from ..exports import (
+    KEEPERS,
+    NAMINGS,
+    REJECTS,
+    ExportError,
+    ExportOptions,
+    export_create,
+    export_filename,
+    filename_filter,
+)
 from ..exports.options import RATING_MAX, RATING_MIN
 from ..exports.selectors import export_get_for_owner, export_list
 from ..models import Export, Photo
@@ -22,11 +31,15 @@ FORMAT_HELP = {
     Export.Format.XMP: "one .xmp per photo with a rating and colour label, to drop beside your originals or raws",
     Export.Format.CSV: "file name, verdict, confidence, each eye's state, who corrected it and why",
 }
-_RATINGS = [(n, "reject (−1)" if n == -1 else ("none (0)" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)]
+_RATINGS = [
+    (n, "reject (−1)" if n == -1 else ("none (0)" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)
+]
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(choices=Export.Format.choices, widget=forms.RadioSelect, initial=Export.Format.KEEPERS_ZIP)
+    format = forms.ChoiceField(
+        choices=Export.Format.choices, widget=forms.RadioSelect, initial=Export.Format.KEEPERS_ZIP
+    )
     rating_keeper = forms.TypedChoiceField(choices=_RATINGS, coerce=int, initial=ExportOptions.rating_keeper,
                                            label="Rating for keepers")
     rating_blinking = forms.TypedChoiceField(choices=_RATINGS, coerce=int, initial=ExportOptions.rating_blinking,
@@ -75,7 +88,8 @@ def export_detail(request: HttpRequest, session_uuid, export_uuid) -> HttpRespon
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     export = export_get_for_owner(owner=request.user, session=session, export_uuid=export_uuid)
     context = {"session": session, "export": export, "filename": export_filename(export)}
-    template = "sessions_app/_export_status.html" if request.headers.get("HX-Request") else "sessions_app/export_detail.html"
+    partial = request.headers.get("HX-Request") == "true"
+    template = "sessions_app/_export_status.html" if partial else "sessions_app/export_detail.html"
     response = render(request, template, context)
     response["Cache-Control"] = "no-store"
     return response

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from classifier import selectors as review
-from classifier.services.corrections import (
+from classifier.services import (
     CorrectionError,
     correction_create,
     correction_undo,

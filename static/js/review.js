@@ -111,9 +111,14 @@
   function pickFace(card) {
     const faces = card.querySelectorAll(".face");
     if (faces.length < 2) return;
-    faceFocus = faceFocus === null ? 0 : (faceFocus + 1) % faces.length;
-    faces.forEach((f, i) => f.classList.toggle("face-focus", i === faceFocus));
-    say("Face " + (faceFocus + 1) + " picked: B or K marks just this face, Esc goes back to the whole photo.");
+    const position = faceFocus === null ? 0 : (Array.from(faces).findIndex((f) => f.dataset.face === String(faceFocus)) + 1) % faces.length;
+    const face = faces[position];
+    faceFocus = Number(face.dataset.face);
+    faces.forEach((f) => f.classList.toggle("face-focus", f === face));
+    const folded = face.closest("details");
+    if (folded) folded.open = true;
+    face.scrollIntoView({ block: "nearest" });
+    say("Face " + (faceFocus + 1) + " picked: B or K marks just this face, F the next one, Esc the whole photo again.");
   }
 
   // --- Server round trips -------------------------------------------------------------------------------
@@ -159,8 +164,12 @@
         if (wasCurrent) {
           fresh.classList.add("is-current");
           if (faceFocus !== null) {
-            const face = fresh.querySelectorAll(".face")[faceFocus];
-            if (face) face.classList.add("face-focus");
+            const face = fresh.querySelector('.face[data-face="' + faceFocus + '"]');
+            if (face) {
+              face.classList.add("face-focus");
+              const folded = face.closest("details");
+              if (folded) folded.open = true;
+            }
           }
           if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
         }
@@ -370,8 +379,15 @@
       openLightbox(card);
       return;
     }
-    if (!event.target.closest("button, input, label, a")) focusCard(card, { scroll: false });
-    else currentId = card.dataset.photo;
+    if (!event.target.closest("button, input, label, a, summary")) focusCard(card, { scroll: false });
+    else if (currentId !== card.dataset.photo) {
+      // A button on another card: that card becomes current, the click itself goes ahead.
+      const previous = current();
+      if (previous) previous.classList.remove("is-current");
+      clearFaceFocus(previous);
+      currentId = card.dataset.photo;
+      card.classList.add("is-current");
+    }
   });
 
   review.addEventListener("change", (event) => {
@@ -391,10 +407,19 @@
     });
   }
 
-  // htmx swaps from mouse clicks: keep "moved" marks and the selection count right.
-  document.body.addEventListener("htmx:afterSwap", () => {
+  // htmx swaps from mouse clicks (after htmx has settled the new card's attributes): keep the "moved"
+  // marks, the current card and the selection count right.
+  document.body.addEventListener("htmx:afterSettle", () => {
     cards().forEach(markMoved);
+    const card = current();
+    if (card) card.classList.add("is-current");
     updateBulkCount();
+  });
+
+  // A refused click (htmx doesn't swap 4xx answers): say why instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const xhr = event.detail.xhr;
+    say("Not saved: " + ((xhr && xhr.responseText) || "the server said no") + ".");
   });
 
   // --- Strictness slider --------------------------------------------------------------------------------------

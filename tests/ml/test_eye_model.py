@@ -13,8 +13,8 @@ from ml.metrics import binary_metrics
 from tests.conftest import ROOT
 
 # Floors sit a little under what MODEL_CARD.md reports, so a worse model fails loudly.
-FLOOR_ACCURACY = 0.96
-FLOOR_RECALL = 0.96
+FLOOR_ACCURACY = 0.95
+FLOOR_RECALL = 0.94
 
 
 def test_committed_model_is_small_and_present():

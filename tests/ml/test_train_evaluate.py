@@ -113,3 +113,11 @@ def test_train_smoke_one_epoch_writes_a_servable_model(shared_data, tmp_path):
     assert saved["metrics"]["n"] == sum(v for k, v in report.counts["cew_eyes"].items() if k.startswith("val"))
     p = EyeModel(report.tflite_path).predict(np.zeros((2, 32, 32), np.uint8))
     assert p.shape == (2,)
+
+
+def test_training_modules_import_tensorflow_only_when_training():
+    code = ("import sys, ml.train, ml.evaluate, ml.datasets, ml.cnn, ml.face_crops; "
+            "print('tensorflow' in sys.modules, 'django' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]

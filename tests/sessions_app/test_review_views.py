@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.files.base import ContentFile
 from PIL import Image
 
 from classifier.models import Correction
@@ -36,6 +35,7 @@ def test_review_page_shows_three_groups_with_counts_reasons_and_eyes(web, alice_
     html = response.content.decode()
 
     assert response.status_code == 200
+    assert "{#" not in html and "{%" not in html  # no template syntax leaks onto the page
     assert 'id="count-blinking">2<' in html and 'id="count-not_blinking">2<' in html and 'id="count-no_face">1<' in html
     assert 'id="blinking"' in html and 'id="not-blinking"' in html and 'id="no-face"' in html
     assert "main face: right eye closed (0.90), left eye closed (0.95)" in html
@@ -232,3 +232,10 @@ def test_another_photographer_gets_404_everywhere(bob_web, alice_session, photos
     assert not Correction.objects.exists()
     alice_session.refresh_from_db()
     assert alice_session.strictness == 0.5
+
+
+def test_review_page_while_photos_are_still_being_analysed(web, alice_session):
+    make_unique_photo(alice_session, name="IMG_0009.JPG")  # queued
+    html = web.get(_review(alice_session)).content.decode()
+    assert "1 still being analysed" in html and "No photos here yet." in html
+    assert "IMG_0009.JPG" not in html

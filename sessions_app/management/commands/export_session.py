@@ -37,7 +37,9 @@ class Command(BaseCommand):
             for key in ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "xmp_naming")
         }
         try:
-            path, written = export_write(session=session, fmt=options["fmt"], out=options["out"], options=export_options)
+            path, written = export_write(
+                session=session, fmt=options["fmt"], out=options["out"], options=export_options
+            )
         except ExportError as exc:
             raise CommandError(exc.reason) from None
         what = "sidecars" if options["fmt"] == Export.Format.XMP else "photos"

@@ -1,0 +1,348 @@
+"""Processing a photo: claim it, analyse it with the live model, store derivatives and the prediction.
+
+The Celery task (classifier.tasks.process_photo_task) and `import_session --inline` both call
+`photo_process`. Photo status goes queued -> processing -> done | failed; only a conditional update
+moves a photo out of `queued`, so two workers never process the same photo at once, and a photo that
+is done stays done until someone re-runs it through `photos_requeue`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from classifier import worker_model
+from classifier.models import ModelVersion, Prediction
+from sessions_app.models import Photo
+
+from .model_versions import live_model_version
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX_CHARS = 500
+# A sweep re-enqueues at most this many lost queued photos (the rest go in the next sweep).
+SWEEP_BATCH = 1000
+
+
+class PermanentProcessingError(Exception):
+    """This photo can't be processed, and trying again won't help. `reason` is shown to the photographer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientProcessingError(Exception):
+    """Something outside the photo failed (storage hiccup); the task retries it."""
+
+
+# --- Enqueue / claim / finish -------------------------------------------------------------------------
+
+
+def photos_enqueue(*, photo_ids) -> None:
+    """Queue one processing task per photo once the current transaction commits."""
+    ids = [int(pk) for pk in photo_ids]
+    if not ids:
+        return
+
+    def send() -> None:
+        from classifier.tasks import process_photo_task  # tasks import services; import late
+
+        for pk in ids:
+            process_photo_task.delay(pk)
+        logger.info("enqueued %d photo(s)", len(ids))
+
+    # robust: a broker outage must not turn a committed upload into a 500; the sweeper re-sends
+    # photos that stay queued.
+    transaction.on_commit(send, robust=True)
+
+
+def photo_claim(*, photo_id: int) -> bool:
+    """Move the photo queued -> processing. False when it isn't queued (done, failed, or someone has it)."""
+    now = timezone.now()
+    claimed = Photo.objects.filter(pk=photo_id, status=Photo.Status.QUEUED).update(
+        status=Photo.Status.PROCESSING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        finished_at=None,
+        updated_at=now,
+    )
+    return claimed == 1
+
+
+def photo_release(*, photo_id: int) -> None:
+    """Put a photo we claimed back to queued so a retry (or the sweeper) can claim it again."""
+    Photo.objects.filter(pk=photo_id, status=Photo.Status.PROCESSING).update(
+        status=Photo.Status.QUEUED, updated_at=timezone.now()
+    )
+
+
+def photo_fail(*, photo_id: int, error: str) -> bool:
+    """Record a failure with a readable reason. A photo that is already done stays done."""
+    now = timezone.now()
+    updated = (
+        Photo.objects.filter(pk=photo_id)
+        .exclude(status=Photo.Status.DONE)
+        .update(status=Photo.Status.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now)
+    )
+    if updated:
+        logger.info("photo %s failed: %s", photo_id, error)
+    return updated == 1
+
+
+def photos_requeue(*, photos_qs: QuerySet[Photo]) -> int:
+    """Reset photos to queued and enqueue them (the re-run button, the admin action). Returns how many.
+
+    Takes failed and done photos, and queued/processing ones only once they look stuck, so a photo
+    that a worker is working on right now is never run twice at once. Attempts start again from 0.
+    """
+    now = timezone.now()
+    stuck_before = now - timedelta(seconds=settings.EYESPY_STUCK_AFTER_SECONDS)
+    eligible = (
+        Q(status__in=[Photo.Status.FAILED, Photo.Status.DONE])
+        | Q(status=Photo.Status.PROCESSING, started_at__lt=stuck_before)
+        | Q(status=Photo.Status.PROCESSING, started_at__isnull=True)
+        | Q(status=Photo.Status.QUEUED, updated_at__lt=stuck_before)
+    )
+    with transaction.atomic():
+        ids = list(photos_qs.filter(eligible).values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Photo.objects.filter(eligible, pk__in=ids).update(
+            status=Photo.Status.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=now
+        )
+        photos_enqueue(photo_ids=ids)
+    logger.info("re-queued %d photo(s)", len(ids))
+    return len(ids)
+
+
+# --- The job ------------------------------------------------------------------------------------------
+
+
+def photo_process(*, photo_id: int) -> None:
+    """Process one photo end to end (see module doc). Quietly does nothing if the photo isn't queued.
+
+    Bad files end as `failed` with the reason; anything else (database, storage, a bug) puts the photo
+    back to `queued` and re-raises, so the Celery task can retry it.
+    """
+    from ml.imaging import ImageError
+
+    if not photo_claim(photo_id=photo_id):
+        logger.info("photo %s is not queued (done, failed, gone or taken); skipping", photo_id)
+        return
+    try:
+        photo = Photo.objects.select_related("session").get(pk=photo_id)
+        _analyse_and_store(photo)
+    except ImageError as exc:
+        photo_fail(photo_id=photo_id, error=exc.reason)
+    except PermanentProcessingError as exc:
+        photo_fail(photo_id=photo_id, error=exc.reason)
+    except FileNotFoundError:
+        photo_fail(photo_id=photo_id, error="the original file is missing from storage")
+    except SoftTimeLimitExceeded:
+        photo_fail(
+            photo_id=photo_id,
+            error=f"processing took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped",
+        )
+    except Exception:
+        photo_release(photo_id=photo_id)
+        raise
+
+
+@dataclass(frozen=True)
+class _Stored:
+    thumbnail: str
+    preview: str
+
+
+def _store(name: str, data: bytes) -> str:
+    """Write a derived file under a fixed name (a re-run replaces it). Returns the storage name."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(data))
+
+
+def _read_original(photo: Photo) -> bytes:
+    if not photo.original:
+        raise PermanentProcessingError("the photo has no original file")
+    try:
+        with default_storage.open(photo.original.name, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        # A local disk error is the machine's problem, not the photo's: let the task retry.
+        raise TransientProcessingError(f"can't read {photo.original.name}: {exc}") from exc
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # EXIF times carry no zone: read them as the studio's local time.
+    if value is None or timezone.is_aware(value):
+        return value
+    return timezone.make_aware(value, timezone.get_default_timezone())
+
+
+def _analyse_and_store(photo: Photo) -> None:
+    from ml.analysis import analyse
+    from ml.imaging import decode, make_derivatives
+    from ml.types import Thresholds
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    version: ModelVersion = live_model_version()
+    model = worker_model.eye_model_for(version)
+    t1 = time.perf_counter()
+    data = _read_original(photo)
+    t2 = time.perf_counter()
+    decoded = decode(data, max_pixels=settings.EYESPY_MAX_PIXELS)
+    del data
+    t3 = time.perf_counter()
+    thumb_jpeg, preview_jpeg = make_derivatives(decoded)
+    t4 = time.perf_counter()
+    analysis = analyse(decoded, model=model, thresholds=Thresholds.from_strictness(photo.session.strictness))
+    t5 = time.perf_counter()
+
+    # Storage I/O (S3 puts) stays outside the database transaction.
+    prefix = f"derived/{photo.uuid.hex}/"
+    stored = _Stored(
+        thumbnail=_store(prefix + "thumb.jpg", thumb_jpeg),
+        preview=_store(prefix + "preview.jpg", preview_jpeg),
+    )
+    details = analysis.to_dict()
+    for i, face in enumerate(analysis.faces):
+        for j, eye in enumerate(face.eyes):
+            if eye.crop:
+                details["faces"][i]["eyes"][j]["crop_path"] = _store(f"{prefix}eye-{i}-{eye.side}.png", eye.crop)
+    t6 = time.perf_counter()
+    timings.update(
+        model_ms=(t1 - t0) * 1000,
+        read_ms=(t2 - t1) * 1000,
+        decode_ms=(t3 - t2) * 1000,
+        derivatives_ms=(t4 - t3) * 1000,
+        analyse_ms=(t5 - t4) * 1000,
+        store_ms=(t6 - t5) * 1000,
+    )
+    details["timings_ms"] = {**details.get("timings_ms", {}), **{k: round(v, 1) for k, v in timings.items()}}
+    details["model"] = {"version": version.name, "weights": getattr(model, "version", "")}
+
+    now = timezone.now()
+    with transaction.atomic():
+        prediction_record(
+            photo=photo,
+            model_version=version,
+            verdict=analysis.verdict.value,
+            confidence=float(analysis.confidence),
+            reason=analysis.reason,
+            details=details,
+        )
+        Photo.objects.filter(pk=photo.pk, status=Photo.Status.PROCESSING).update(
+            status=Photo.Status.DONE,
+            error="",
+            width=decoded.original_width,
+            height=decoded.original_height,
+            taken_at=_aware(decoded.taken_at),
+            thumbnail=stored.thumbnail,
+            preview=stored.preview,
+            finished_at=now,
+            updated_at=now,
+        )
+    logger.info(
+        "photo %s: %s (%.2f) in %.0f ms - %s",
+        photo.pk, analysis.verdict.value, analysis.confidence, (t6 - t0) * 1000, analysis.reason,
+    )
+
+
+def prediction_record(
+    *, photo: Photo, model_version: ModelVersion, verdict: str, confidence: float, reason: str, details: dict
+) -> Prediction:
+    """Create or replace this model version's prediction for the photo. Corrections are never touched."""
+    prediction, _ = Prediction.objects.update_or_create(
+        photo=photo,
+        model_version=model_version,
+        defaults={"verdict": verdict, "confidence": confidence, "reason": reason[:500], "details": details},
+    )
+    return prediction
+
+
+# --- Stuck work ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued: int  # processing too long -> queued again
+    failed: int  # processing too long, out of attempts -> failed
+    resent: int  # queued too long with an empty broker queue -> task sent again
+
+    def __str__(self) -> str:
+        return f"{self.requeued} re-queued, {self.failed} failed, {self.resent} re-sent"
+
+
+def broker_queue_depth(queue: str = "photos") -> int | None:
+    """Messages waiting in the broker queue, or None when the broker can't say."""
+    from kombu.exceptions import ChannelError, OperationalError
+
+    from eyespy_site.celery import app
+
+    try:
+        with app.connection_for_read() as conn:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:
+        return 0  # Redis reports an empty queue as a missing one
+    except (OperationalError, OSError) as exc:
+        logger.warning("can't read the depth of broker queue %s: %s", queue, exc)
+        return None
+
+
+def photos_sweep_stuck(*, now: datetime | None = None, stuck_after: int | None = None) -> SweepReport:
+    """Re-queue photos stuck in `processing` (or fail them after EYESPY_MAX_ATTEMPTS), and re-send lost ones.
+
+    Why the second part: the embedded filesystem broker forgets a message when the whole worker dies
+    while holding it, so the photo sits in `queued` forever. Photos queued for longer than the stuck
+    time are sent again, but only while the broker's queue is empty, so a long, healthy backlog isn't
+    doubled. A duplicate message is harmless anyway: the claim lets only one run through.
+    """
+    now = now or timezone.now()
+    stuck_after = settings.EYESPY_STUCK_AFTER_SECONDS if stuck_after is None else stuck_after
+    max_attempts = settings.EYESPY_MAX_ATTEMPTS
+    cutoff = now - timedelta(seconds=stuck_after)
+
+    requeue_ids: list[int] = []
+    failed = 0
+    stuck = Photo.objects.filter(status=Photo.Status.PROCESSING).filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True)
+    )
+    for pk, attempts, started_at in stuck.values_list("pk", "attempts", "started_at"):
+        # Conditional on what we read, so a photo that finished meanwhile is left alone.
+        same = Photo.objects.filter(pk=pk, status=Photo.Status.PROCESSING, started_at=started_at)
+        if attempts >= max_attempts:
+            failed += same.update(
+                status=Photo.Status.FAILED,
+                error=f"gave up after {attempts} attempts (processing never finished)",
+                finished_at=now,
+                updated_at=now,
+            )
+        elif same.update(status=Photo.Status.QUEUED, updated_at=now):
+            requeue_ids.append(pk)
+
+    resent_ids: list[int] = []
+    lost = Photo.objects.filter(status=Photo.Status.QUEUED, updated_at__lt=cutoff)
+    # Unknown depth (broker unreachable) counts as empty: a duplicate message costs one failed claim.
+    if lost.exists() and not broker_queue_depth():
+        resent_ids = list(lost.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+        # Touch them so the next sweep doesn't send them again straight away.
+        Photo.objects.filter(pk__in=resent_ids, status=Photo.Status.QUEUED).update(updated_at=now)
+
+    photos_enqueue(photo_ids=requeue_ids + resent_ids)
+    report = SweepReport(requeued=len(requeue_ids), failed=failed, resent=len(resent_ids))
+    if requeue_ids or failed or resent_ids:
+        logger.warning("stuck photos: %s", report)
+    return report

@@ -1,0 +1,72 @@
+"""Playwright on Debian's chromium against pytest-django's live server (marker `browser`).
+
+Playwright's sync API runs an event loop in the test thread, which makes Django refuse ORM calls there
+unless DJANGO_ALLOW_ASYNC_UNSAFE is set: the `chromium` fixture sets it while the browser is open (the
+tests only touch the database while the page is idle) and puts it back afterwards.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+
+CHROMIUM = os.environ.get("EYESPY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def server_url(request, settings) -> str:
+    """The live server's address. Django's live server wraps the site in a media-file handler that needs a
+    str MEDIA_URL; ours is None (media is never served by URL), so the server gets an unused prefix first."""
+    settings.MEDIA_URL = "/_live-server-media-unused/"
+    return request.getfixturevalue("live_server").url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    # Module scope: Playwright's sync API keeps an event loop running while it is open, which would
+    # break any other module's own sync_playwright() if this one stayed open for the whole session.
+    require(Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None, f"chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright is not installed (requirements-dev.txt)")
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

@@ -1,0 +1,195 @@
+"""A photographer reviews a processed session with the keyboard alone, in a real browser.
+
+Photos and predictions are made directly (no ML run). The test logs in through the login form, opens the
+review screen and corrects photos with keys only (K, B, arrows, 2, X, Shift+B, U, Ctrl+Z, Enter/Esc), then
+checks the counts changed without a reload, that the corrections landed in the database, and that after a
+reload each photo sits in its new group.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from classifier import selectors
+from classifier.models import Correction
+from tests.factories import PASSWORD, make_session, make_user
+from tests.review_builders import face, make_judged_photo
+
+logger = logging.getLogger(__name__)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _blink():
+    return [face(0.95, 0.9, crop=False)]
+
+
+def _open():
+    return [face(0.05, 0.1, crop=False)]
+
+
+def _log_in(page, server_url: str, email: str) -> None:
+    page.goto(f"{server_url}/accounts/login/")
+    page.fill('input[name="username"]', email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.press('input[name="password"]', "Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def _open_review(page, server_url, session, query: str = "") -> None:
+    page.goto(f"{server_url}/sessions/{session.uuid}/review/{query}")
+    page.wait_for_selector("body[data-review-ready='1']")
+
+
+def _idle(page) -> None:
+    """Every correction request has been answered and swapped in."""
+    page.wait_for_function("document.body.dataset.reviewBusy === '0'")
+
+
+def _current(page) -> str:
+    return page.eval_on_selector(".photo-card.is-current .fname", "el => el.textContent")
+
+
+def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Keyboard shoot")
+    photos = {}
+    for i in range(1, 13):
+        name = f"IMG_{i:04d}.JPG"
+        photos[name] = make_judged_photo(session, faces=_blink() if i <= 4 else _open(), name=name)
+
+    _log_in(page, server_url, alice.email)
+    _open_review(page, server_url, session, "?sort=name")
+    assert page.text_content("#count-blinking") == "4" and page.text_content("#count-not_blinking") == "8"
+    assert _current(page) == "IMG_0001.JPG"
+
+    started = time.monotonic()
+    keyboard = page.keyboard
+    keyboard.press("k")  # IMG_0001: keep -> moves on to IMG_0002
+    assert _current(page) == "IMG_0002.JPG"
+    keyboard.press("ArrowRight")
+    keyboard.press("k")  # IMG_0003: keep
+    keyboard.press("2")  # jump to NOT BLINKING
+    assert _current(page) == "IMG_0005.JPG"
+    keyboard.press("b")  # IMG_0005: a missed blink
+    keyboard.press("x")  # select IMG_0006
+    keyboard.press("ArrowRight")
+    keyboard.press("x")  # select IMG_0007
+    keyboard.press("Shift+B")  # both blinking at once
+    keyboard.press("ArrowRight")
+    assert _current(page) == "IMG_0008.JPG"
+    keyboard.press("b")  # IMG_0008 blinking...
+    keyboard.press("u")  # ...no, undo that
+    keyboard.press("Control+z")  # and undo the bulk change too
+    assert _current(page) == "IMG_0009.JPG"
+    keyboard.press("b")  # IMG_0009
+    keyboard.press("b")  # IMG_0010
+    _idle(page)
+    elapsed = time.monotonic() - started
+    logger.warning("keyboard review: 13 key presses, 9 changes, answered in %.2f s", elapsed)
+
+    # Counts and the agreement line updated in place, no reload.
+    assert page.text_content("#count-blinking") == "5"
+    assert page.text_content("#count-not_blinking") == "7"
+    assert "Of 4 flagged you kept 2; 3 blinks were missed." in page.text_content("#agreement")
+    assert "v-not_blinking" in page.get_attribute(f"#card-{photos['IMG_0001.JPG'].uuid}", "class")
+    assert "moved" in page.get_attribute(f"#card-{photos['IMG_0005.JPG'].uuid}", "class")
+    assert "v-not_blinking" in page.get_attribute(f"#card-{photos['IMG_0007.JPG'].uuid}", "class")
+
+    # The lightbox opens and closes from the keyboard too.
+    keyboard.press("Enter")
+    page.wait_for_selector("#lightbox:not([hidden]) .lb-title")
+    assert page.text_content("#lightbox .lb-title") == _current(page)
+    keyboard.press("Escape")
+    assert page.is_hidden("#lightbox")
+
+    # What landed in the database.
+    groups = selectors.session_groups(session=session, sort="name")
+    assert [c.photo.original_filename for c in groups.blinking] == [
+        "IMG_0002.JPG", "IMG_0004.JPG", "IMG_0005.JPG", "IMG_0009.JPG", "IMG_0010.JPG"]
+    assert Correction.objects.filter(photo__session=session).count() == 11  # 8 changes + 3 undos, nothing deleted
+    assert Correction.objects.filter(undoes__isnull=False).count() == 3
+    assert set(Correction.objects.values_list("created_by", flat=True)) == {alice.id}
+
+    # After a reload every photo sits in its new group.
+    _open_review(page, server_url, session, "?sort=name")
+    in_blinking = page.eval_on_selector_all("#blinking .photo-card .fname", "els => els.map(e => e.textContent)")
+    assert in_blinking == ["IMG_0002.JPG", "IMG_0004.JPG", "IMG_0005.JPG", "IMG_0009.JPG", "IMG_0010.JPG"]
+    assert page.eval_on_selector(f"#card-{photos['IMG_0001.JPG'].uuid}", "el => el.closest('section').id") == "not-blinking"
+
+
+@pytest.mark.slow
+def test_ten_corrections_in_a_600_photo_session_take_well_under_a_minute(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Big wedding")
+    for i in range(600):
+        make_judged_photo(session, faces=_blink() if i % 15 == 0 else _open(), name=f"IMG_{i:04d}.JPG")
+    _log_in(page, server_url, alice.email)
+
+    started = time.monotonic()
+    _open_review(page, server_url, session)
+    loaded = time.monotonic() - started
+    for _ in range(5):  # keep five flagged photos
+        page.keyboard.press("k")
+    page.keyboard.press("2")
+    for _ in range(5):  # catch five blinks, skipping a photo between each
+        page.keyboard.press("b")
+        page.keyboard.press("ArrowRight")
+    _idle(page)
+    total = time.monotonic() - started
+    logger.warning("600 photos: review page ready in %.2f s; page + 10 corrections in %.2f s", loaded, total)
+
+    assert Correction.objects.filter(photo__session=session).count() == 10
+    assert page.text_content("#count-blinking") == str(40 - 5 + 5)
+    assert total < 60
+
+
+def test_keyboard_marks_one_face_of_a_group_photo(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Group shots")
+    group = make_judged_photo(
+        session, name="GROUP.JPG",
+        faces=[face(0.05, 0.05, crop=False), face(0.9, 0.95, size_px=390, crop=False), face(0.1, 0.1, crop=False)],
+    )
+    _log_in(page, server_url, alice.email)
+    _open_review(page, server_url, session)
+    assert _current(page) == "GROUP.JPG"
+
+    page.keyboard.press("f")  # the blinking face is listed first: face 2
+    assert page.get_attribute(".photo-card.is-current .face.face-focus", "data-face") == "1"
+    page.keyboard.press("k")  # just that face is fine
+    _idle(page)
+
+    correction = Correction.objects.get()
+    assert (correction.photo, correction.face_index, correction.label) == (group, 1, "NOT_BLINKING")
+    assert page.text_content("#count-blinking") == "0"
+    assert "v-not_blinking" in page.get_attribute(f"#card-{group.uuid}", "class")
+    assert page.get_attribute(".photo-card.is-current .face.face-focus", "data-face") == "1"  # still picked
+
+
+def test_mouse_clicks_and_the_strictness_slider_work_through_htmx(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Mouse shoot")
+    blink = make_judged_photo(session, faces=_blink(), name="IMG_0001.JPG")
+    make_judged_photo(session, faces=[face(0.4, 0.1, crop=False)], name="IMG_0002.JPG")  # borderline
+    make_judged_photo(session, faces=_open(), name="IMG_0003.JPG")
+    _log_in(page, server_url, alice.email)
+    _open_review(page, server_url, session, "?sort=name")
+
+    page.click(f"#card-{blink.uuid} button.act-keep")  # hx-post with the clicked button's value
+    page.wait_for_selector(f"#card-{blink.uuid}.v-not_blinking:not(.htmx-settling)")
+    assert page.text_content("#count-blinking") == "0"
+    assert "moved" in page.get_attribute(f"#card-{blink.uuid}", "class")
+    assert Correction.objects.get().label == "NOT_BLINKING"
+
+    page.fill("#strictness", "1")  # dragging the slider asks the server what would move
+    page.wait_for_function("document.getElementById('strictness-preview').textContent.includes('moves to Blinking')")
+    assert "1 photo moves to Blinking." in page.text_content("#strictness-preview")
+    assert page.text_content("#strictness-value") == "1.00"
+    page.click(".strictness-form button.btn-primary")  # Apply
+    page.wait_for_selector("body[data-review-ready='1']")
+    session.refresh_from_db()
+    assert session.strictness == 1.0
+    assert page.text_content("#count-blinking") == "1"  # the borderline photo; the corrected one stays kept

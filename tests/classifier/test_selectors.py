@@ -1,0 +1,200 @@
+"""Effective labels, review groups, strictness previews and agreement (classifier.selectors)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from classifier import selectors
+from classifier.models import Correction, ModelVersion
+from classifier.services.corrections import correction_create, correction_undo
+from sessions_app.models import Photo
+from tests.factories import make_session, make_user
+from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, face, make_judged_photo, make_unique_photo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice():
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def session(alice):
+    return make_session(alice, title="Wedding")
+
+
+def _names(cards):
+    return [c.photo.original_filename for c in cards]
+
+
+def test_groups_split_photos_by_verdict_with_counts(session):
+    make_judged_photo(session, faces=BLINK, name="IMG_0001.JPG")
+    make_judged_photo(session, faces=OPEN, name="IMG_0002.JPG")
+    make_judged_photo(session, faces=NO_FACES, name="IMG_0003.JPG")
+    make_unique_photo(session, name="IMG_0004.JPG", status=Photo.Status.FAILED, error="file is truncated")
+    make_unique_photo(session, name="IMG_0005.JPG")  # still queued
+
+    groups = selectors.session_groups(session=session)
+
+    assert _names(groups.blinking) == ["IMG_0001.JPG"]
+    assert _names(groups.not_blinking) == ["IMG_0002.JPG"]
+    assert sorted(_names(groups.no_face)) == ["IMG_0003.JPG", "IMG_0004.JPG"]
+    assert groups.counts == {"blinking": 1, "not_blinking": 1, "no_face": 1, "unreadable": 1, "pending": 1}
+    unreadable = next(c for c in groups.no_face if c.unreadable)
+    assert unreadable.reason == "file is truncated" and unreadable.verdict is None
+    card = groups.blinking[0]
+    assert card.reason.startswith("main face:") and "closed" in card.reason
+    assert [e.state for e in card.faces[0].eyes] == ["closed", "closed"]
+    assert card.faces[0].eyes[0].openness == pytest.approx(0.1)
+
+
+def test_strictness_regroups_stored_predictions_without_reanalysis(session):
+    make_judged_photo(session, faces=BORDERLINE, name="IMG_0001.JPG")
+    make_judged_photo(session, faces=OPEN, name="IMG_0002.JPG")
+
+    assert selectors.session_groups(session=session).counts["blinking"] == 0
+    strict = selectors.session_groups(session=session, strictness=1.0)
+    assert _names(strict.blinking) == ["IMG_0001.JPG"]
+    assert strict.blinking[0].faces[0].eyes[1].state == "closed"  # left eye, 0.4 >= 0.2
+    assert selectors.session_groups(session=session, strictness=0.0).counts["blinking"] == 0
+
+
+def test_strictness_preview_counts_moves_and_leaves_corrected_photos_alone(session, alice):
+    border = make_judged_photo(session, faces=BORDERLINE, name="IMG_0001.JPG")
+    pinned = make_judged_photo(session, faces=[face(0.1, 0.42)], name="IMG_0002.JPG")
+    make_judged_photo(session, faces=OPEN, name="IMG_0003.JPG")
+    correction_create(photo=pinned, label="NOT_BLINKING", by=alice)
+
+    preview = selectors.strictness_preview(session=session, strictness=1.0)
+
+    assert (preview.to_blinking, preview.to_not_blinking, preview.moved) == (1, 0, 1)
+    assert preview.counts_now["blinking"] == 0 and preview.counts_after["blinking"] == 1
+    assert preview.sentence == "1 photo moves to Blinking."
+    session.refresh_from_db()
+    assert session.strictness == 0.5  # a preview changes nothing
+    back = selectors.strictness_preview(session=session, strictness=0.5)
+    assert back.moved == 0 and back.sentence == "No photo changes group."
+    assert border.id  # used
+
+
+def test_sort_orders(session):
+    a = make_judged_photo(session, faces=[face(0.05, 0.05)], name="b.jpg", taken_at=datetime(2026, 5, 1, 12, 2, tzinfo=timezone.utc))
+    b = make_judged_photo(session, faces=[face(0.35, 0.05)], name="a.jpg", taken_at=datetime(2026, 5, 1, 12, 1, tzinfo=timezone.utc))
+    c = make_judged_photo(session, faces=[face(0.2, 0.05)], name="C.jpg")
+
+    by_conf = selectors.session_groups(session=session, sort="confidence").not_blinking
+    by_name = selectors.session_groups(session=session, sort="name").not_blinking
+    by_time = selectors.session_groups(session=session, sort="time").not_blinking
+
+    assert [x.photo for x in by_conf] == [b, c, a]  # least confident first
+    assert by_conf[0].confidence < by_conf[1].confidence < by_conf[2].confidence
+    assert [x.photo for x in by_name] == [b, a, c]  # case-insensitive
+    assert [x.photo for x in by_time] == [b, a, c]  # no capture time last
+    assert selectors.session_groups(session=session, sort="bogus").sort == "confidence"
+
+
+def test_whole_photo_correction_beats_the_machine(session, alice):
+    photo = make_judged_photo(session, faces=BLINK, name="IMG_0001.JPG")
+    correction_create(photo=photo, label="NOT_BLINKING", by=alice)
+
+    card = selectors.session_groups(session=session).not_blinking[0]
+
+    assert card.photo == photo and card.verdict == "NOT_BLINKING" and card.machine_verdict == "BLINKING"
+    assert card.corrected and card.changed and card.corrected_by == alice
+    # The machine's reasoning is still shown next to the photographer's decision.
+    assert "closed" in card.reason
+
+
+def test_face_correction_rederives_the_photo_until_a_newer_photo_correction(session, alice):
+    photo = make_judged_photo(session, faces=[face(0.9, 0.9), face(0.05, 0.05, size_px=380)], name="group.jpg")
+    assert selectors.photo_card(photo=photo).verdict == "BLINKING"
+    assert [f.machine_label for f in selectors.photo_card(photo=photo).faces] == ["BLINKING", "NOT_BLINKING"]
+
+    correction_create(photo=photo, label="NOT_BLINKING", by=alice, face_index=0)
+    card = selectors.photo_card(photo=photo)
+    assert card.verdict == "NOT_BLINKING" and card.faces[0].corrected and not card.faces[1].corrected
+
+    correction_create(photo=photo, label="BLINKING", by=alice, face_index=1)
+    assert selectors.photo_card(photo=photo).verdict == "BLINKING"
+
+    correction_create(photo=photo, label="NOT_BLINKING", by=alice)  # the whole photo, newest
+    assert selectors.photo_card(photo=photo).verdict == "NOT_BLINKING"
+
+
+def test_background_faces_do_not_decide_unless_corrected(session, alice):
+    photo = make_judged_photo(session, faces=[face(0.05, 0.05, size_px=500), face(0.95, 0.95, size_px=100)])
+    card = selectors.photo_card(photo=photo)
+    assert card.verdict == "NOT_BLINKING" and [f.is_subject for f in card.faces] == [True, False]
+    # The photographer says the small face matters: a corrected face always counts.
+    correction_create(photo=photo, label="BLINKING", by=alice, face_index=1)
+    assert selectors.photo_card(photo=photo).verdict == "BLINKING"
+
+
+def test_undo_restores_what_lay_underneath_and_keeps_history(session, alice):
+    photo = make_judged_photo(session, faces=BORDERLINE, name="IMG_0001.JPG")
+    correction_create(photo=photo, label="BLINKING", by=alice)
+    correction_create(photo=photo, label="NO_FACE", by=alice)
+
+    correction_undo(photo=photo, by=alice)
+    assert selectors.photo_card(photo=photo).verdict == "BLINKING"
+    correction_undo(photo=photo, by=alice)
+    card = selectors.photo_card(photo=photo)
+    assert card.verdict == "NOT_BLINKING" and not card.corrected  # the machine again, strictness-driven
+    assert selectors.photo_card(photo=photo, strictness=1.0).verdict == "BLINKING"
+    assert Correction.objects.filter(photo=photo).count() == 4
+
+
+def test_live_model_prediction_wins_over_an_older_models(session):
+    old = ModelVersion.objects.create(name="old", is_live=False)
+    photo = make_judged_photo(session, faces=BLINK, model=old)
+    assert selectors.photo_card(photo=photo).verdict == "BLINKING"  # only an old prediction: still shown
+    from tests.review_builders import add_prediction
+
+    add_prediction(photo, faces=OPEN)  # the live model re-ran
+    card = selectors.photo_card(photo=photo)
+    assert card.verdict == "NOT_BLINKING" and card.model_version_id == ModelVersion.objects.get(is_live=True).id
+
+
+def test_agreement_sentence(session, alice):
+    flagged = [make_judged_photo(session, faces=BLINK, name=f"b{i}.jpg") for i in range(3)]
+    missed = make_judged_photo(session, faces=OPEN, name="o1.jpg")
+    make_judged_photo(session, faces=OPEN, name="o2.jpg")
+    make_unique_photo(session, status=Photo.Status.FAILED, error="broken")
+    correction_create(photo=flagged[0], label="NOT_BLINKING", by=alice)
+    correction_create(photo=flagged[1], label="BLINKING", by=alice)  # confirmed, not a disagreement
+    correction_create(photo=missed, label="BLINKING", by=alice)
+
+    agreement = selectors.session_agreement(session=session)
+
+    assert (agreement.total, agreement.flagged, agreement.kept, agreement.missed) == (5, 3, 1, 1)
+    assert agreement.corrected == 3 and agreement.agreement_percent == 60
+    assert agreement.sentence == "Of 3 flagged you kept 1; 1 blink was missed."
+
+
+def test_agreement_sentence_wording_edges(session):
+    assert selectors.session_agreement(session=session).sentence == "Nothing judged yet."
+    make_judged_photo(session, faces=OPEN)
+    assert selectors.session_agreement(session=session).sentence == "Nothing was flagged; no blink was missed."
+    assert selectors.Agreement(total=9, flagged=4, kept=0, missed=2, corrected=2).sentence == (
+        "Of 4 flagged you kept 0; 2 blinks were missed."
+    )
+
+
+def test_broken_stored_details_fall_back_to_the_stored_verdict(session):
+    photo = make_judged_photo(session, faces=BLINK)
+    prediction = photo.predictions.get()
+    prediction.details = {"faces": [{"eyes": [{"side": "left", "state": "banana", "p_closed": 0.9}]}]}
+    prediction.save()
+    card = selectors.photo_card(photo=photo)
+    assert card.verdict == "BLINKING" and card.reason == prediction.reason
+
+
+def test_sessions_blinking_counts_use_each_sessions_strictness(alice):
+    lenient = make_session(alice, strictness=0.5)
+    strict = make_session(alice, strictness=1.0)
+    for s in (lenient, strict):
+        make_judged_photo(s, faces=BORDERLINE)
+        make_judged_photo(s, faces=BLINK)
+    assert selectors.sessions_blinking_counts(sessions=[lenient, strict]) == {lenient.id: 1, strict.id: 2}

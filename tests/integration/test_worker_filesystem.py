@@ -1,0 +1,94 @@
+"""The zero-service default: kombu's filesystem broker and a real prefork worker process."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from classifier import services
+from classifier.models import Prediction
+from classifier.tasks import sweep_stuck_photos_task
+from sessions_app.models import Photo
+from sessions_app.services import photo_upload
+from tests.factories import (
+    make_photo,
+    make_session,
+    make_user,
+    noisy_jpeg_bytes,
+    pdf_bytes,
+    png_bomb_bytes,
+    truncated_jpeg_bytes,
+)
+from tests.integration.brokers import queue_depth
+from tests.integration.worker import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROCESS_TIMEOUT = 90
+
+
+def _settled(worker, ids):
+    def done() -> bool:
+        return not Photo.objects.filter(pk__in=ids, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).exists()
+
+    def diagnostics() -> str:
+        rows = list(Photo.objects.filter(pk__in=ids).values_list("original_filename", "status", "error"))
+        return f"photos: {rows}\nworker log:\n{worker.log()[-3000:]}"
+
+    wait_for(done, timeout=PROCESS_TIMEOUT, what="the worker to process the photos", on_timeout=diagnostics)
+
+
+def test_uploads_are_processed_through_the_embedded_broker(filesystem_worker, shared_media):
+    from django.core.files.base import ContentFile
+
+    session = make_session(make_user())
+    results = [
+        photo_upload(session=session, fileobj=ContentFile(noisy_jpeg_bytes((320, 240), seed=i)), filename=f"IMG_{i}.JPG")
+        for i in range(4)
+    ]
+    ids = [r.photo.id for r in results]
+    _settled(filesystem_worker, ids)
+
+    assert set(Photo.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Photo.Status.DONE}
+    assert Prediction.objects.filter(photo_id__in=ids).count() == 4
+    assert queue_depth() == 0  # every message consumed
+
+
+def test_each_bad_file_fails_alone_in_the_worker(filesystem_worker, shared_media):
+    # Rows created directly (as an older import could have left them), so the worker meets the bad bytes.
+    session = make_session(make_user())
+    bad = {
+        "corrupt.jpg": (truncated_jpeg_bytes(), "truncated"),
+        "bomb.png": (png_bomb_bytes(), "too large"),
+        "contract.jpg": (pdf_bytes(), "not an image"),
+        "empty.jpg": (b"", "empty file"),
+    }
+    photos = {name: make_photo(session, name=name, data=data) for name, (data, _) in bad.items()}
+    good = [make_photo(session, name=f"good-{i}.jpg", data=noisy_jpeg_bytes((320, 240), seed=10 + i)) for i in range(3)]
+    ids = [p.id for p in [*photos.values(), *good]]
+    services.photos_enqueue(photo_ids=ids)
+    _settled(filesystem_worker, ids)
+
+    for name, (_, reason) in bad.items():
+        photo = Photo.objects.get(pk=photos[name].pk)
+        assert photo.status == Photo.Status.FAILED, name
+        assert reason in photo.error, (name, photo.error)
+    for photo in good:
+        photo.refresh_from_db()
+        assert photo.status == Photo.Status.DONE, photo.error
+    assert filesystem_worker.alive()
+
+
+def test_a_photo_whose_message_was_lost_is_recovered_by_the_sweeper(filesystem_worker, shared_media, settings):
+    # The filesystem broker forgets the message a dying worker held: the photo sits in queued.
+    session = make_session(make_user())
+    lost = make_photo(session, data=noisy_jpeg_bytes((320, 240), seed=99))  # no task was ever sent
+    Photo.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    sweep_stuck_photos_task.delay()  # what beat does every 2 minutes, run by the worker itself
+    _settled(filesystem_worker, [lost.id])
+
+    lost.refresh_from_db()
+    assert lost.status == Photo.Status.DONE
+    assert "0 re-queued, 0 failed, 1 re-sent" in filesystem_worker.log()

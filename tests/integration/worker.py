@@ -1,0 +1,102 @@
+"""Start a real `celery worker` subprocess that shares this test run's database and media folder."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from django.db import connection
+
+from tests.conftest import ROOT
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, on_timeout: Callable[[], str] = str) -> None:
+    """Poll `predicate` until it holds; fail with `what` (and extra diagnostics) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{on_timeout()}")
+        time.sleep(0.1)
+
+
+def test_database_url() -> str:
+    """The test database (pytest-django's, e.g. test_eyespy) as a DATABASE_URL for the worker."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        name = str(db["NAME"])
+        if name == ":memory:" or name.startswith("file:memorydb"):
+            raise RuntimeError("the SQLite test database is in memory; a worker process can't share it")
+        return f"sqlite:///{name}"
+    if db["ENGINE"].endswith("postgresql"):
+        auth = quote(db.get("USER") or "", safe="")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+    raise RuntimeError(f"unsupported test database engine {db['ENGINE']}")
+
+
+test_database_url.__test__ = False  # not a test, despite the name
+
+
+@dataclass
+class WorkerProcess:
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if not self.alive():
+                raise AssertionError(f"celery worker exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
+            return " ready." in self.log()
+
+        wait_for(ready, timeout=timeout, what="the celery worker to be ready", on_timeout=lambda: self.log()[-4000:])
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM to the worker's own process group), then SIGKILL if it hangs."""
+        if not self.alive():
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str = "photos") -> WorkerProcess:
+    """`celery -A eyespy_site worker --pool prefork` in its own process group (so it can be stopped whole)."""
+    full_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "eyespy_site.settings",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "STORAGE_BACKEND": "local",
+        **env,
+    }
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "eyespy_site", "worker",
+        "--pool", "prefork", "-c", str(concurrency), "--prefetch-multiplier", "1",
+        "-Q", queues, "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
+    ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()  # the child keeps its own handle
+    return WorkerProcess(proc=proc, log_path=log_path)
