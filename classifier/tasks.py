@@ -62,7 +62,8 @@ class PhotoTask(Task):
 )
 def process_photo_task(self, photo_id: int) -> None:
     """Analyse one photo. Safe to deliver twice: only the run that claims the photo does the work."""
-    services.photo_process(photo_id=photo_id)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    services.photo_process(photo_id=photo_id, redelivered=redelivered)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -66,10 +66,26 @@ def photos_enqueue(*, photo_ids) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def photo_claim(*, photo_id: int) -> bool:
-    """Move the photo queued -> processing. False when it isn't queued (done, failed, or someone has it)."""
+def photo_claim(*, photo_id: int, redelivered: bool = False) -> bool:
+    """Move the photo queued -> processing. False when it isn't queued (done, failed, or someone has it).
+
+    A redelivered message means the worker that had it died mid-photo (acks_late + reject_on_worker_lost),
+    so it may also take the photo back from `processing` — unless the photo has now killed
+    EYESPY_MAX_ATTEMPTS workers, in which case it fails for good instead of crashing them forever.
+    """
     now = timezone.now()
-    claimed = Photo.objects.filter(pk=photo_id, status=Photo.Status.QUEUED).update(
+    claimable = Q(status=Photo.Status.QUEUED)
+    if redelivered:
+        claimable |= Q(status=Photo.Status.PROCESSING)
+        Photo.objects.filter(
+            pk=photo_id, status=Photo.Status.PROCESSING, attempts__gte=settings.EYESPY_MAX_ATTEMPTS
+        ).update(
+            status=Photo.Status.FAILED,
+            error=f"processing stopped the worker {settings.EYESPY_MAX_ATTEMPTS} times; the file may be damaged",
+            finished_at=now,
+            updated_at=now,
+        )
+    claimed = Photo.objects.filter(claimable, pk=photo_id).update(
         status=Photo.Status.PROCESSING,
         attempts=F("attempts") + 1,
         started_at=now,
@@ -128,7 +144,7 @@ def photos_requeue(*, photos_qs: QuerySet[Photo]) -> int:
 # --- The job ------------------------------------------------------------------------------------------
 
 
-def photo_process(*, photo_id: int) -> None:
+def photo_process(*, photo_id: int, redelivered: bool = False) -> None:
     """Process one photo end to end (see module doc). Quietly does nothing if the photo isn't queued.
 
     Bad files end as `failed` with the reason; anything else (database, storage, a bug) puts the photo
@@ -136,7 +152,7 @@ def photo_process(*, photo_id: int) -> None:
     """
     from ml.imaging import ImageError
 
-    if not photo_claim(photo_id=photo_id):
+    if not photo_claim(photo_id=photo_id, redelivered=redelivered):
         logger.info("photo %s is not queued (done, failed, gone or taken); skipping", photo_id)
         return
     try:

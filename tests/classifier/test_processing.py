@@ -166,6 +166,26 @@ def test_claim_lets_exactly_one_run_through(session):
     assert (photo.status, photo.attempts) == (Photo.Status.PROCESSING, 1)
 
 
+def test_a_redelivered_message_takes_back_a_photo_whose_worker_died(session):
+    photo = make_photo(session)
+    assert services.photo_claim(photo_id=photo.id) is True  # then the worker is killed mid-photo
+    assert services.photo_claim(photo_id=photo.id) is False  # an ordinary duplicate still can't
+    assert services.photo_claim(photo_id=photo.id, redelivered=True) is True
+    photo.refresh_from_db()
+    assert (photo.status, photo.attempts) == (Photo.Status.PROCESSING, 2)
+
+
+def test_a_photo_that_keeps_killing_workers_fails_for_good(session, settings):
+    settings.EYESPY_MAX_ATTEMPTS = 2
+    photo = make_photo(session)
+    services.photo_claim(photo_id=photo.id)
+    services.photo_claim(photo_id=photo.id, redelivered=True)
+    assert services.photo_claim(photo_id=photo.id, redelivered=True) is False
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED
+    assert "stopped the worker 2 times" in photo.error
+
+
 def test_a_done_photo_is_not_processed_again_by_a_duplicate_task(session):
     photo = make_photo(session)
     services.photo_process(photo_id=photo.id)

@@ -49,7 +49,7 @@ def test_transient_errors_are_retried_then_succeed(photo, monkeypatch):
     real = services.photo_process
     calls = []
 
-    def flaky(*, photo_id):
+    def flaky(*, photo_id, redelivered=False):
         calls.append(photo_id)
         if len(calls) < 3:
             # What photo_process does on a transient error: release the claim, re-raise.
@@ -70,7 +70,7 @@ def test_transient_errors_are_retried_then_succeed(photo, monkeypatch):
 def test_transient_errors_give_up_after_max_retries_and_record_it(photo, monkeypatch):
     calls = []
 
-    def always_locked(*, photo_id):
+    def always_locked(*, photo_id, redelivered=False):
         calls.append(photo_id)
         raise OperationalError("database is locked")
 
@@ -89,7 +89,7 @@ def test_a_bad_photo_fails_once_without_retry(monkeypatch):
     real = services.photo_process
     calls = []
 
-    def counting(*, photo_id):
+    def counting(*, photo_id, redelivered=False):
         calls.append(photo_id)
         real(photo_id=photo_id)
 
@@ -104,7 +104,7 @@ def test_a_bad_photo_fails_once_without_retry(monkeypatch):
 
 
 def test_an_unexpected_error_is_recorded_on_the_photo(photo, monkeypatch):
-    def bug(*, photo_id):
+    def bug(*, photo_id, redelivered=False):
         raise KeyError("faces")
 
     monkeypatch.setattr(services, "photo_process", bug)

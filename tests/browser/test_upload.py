@@ -4,40 +4,15 @@ Runs Debian's chromium through Playwright against pytest-django's live server (m
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from sessions_app.models import Photo
-from tests.conftest import require
+from tests.sessions_app.conftest import enqueued  # noqa: F401  (fixture: photo ids sent to the queue)
 from tests.factories import jpeg_bytes, make_session, make_user, pdf_bytes, png_bomb_bytes
 
-pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def live_server_url(request, settings) -> str:
-    # Django's live server wraps the site in a media handler that needs MEDIA_URL to be a string;
-    # ours is None (media is never served by URL). A path nothing links to keeps that true here.
-    settings.MEDIA_URL = "/_live-server-media/"
-    return request.getfixturevalue("live_server").url
-
-
-@pytest.fixture
-def page(live_server_url, transactional_db, monkeypatch):
-    require(shutil.which(CHROMIUM) is not None, f"chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still plain sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser.new_page()
-        browser.close()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _log_in(page, base_url: str, user) -> None:
@@ -49,7 +24,7 @@ def _log_in(page, base_url: str, user) -> None:
     page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": base_url}])
 
 
-def test_bulk_upload_retries_server_errors_and_lists_rejections(page, live_server_url, tmp_path: Path, enqueued):
+def test_bulk_upload_retries_server_errors_and_lists_rejections(page, server_url, tmp_path: Path, enqueued):
     user = make_user("browser@example.com")
     session = make_session(user, title="Browser shoot")
     files = []
@@ -73,9 +48,9 @@ def test_bulk_upload_retries_server_errors_and_lists_rejections(page, live_serve
         else:
             route.continue_()
 
-    _log_in(page, live_server_url, user)
+    _log_in(page, server_url, user)
     page.route("**/upload/", flaky)
-    page.goto(f"{live_server_url}/sessions/{session.uuid}/")
+    page.goto(f"{server_url}/sessions/{session.uuid}/")
     page.set_input_files("#file-input", [str(f) for f in files])
     page.wait_for_function(
         "document.querySelector('.upload-count').textContent.startsWith('Uploaded ')", timeout=60_000
@@ -93,11 +68,11 @@ def test_bulk_upload_retries_server_errors_and_lists_rejections(page, live_serve
     assert len(enqueued) == 12
 
 
-def test_dropping_files_on_the_zone_uploads_them(page, live_server_url, enqueued):
+def test_dropping_files_on_the_zone_uploads_them(page, server_url, enqueued):
     user = make_user("dropper@example.com")
     session = make_session(user, title="Dropped")
-    _log_in(page, live_server_url, user)
-    page.goto(f"{live_server_url}/sessions/{session.uuid}/")
+    _log_in(page, server_url, user)
+    page.goto(f"{server_url}/sessions/{session.uuid}/")
     jpeg = list(jpeg_bytes(color=(12, 34, 56)))
     page.evaluate(
         """(bytes) => {
