@@ -233,10 +233,6 @@ LOGGING = {
 }
 
 # --- Eye Spy ----------------------------------------------------------------------------------------
-# Where training runs keep datasets and candidate models before they are stored as ModelVersions.
-EYESPY_TRAINING_DIR = Path(env_str("EYESPY_TRAINING_DIR", str(VAR_DIR / "training")))
-# The base dataset retraining starts from (folders closed/ open/ of eye crops, or the CEW layout).
-EYESPY_BASE_DATASET = env_str("EYESPY_BASE_DATASET", str(BASE_DIR.parent / "shared" / "data"))
 # Exports: up to this many photos are built inside the request; bigger ones go to the `exports` queue.
 EYESPY_EXPORT_INLINE_MAX_PHOTOS = env_int("EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50)
 # ZIPs are written to a temporary file on this disk before going to storage (never held in memory):

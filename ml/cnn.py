@@ -46,7 +46,7 @@ def configure_tensorflow(*, threads: int = 2, seed: int | None = None) -> Any:
 
 
 def build_model(*, input_size: int = INPUT_SIZE, width: int = 24, dropout: float = 0.3) -> Any:
-    """Three conv stages (2 convs each at the first two) + GAP + dense head; ~80k parameters.
+    """Four conv stages (two convs at each of the first two) + GAP + dense head; ~170k parameters at width 24.
 
     Conv stages keep the spatial layout long enough to see the lid line and the iris; global
     pooling at the end keeps it small enough for < 1 ms per crop on one core.

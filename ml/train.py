@@ -11,6 +11,7 @@ TensorFlow is imported only inside train().
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -39,6 +41,7 @@ class TrainReport:
     out_dir: Path
     keras_path: Path
     tflite_path: Path
+    version: str  # sha256[:12] of the .tflite, as EyeModel.version reports it
     seed: int
     epochs: int
     seconds: float
@@ -193,6 +196,14 @@ def _predict(model: object, x: np.ndarray, batch: int = 1024) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 
+@contextlib.contextmanager
+def _quiet_keras() -> Iterator[None]:
+    """Keras 3.15 turns tensors into arrays in a way numpy 2 flags as deprecated, once per variable."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*copy keyword", category=DeprecationWarning)
+        yield
+
+
 def _metrics_at(p: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> Metrics:
     return binary_metrics(y, p >= threshold)
 
@@ -238,7 +249,10 @@ def train(
             train_parts.append(face_parts[0])
             val_parts.append(face_parts[1])
     if extra_examples is not None:
-        train_parts.append(_extra_part(Path(extra_examples)))
+        if datasets.list_labelled_files(Path(extra_examples)):
+            train_parts.append(_extra_part(Path(extra_examples)))
+        else:  # a retraining run with no corrections yet is still a valid run
+            logger.warning("no extra examples under %s/closed or %s/open", extra_examples, extra_examples)
 
     counts: dict[str, dict[str, int]] = {}
     for side, parts in (("train", train_parts), ("val", val_parts)):
@@ -260,7 +274,7 @@ def train(
     x_val, y_val = _concat(val_parts)
     logger.info("training on %d crops, validating on %d (%s)", len(x_train), len(x_val), counts)
 
-    tf = configure_tensorflow(threads=threads, seed=seed)
+    configure_tensorflow(threads=threads, seed=seed)
     import keras
 
     model = build_model(input_size=INPUT_SIZE, width=width)
@@ -281,9 +295,7 @@ def train(
         losses, accs = [], []
         for start in range(0, len(order), batch_size):
             idx = order[start: start + batch_size]
-            with warnings.catch_warnings():
-                # Keras 3.15 converts its logs with np.array(tensor, copy=False): noisy under numpy 2.
-                warnings.simplefilter("ignore", DeprecationWarning)
+            with _quiet_keras():
                 loss, acc = model.train_on_batch(x_aug[idx], y_train[idx].astype(np.float32),
                                                  sample_weight=weights[idx], return_dict=False)
             losses.append(float(loss))
@@ -295,10 +307,10 @@ def train(
             m = _metrics_at(p_val, y_val)
             line += f" | val acc {m.accuracy:.4f} recall {m.recall:.4f}"
         logger.info("%s (%.1fs)", line, time.perf_counter() - t0)
-    del tf
 
     keras_path = out_dir / "eye_cnn.keras"
-    model.save(keras_path)
+    with _quiet_keras():
+        model.save(keras_path)
     tflite_path = export_tflite(model, out_dir / "eye_cnn.tflite")
 
     # Validate what we ship: the .tflite through the serving code.
@@ -315,7 +327,8 @@ def train(
              for name, v in masked_variants(x_val).items()}
 
     report = TrainReport(
-        out_dir=out_dir, keras_path=keras_path, tflite_path=tflite_path, seed=seed, epochs=epochs,
+        out_dir=out_dir, keras_path=keras_path, tflite_path=tflite_path, version=served.version,
+        seed=seed, epochs=epochs,
         seconds=round(time.perf_counter() - started, 1), counts=counts, metrics=overall,
         metrics_by_source=metrics_by_source, collection_check=check,
     )
@@ -324,7 +337,7 @@ def train(
 
 
 def _print_report(report: TrainReport) -> None:
-    print(f"trained in {report.seconds:.0f}s, seed {report.seed}, {report.epochs} epochs")
+    print(f"trained in {report.seconds:.0f}s, seed {report.seed}, {report.epochs} epochs, model {report.version}")
     for name, c in report.counts.items():
         print(f"  {name}: {c}")
     print("validation (held-out groups), all eye crops, via .tflite:")

@@ -107,11 +107,14 @@ def test_train_smoke_one_epoch_writes_a_servable_model(shared_data, tmp_path):
             Image.fromarray(np.full((40, 40), value + i, np.uint8)).save(extra / cls / f"crop_{i}.png")
     report = train(data, tmp_path / "out", epochs=1, extra_examples=extra, use_faces=False, seed=3)
     assert report.keras_path.is_file() and report.tflite_path.is_file()
+    assert len(report.version) == 12
     assert report.counts["extra"] == {"train_closed": 3, "train_open": 3}
     saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert {"accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn"} <= set(saved["metrics"])
     assert saved["metrics"]["n"] == sum(v for k, v in report.counts["cew_eyes"].items() if k.startswith("val"))
-    p = EyeModel(report.tflite_path).predict(np.zeros((2, 32, 32), np.uint8))
+    served = EyeModel(report.tflite_path)
+    assert served.version == report.version == saved["version"]
+    p = served.predict(np.zeros((2, 32, 32), np.uint8))
     assert p.shape == (2,)
 
 
