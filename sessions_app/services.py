@@ -95,6 +95,13 @@ def _resolve_client(*, owner: User, client: Client | None, new_client_name: str)
     return client
 
 
+def _check_title(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "Give the session a title."})
+    return title
+
+
 @transaction.atomic
 def session_create(
     *,
@@ -104,9 +111,7 @@ def session_create(
     new_client_name: str = "",
     shot_on: date | None = None,
 ) -> PhotoSession:
-    title = title.strip()
-    if not title:
-        raise ValidationError({"title": "Give the session a title."})
+    title = _check_title(title)
     client = _resolve_client(owner=owner, client=client, new_client_name=new_client_name)
     return PhotoSession.objects.create(owner=owner, client=client, title=title, shot_on=shot_on)
 
@@ -120,9 +125,7 @@ def session_update(
     new_client_name: str = "",
     shot_on: date | None = None,
 ) -> PhotoSession:
-    title = title.strip()
-    if not title:
-        raise ValidationError({"title": "Give the session a title."})
+    title = _check_title(title)
     session.client = _resolve_client(owner=session.owner, client=client, new_client_name=new_client_name)
     session.title = title
     session.shot_on = shot_on

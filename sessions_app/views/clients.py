@@ -1,14 +1,16 @@
 """A photographer's clients: list, create, edit, delete."""
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from .. import selectors, services
 from ..forms import ClientForm
+from .shortcuts import save_valid_form
 
 
 @login_required
@@ -19,14 +21,10 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def client_create(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.client_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Added client “{client.name}”.")
-            return redirect("sessions:client_detail", client_uuid=client.uuid)
+    client = save_valid_form(request, form, partial(services.client_create, owner=request.user))
+    if client is not None:
+        messages.success(request, f"Added client “{client.name}”.")
+        return redirect("sessions:client_detail", client_uuid=client.uuid)
     return render(request, "sessions_app/client_form.html", {"form": form, "client": None})
 
 
@@ -42,14 +40,9 @@ def client_edit(request: HttpRequest, client_uuid) -> HttpResponse:
     client = selectors.client_get_for_owner(owner=request.user, client_uuid=client_uuid)
     initial = {"name": client.name, "email": client.email, "notes": client.notes}
     form = ClientForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.client_update(client=client, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Client saved.")
-            return redirect("sessions:client_detail", client_uuid=client.uuid)
+    if save_valid_form(request, form, partial(services.client_update, client=client)) is not None:
+        messages.success(request, "Client saved.")
+        return redirect("sessions:client_detail", client_uuid=client.uuid)
     return render(request, "sessions_app/client_form.html", {"form": form, "client": client})
 
 

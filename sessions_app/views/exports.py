@@ -23,7 +23,8 @@ from ..exports import (
 from ..exports.options import RATING_MAX, RATING_MIN
 from ..exports.selectors import export_get_for_owner, export_list
 from ..models import Export, Photo
-from .media import _serve
+from .media import serve_stored_file
+from .shortcuts import is_htmx, render_no_store
 
 FORMAT_HELP = {
     Export.Format.KEEPERS_ZIP: "the keepers' originals, ready for your editor",
@@ -88,11 +89,8 @@ def export_detail(request: HttpRequest, session_uuid, export_uuid) -> HttpRespon
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     export = export_get_for_owner(owner=request.user, session=session, export_uuid=export_uuid)
     context = {"session": session, "export": export, "filename": export_filename(export)}
-    partial = request.headers.get("HX-Request") == "true"
-    template = "sessions_app/_export_status.html" if partial else "sessions_app/export_detail.html"
-    response = render(request, template, context)
-    response["Cache-Control"] = "no-store"
-    return response
+    template = "sessions_app/_export_status.html" if is_htmx(request) else "sessions_app/export_detail.html"
+    return render_no_store(request, template, context)
 
 
 @login_required
@@ -103,5 +101,5 @@ def export_download(request: HttpRequest, session_uuid, export_uuid) -> HttpResp
     if export.status != Export.Status.DONE or not export.file:
         raise Http404("This export isn't ready.")
     content_type = "text/csv" if export.format == Export.Format.CSV else "application/zip"
-    return _serve(export.file.storage, export.file.name, content_type=content_type,
-                  filename=export_filename(export), as_attachment=True)
+    return serve_stored_file(export.file.storage, export.file.name, content_type=content_type,
+                             filename=export_filename(export), as_attachment=True)

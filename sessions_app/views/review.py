@@ -28,7 +28,8 @@ from classifier.services import (
 from .. import selectors
 from ..eye_zoom import ZoomUnavailable, eye_zoom
 from ..models import Photo, PhotoSession
-from .media import _serve
+from .media import serve_stored_file
+from .shortcuts import is_htmx, render_no_store
 
 BULK_MAX = 1000
 
@@ -50,10 +51,6 @@ class BulkForm(forms.Form):
             except ValueError:
                 continue
         return out
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _review_url(session: PhotoSession, *, sort: str = "", anchor: str = "") -> str:
@@ -81,9 +78,14 @@ def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list
         "agreement": review.agreement_from_cards(groups.all_cards()),
         "sort": request.POST.get("sort", ""),
     }
-    response = render(request, "sessions_app/_review_update.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
+    return render_no_store(request, "sessions_app/_review_update.html", context)
+
+
+def _card_changed(request: HttpRequest, photo: Photo) -> HttpResponse:
+    """After a change to one photo: its new card for htmx, else back to the card on the review page."""
+    if is_htmx(request):
+        return _cards_response(request, photo.session, [photo.id], oob=False)
+    return _back(request, photo.session, anchor=f"card-{photo.uuid}")
 
 
 @login_required
@@ -127,20 +129,16 @@ def photo_correct(request: HttpRequest, photo_uuid) -> HttpResponse:
         return _refuse(request, photo.session, "face must be a number")
     except CorrectionError as exc:
         return _refuse(request, photo.session, exc.reason)
-    if _is_htmx(request):
-        return _cards_response(request, photo.session, [photo.id], oob=False)
-    return _back(request, photo.session, anchor=f"card-{photo.uuid}")
+    return _card_changed(request, photo)
 
 
 @login_required
 @require_POST
 def photo_undo(request: HttpRequest, photo_uuid) -> HttpResponse:
     photo = _photo_for_review(request, photo_uuid)
-    if correction_undo(photo=photo, by=request.user) is None and not _is_htmx(request):
+    if correction_undo(photo=photo, by=request.user) is None and not is_htmx(request):
         messages.info(request, f"Nothing to undo on {photo.original_filename}.")
-    if _is_htmx(request):
-        return _cards_response(request, photo.session, [photo.id], oob=False)
-    return _back(request, photo.session, anchor=f"card-{photo.uuid}")
+    return _card_changed(request, photo)
 
 
 @login_required
@@ -158,14 +156,14 @@ def review_bulk(request: HttpRequest, session_uuid) -> HttpResponse:
     else:
         changed = [c.photo_id for c in corrections_bulk_create(photos=photos, label=form.cleaned_data["action"],
                                                                by=request.user)]
-    if _is_htmx(request):
+    if is_htmx(request):
         return _cards_response(request, session, [p.id for p in photos], oob=True)
     messages.success(request, f"Updated {len(changed)} photo{'s' if len(changed) != 1 else ''}.")
     return _back(request, session)
 
 
 def _refuse(request: HttpRequest, session: PhotoSession, reason: str) -> HttpResponse:
-    if _is_htmx(request):
+    if is_htmx(request):
         return HttpResponse(reason, status=400, content_type="text/plain; charset=utf-8")
     messages.error(request, reason[:1].upper() + reason[1:])
     return _back(request, session)
@@ -207,7 +205,7 @@ def photo_lightbox(request: HttpRequest, photo_uuid) -> HttpResponse:
     card = review.photo_card(photo=photo)
     if card is None:
         raise Http404("This photo is still being processed.")
-    template = "sessions_app/_lightbox.html" if _is_htmx(request) else "sessions_app/lightbox.html"
+    template = "sessions_app/_lightbox.html" if is_htmx(request) else "sessions_app/lightbox.html"
     return render(request, template, {"card": card, "session": photo.session})
 
 
@@ -224,4 +222,4 @@ def photo_zoom(request: HttpRequest, photo_uuid, face: int) -> HttpResponse:
         name = eye_zoom(photo=photo, face=prediction_faces[face], face_index=face)
     except ZoomUnavailable as exc:
         raise Http404(exc.reason) from None
-    return _serve(photo.original.storage, name, content_type="image/jpeg")
+    return serve_stored_file(photo.original.storage, name, content_type="image/jpeg")

@@ -1,10 +1,11 @@
 """Sessions: create, the session page with its live progress panel, edit, delete, re-run failed photos."""
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import selectors, services
 from ..forms import SessionForm
 from ..models import PhotoSession
+from .shortcuts import is_htmx, render_no_store, save_valid_form
 
 UPLOAD_CONCURRENCY = 3  # parallel uploads per browser tab: keeps a 2-core web host responsive
 
@@ -38,14 +40,10 @@ def _progress_context(session: PhotoSession) -> dict:
 def session_create(request: HttpRequest) -> HttpResponse:
     initial = {"client": request.GET.get("client")} if request.GET.get("client") else None
     form = SessionForm(request.POST or None, owner=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            session = services.session_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Session “{session.title}” created. Add its photos below.")
-            return redirect("sessions:detail", session_uuid=session.uuid)
+    session = save_valid_form(request, form, partial(services.session_create, owner=request.user))
+    if session is not None:
+        messages.success(request, f"Session “{session.title}” created. Add its photos below.")
+        return redirect("sessions:detail", session_uuid=session.uuid)
     return render(request, "sessions_app/session_form.html", {"form": form, "session": None})
 
 
@@ -67,9 +65,7 @@ def session_progress(request: HttpRequest, session_uuid) -> HttpResponse:
     """The progress panel alone; htmx polls it while photos are queued or processing."""
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     # oob: the header's photo count is refreshed along with the panel.
-    response = render(request, "sessions_app/_progress.html", {**_progress_context(session), "oob": True})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render_no_store(request, "sessions_app/_progress.html", {**_progress_context(session), "oob": True})
 
 
 @login_required
@@ -77,7 +73,7 @@ def session_progress(request: HttpRequest, session_uuid) -> HttpResponse:
 def session_rerun(request: HttpRequest, session_uuid) -> HttpResponse:
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     count = services.photos_requeue_failed(session=session)
-    if request.headers.get("HX-Request"):
+    if is_htmx(request):
         return render(request, "sessions_app/_progress.html", {**_progress_context(session), "oob": True})
     if count:
         messages.success(request, f"Re-running {count} photo{'s' if count != 1 else ''}.")
@@ -91,14 +87,9 @@ def session_edit(request: HttpRequest, session_uuid) -> HttpResponse:
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     initial = {"title": session.title, "shot_on": session.shot_on, "client": session.client}
     form = SessionForm(request.POST or None, owner=request.user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.session_update(session=session, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Session saved.")
-            return redirect("sessions:detail", session_uuid=session.uuid)
+    if save_valid_form(request, form, partial(services.session_update, session=session)) is not None:
+        messages.success(request, "Session saved.")
+        return redirect("sessions:detail", session_uuid=session.uuid)
     return render(request, "sessions_app/session_form.html", {"form": form, "session": session})
 
 

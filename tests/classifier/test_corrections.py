@@ -13,20 +13,9 @@ from classifier.services.corrections import (
     corrections_undo,
 )
 from sessions_app.models import Photo
-from tests.factories import make_session, make_user
 from tests.review_builders import BLINK, OPEN, add_prediction, face, live_model, make_judged_photo, make_unique_photo
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def session(alice):
-    return make_session(alice)
 
 
 def test_correction_records_who_when_previous_label_and_model_version(session, alice):

@@ -18,19 +18,12 @@ from sessions_app.models import Photo
 from tests.factories import (
     jpeg_bytes,
     make_photo,
-    make_session,
-    make_user,
     pdf_bytes,
     png_bomb_bytes,
     truncated_jpeg_bytes,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def session():
-    return make_session(make_user())
 
 
 @pytest.fixture

@@ -9,20 +9,10 @@ from classifier import selectors
 from classifier.models import Correction, ModelVersion
 from classifier.services.corrections import correction_create, correction_undo
 from sessions_app.models import Photo
-from tests.factories import make_session, make_user
+from tests.factories import make_session
 from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, face, make_judged_photo, make_unique_photo
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def session(alice):
-    return make_session(alice, title="Wedding")
 
 
 def _names(cards):

@@ -11,15 +11,10 @@ from django.utils import timezone
 from classifier import services
 from classifier.services import processing
 from sessions_app.models import Photo
-from tests.factories import make_photo, make_session, make_user
+from tests.factories import make_photo
 from tests.integration.brokers import queue_depth, use_broker
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def session():
-    return make_session(make_user())
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from django.conf import settings as django_settings
 
 from tests.conftest import require
 from tests.integration.brokers import use_broker
-from tests.integration.worker import start_worker, test_database_url
+from tests.integration.worker import filesystem_broker_worker, start_worker, test_database_url
 
 REDIS_URL = os.environ.get("EYESPY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -117,31 +117,7 @@ def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_
 def filesystem_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
     """The zero-service default: kombu's filesystem broker in a folder, exactly as settings build it."""
     var_dir = tmp_path_factory.mktemp("fs-worker-var")
-    broker = var_dir / "broker"
-    for sub in ("queue", "processed", "control"):
-        (broker / sub).mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
         db_url = test_database_url()
-    worker = start_worker(
-        env={
-            "DATABASE_URL": db_url,
-            "CELERY_BROKER_URL": "filesystem://",
-            "EYESPY_VAR_DIR": str(var_dir),
-            "MEDIA_ROOT": str(shared_media_dir),
-        },
-        log_path=var_dir / "worker.log",
-    )
-    try:
-        worker.wait_ready()
-        options = {
-            "data_folder_in": str(broker / "queue"),
-            "data_folder_out": str(broker / "queue"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-            "polling_interval": 0.05,
-        }
-        with use_broker("filesystem://", options):
-            yield worker
-    finally:
-        worker.stop()
+    with filesystem_broker_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir) as worker:
+        yield worker

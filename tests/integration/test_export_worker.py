@@ -8,8 +8,7 @@ import pytest
 from sessions_app.exports import export_create
 from sessions_app.models import Export
 from tests.factories import make_session, make_user
-from tests.integration.brokers import use_broker
-from tests.integration.worker import start_worker, test_database_url, wait_for
+from tests.integration.worker import filesystem_broker_worker, test_database_url, wait_for
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,31 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def exports_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
     """The zero-service default (filesystem broker), with a worker that only takes export tasks."""
     var_dir = tmp_path_factory.mktemp("exports-worker-var")
-    broker = var_dir / "broker"
-    for sub in ("queue", "processed", "control"):
-        (broker / sub).mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
         db_url = test_database_url()
-    worker = start_worker(
-        env={"DATABASE_URL": db_url, "CELERY_BROKER_URL": "filesystem://", "EYESPY_VAR_DIR": str(var_dir),
-             "MEDIA_ROOT": str(shared_media_dir)},
-        log_path=var_dir / "worker.log",
-        queues="exports",
-    )
-    try:
-        worker.wait_ready()
-        options = {
-            "data_folder_in": str(broker / "queue"),
-            "data_folder_out": str(broker / "queue"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-            "polling_interval": 0.05,
-        }
-        with use_broker("filesystem://", options):
-            yield worker
-    finally:
-        worker.stop()
+    with filesystem_broker_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir,
+                                  queues="exports") as worker:
+        yield worker
 
 
 def test_large_export_is_built_by_the_worker(exports_worker, shared_media, settings):

@@ -21,22 +21,9 @@ from tests.factories import (
     truncated_jpeg_bytes,
 )
 from tests.integration.brokers import queue_depth
-from tests.integration.worker import wait_for
+from tests.integration.worker import wait_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PROCESS_TIMEOUT = 90
-
-
-def _settled(worker, ids):
-    def done() -> bool:
-        return not Photo.objects.filter(pk__in=ids, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).exists()
-
-    def diagnostics() -> str:
-        rows = list(Photo.objects.filter(pk__in=ids).values_list("original_filename", "status", "error"))
-        return f"photos: {rows}\nworker log:\n{worker.log()[-3000:]}"
-
-    wait_for(done, timeout=PROCESS_TIMEOUT, what="the worker to process the photos", on_timeout=diagnostics)
 
 
 def test_uploads_are_processed_through_the_embedded_broker(filesystem_worker, shared_media):
@@ -48,7 +35,7 @@ def test_uploads_are_processed_through_the_embedded_broker(filesystem_worker, sh
         for i in range(4)
     ]
     ids = [r.photo.id for r in results]
-    _settled(filesystem_worker, ids)
+    wait_until_settled(filesystem_worker, ids)
 
     assert set(Photo.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Photo.Status.DONE}
     assert Prediction.objects.filter(photo_id__in=ids).count() == 4
@@ -68,7 +55,7 @@ def test_each_bad_file_fails_alone_in_the_worker(filesystem_worker, shared_media
     good = [make_photo(session, name=f"good-{i}.jpg", data=noisy_jpeg_bytes((320, 240), seed=10 + i)) for i in range(3)]
     ids = [p.id for p in [*photos.values(), *good]]
     services.photos_enqueue(photo_ids=ids)
-    _settled(filesystem_worker, ids)
+    wait_until_settled(filesystem_worker, ids)
 
     for name, (_, reason) in bad.items():
         photo = Photo.objects.get(pk=photos[name].pk)
@@ -87,7 +74,7 @@ def test_a_photo_whose_message_was_lost_is_recovered_by_the_sweeper(filesystem_w
     Photo.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
     sweep_stuck_photos_task.delay()  # what beat does every 2 minutes, run by the worker itself
-    _settled(filesystem_worker, [lost.id])
+    wait_until_settled(filesystem_worker, [lost.id])
 
     lost.refresh_from_db()
     assert lost.status == Photo.Status.DONE

@@ -15,11 +15,9 @@ from tests.factories import (
     png_bomb_bytes,
     truncated_jpeg_bytes,
 )
-from tests.integration.worker import wait_for
+from tests.integration.worker import wait_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PROCESS_TIMEOUT = 90  # seconds; generous because the machine is shared
 
 
 def _upload(client, session, name: str, data: bytes):
@@ -30,19 +28,6 @@ def _upload(client, session, name: str, data: bytes):
     )
 
 
-def _wait_until_settled(worker, photos):
-    ids = [p.id for p in photos]
-
-    def settled() -> bool:
-        return not Photo.objects.filter(pk__in=ids, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).exists()
-
-    def diagnostics() -> str:
-        rows = list(Photo.objects.filter(pk__in=ids).values_list("original_filename", "status", "error"))
-        return f"photos: {rows}\nworker log:\n{worker.log()[-3000:]}"
-
-    wait_for(settled, timeout=PROCESS_TIMEOUT, what="the worker to process the photos", on_timeout=diagnostics)
-
-
 def test_uploaded_photo_is_processed_by_the_worker_on_redis(client, redis_worker, shared_media):
     user = make_user()
     session = make_session(user)
@@ -51,7 +36,7 @@ def test_uploaded_photo_is_processed_by_the_worker_on_redis(client, redis_worker
     response = _upload(client, session, "IMG_0001.JPG", jpeg_bytes(size=(800, 600)))
     assert response.status_code == 201, response.content
     photo = Photo.objects.get(session=session)
-    _wait_until_settled(redis_worker, [photo])
+    wait_until_settled(redis_worker, [photo.id])
 
     photo.refresh_from_db()
     assert photo.status == Photo.Status.DONE, photo.error
@@ -92,7 +77,7 @@ def test_bad_files_in_one_batch_each_get_their_own_reason(client, redis_worker, 
 
     photos = list(Photo.objects.filter(session=session))
     assert len(photos) == 4
-    _wait_until_settled(redis_worker, photos)
+    wait_until_settled(redis_worker, [p.id for p in photos])
 
     by_name = {p.original_filename: p for p in Photo.objects.filter(session=session)}
     assert by_name["corrupt.jpg"].status == Photo.Status.FAILED

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,6 +16,9 @@ from urllib.parse import quote
 from django.db import connection
 
 from tests.conftest import ROOT
+from tests.integration.brokers import use_broker
+
+PROCESS_TIMEOUT = 90  # seconds for a batch of small photos; generous because the machine is shared
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, on_timeout: Callable[[], str] = str) -> None:
@@ -100,3 +105,56 @@ def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, q
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()  # the child keeps its own handle
     return WorkerProcess(proc=proc, log_path=log_path)
+
+
+@contextmanager
+def filesystem_broker_worker(
+    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos"
+) -> Iterator[WorkerProcess]:
+    """A worker on kombu's filesystem broker under `var_dir/broker`, laid out exactly as settings build it.
+
+    While the block runs, this test process publishes to the same folders, so `.delay()` reaches the worker.
+    """
+    broker = var_dir / "broker"
+    for sub in ("queue", "processed", "control"):
+        (broker / sub).mkdir(parents=True, exist_ok=True)
+    worker = start_worker(
+        env={
+            "DATABASE_URL": db_url,
+            "CELERY_BROKER_URL": "filesystem://",
+            "EYESPY_VAR_DIR": str(var_dir),
+            "MEDIA_ROOT": str(media_dir),
+        },
+        log_path=var_dir / "worker.log",
+        queues=queues,
+    )
+    try:
+        worker.wait_ready()
+        options = {
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
+            "store_processed": False,
+            "polling_interval": 0.05,
+        }
+        with use_broker("filesystem://", options):
+            yield worker
+    finally:
+        worker.stop()
+
+
+def wait_until_settled(worker: WorkerProcess, photo_ids: Iterable[int], *, timeout: float = PROCESS_TIMEOUT) -> None:
+    """Wait until none of the photos is queued or processing; on timeout show their rows and the worker log."""
+    from sessions_app.models import Photo
+
+    ids = list(photo_ids)
+
+    def settled() -> bool:
+        return not Photo.objects.filter(pk__in=ids, status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).exists()
+
+    def diagnostics() -> str:
+        rows = list(Photo.objects.filter(pk__in=ids).values_list("original_filename", "status", "error"))
+        return f"photos: {rows}\nworker log:\n{worker.log()[-3000:]}"
+
+    wait_for(settled, timeout=timeout, what="the worker to process the photos", on_timeout=diagnostics)

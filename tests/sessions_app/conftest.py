@@ -11,11 +11,6 @@ from tests.factories import make_session, make_user
 
 
 @pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def enqueued(monkeypatch) -> list[int]:
     """Photo ids handed to classifier.services.photos_enqueue (after commit), instead of a broker."""
     from classifier import services as classifier_services

@@ -1,9 +1,12 @@
 """Media views: only the owner gets a photo's files; local files stream, S3 files redirect to a signed URL."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.utils.http import urlencode
 
 from tests.factories import make_model_version, make_photo
 
@@ -17,7 +20,7 @@ class FakeS3Storage(FileSystemStorage):
         raise NotImplementedError("remote storage")
 
     def url(self, name, parameters=None, expire=None, http_method=None):
-        extra = "".join(f"&{k}={v}" for k, v in (parameters or {}).items())
+        extra = f"&{urlencode(parameters)}" if parameters else ""  # query-encoded, as S3Storage does
         return f"https://bucket.s3.example/{name}?X-Amz-Signature=abc&X-Amz-Expires=300{extra}"
 
 
@@ -85,17 +88,41 @@ def test_file_missing_from_storage_is_404(web, photo):
     assert web.get(f"/photos/{photo.uuid}/thumb/").status_code == 404
 
 
-def test_on_s3_the_view_redirects_to_a_signed_url(web, photo, settings, tmp_path):
+def _use_fake_s3(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": f"{__name__}.FakeS3Storage", "OPTIONS": {"location": str(tmp_path / "media")}},
     }
+
+
+def test_on_s3_the_view_redirects_to_a_signed_url(web, photo, settings, tmp_path):
+    _use_fake_s3(settings, tmp_path)
     resp = web.get(f"/photos/{photo.uuid}/thumb/")
     assert resp.status_code == 302
     assert resp["Location"].startswith(f"https://bucket.s3.example/{photo.thumbnail.name}?X-Amz-Signature=")
     assert "private" in resp["Cache-Control"]
     resp = web.get(f"/photos/{photo.uuid}/original/?download=1")
     assert "ResponseContentDisposition=attachment" in resp["Location"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ('my "best" shot.jpg', 'attachment; filename="my \\"best\\" shot.jpg"'),
+        ("Zoë; filename=evil.html.jpg", "attachment; filename*=utf-8''Zo%C3%AB%3B%20filename%3Devil.html.jpg"),
+    ],
+)
+def test_download_names_are_quoted_in_content_disposition(web, alice_session, settings, tmp_path, name, expected):
+    # The name is the photographer's (or their client's) file name: a quote, a semicolon or an accent
+    # must not break out of the header, whether Django streams the file or S3 answers the signed URL.
+    photo = make_photo(alice_session, name=name)
+    local = web.get(f"/photos/{photo.uuid}/original/?download=1")
+    assert local["Content-Disposition"] == expected
+
+    _use_fake_s3(settings, tmp_path)
+    remote = web.get(f"/photos/{photo.uuid}/original/?download=1")
+    assert remote.status_code == 302
+    assert parse_qs(urlsplit(remote["Location"]).query)["ResponseContentDisposition"] == [expected]
 
 
 @pytest.mark.parametrize("path", ["original/", "thumb/", "preview/", "eye/0/left/"])

@@ -9,9 +9,10 @@ import re
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Export
+from sessions_app.models import Client, Export
 from tests.factories import make_client, make_model_version, make_photo
 
 from .conftest import mark_done
@@ -98,3 +99,63 @@ def test_logged_out_visitors_get_nothing(client, alices_things, route, pattern):
         assert resp.status_code in (302, 401, 405), (url, resp.status_code)
         if resp.status_code == 302:
             assert resp["Location"].startswith("/accounts/login/")
+
+
+# --- Mutations: POST only, and never without the CSRF token ------------------------------------------
+
+
+ALL_ROUTES = _session_patterns()
+ACCOUNT_POSTS = ["/accounts/login/", "/accounts/logout/", "/accounts/signup/", "/accounts/password/change/",
+                 "/accounts/password/reset/"]
+
+
+def _db_rows() -> dict[str, list[dict]]:
+    """Every row a photographer's actions can create, change or delete, in full."""
+    from classifier.models import Correction, Prediction
+    from sessions_app.models import Client, Photo, PhotoSession
+
+    return {m.__name__: list(m.objects.order_by("pk").values())
+            for m in (Client, PhotoSession, Photo, Export, Correction, Prediction)}
+
+
+@pytest.fixture
+def alice_csrf_web(alice):
+    c = WebClient(enforce_csrf_checks=True)  # the test client skips CSRF checks unless asked
+    c.force_login(alice)
+    return c
+
+
+@pytest.mark.parametrize(("route", "pattern"), ALL_ROUTES, ids=[r for r, _ in ALL_ROUTES])
+def test_posts_without_the_csrf_token_are_refused(alice_csrf_web, alices_things, route, pattern, enqueued):
+    url = _fill(route, pattern, alices_things)
+    before = _db_rows()
+    resp = alice_csrf_web.post(url, {"title": "x", "name": "x", "label": "NOT_BLINKING", "photos": [
+        str(alices_things["photo"].uuid)], "action": "BLINKING", "strictness": "0.9", "format": "csv"})
+    assert resp.status_code == 403, (url, resp.status_code)
+    assert _db_rows() == before and enqueued == []
+
+
+@pytest.mark.parametrize("url", ACCOUNT_POSTS)
+def test_account_forms_refuse_posts_without_the_csrf_token(alice_csrf_web, url):
+    assert alice_csrf_web.post(url, {"email": "alice@example.com", "password": "x"}).status_code == 403
+
+
+def test_the_token_from_the_page_or_the_htmx_header_is_accepted(alice_csrf_web, alices_things):
+    # The control for the 403s above: the same client gets through once it sends the token.
+    page = alice_csrf_web.get("/clients/new/")
+    token = str(page.context["csrf_token"])
+    resp = alice_csrf_web.post("/clients/new/", {"name": "Jones", "csrfmiddlewaretoken": token})
+    assert resp.status_code == 302 and Client.objects.filter(name="Jones").exists()
+    photo = alices_things["photo"]
+    resp = alice_csrf_web.post(f"/photos/{photo.uuid}/correct/", {"label": "NOT_BLINKING"},
+                               HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert resp.status_code == 200 and photo.corrections.count() == 1
+
+
+@pytest.mark.parametrize(("route", "pattern"), ALL_ROUTES, ids=[r for r, _ in ALL_ROUTES])
+def test_get_never_changes_anything(web, alices_things, route, pattern, enqueued):
+    # Links, prefetching and crawlers follow GETs: every change must need a POST (confirm pages included).
+    url = _fill(route, pattern, alices_things)
+    before = _db_rows()
+    assert web.get(url).status_code < 500, url
+    assert _db_rows() == before and enqueued == []
