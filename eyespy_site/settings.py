@@ -80,12 +80,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ------------------------------------------------------------------------------------------
+# Login throttling counts failures here. Local memory is per process: set CACHE_URL=redis://... when
+# several web workers run, so they share the counts.
+CACHE_URL = env_str("CACHE_URL")
+if not CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "eyespy"}}
+elif CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "eyespy"}
+    }
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL (or empty for local memory), got {CACHE_URL!r}")
+
 # --- Accounts ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "sessions_app.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sessions:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 EYESPY_ALLOW_SIGNUP = env_bool("EYESPY_ALLOW_SIGNUP", True)
+# Proxies in front of the app that append the client's address to X-Forwarded-For (login throttling
+# counts per client address; 0 = use the connection's own address).
+EYESPY_TRUSTED_PROXIES = env_int("EYESPY_TRUSTED_PROXIES", 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

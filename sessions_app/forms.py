@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from . import login_throttle
 from .models import Client, User
 
 
@@ -17,6 +18,34 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+    def clean(self):
+        # Throttled before authenticate(): a locked-out email or address never gets its password checked.
+        email = self.cleaned_data.get("username")
+        ip = login_throttle.client_ip(self.request)
+        wait = login_throttle.login_retry_after(email=email, ip=ip)
+        if wait:
+            raise forms.ValidationError(login_throttle.retry_message(wait), code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as exc:
+            if exc.code == "invalid_login":
+                login_throttle.login_failure_record(email=email, ip=ip)
+            raise
+        if self.user_cache is not None:
+            login_throttle.login_success_record(email=email)
+        return cleaned
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """At most a few reset mails per email per hour. Over the limit nothing is sent, and the page says
+    the same as always, so it never tells whether the account exists."""
+
+    def save(self, *args, **kwargs) -> None:
+        email = self.cleaned_data["email"]
+        if not login_throttle.password_reset_allowed(email=email):
+            return
+        super().save(*args, **kwargs)
 
 
 class SignupForm(forms.Form):

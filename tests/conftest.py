@@ -60,3 +60,18 @@ def _fast_password_hashing(settings_if_django):
     if settings_if_django is not None:
         settings_if_django.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_local_cache(settings_if_django):
+    """Each Django test starts with an empty cache (login-throttle counts would leak between tests).
+
+    Only the local-memory cache is cleared: a Redis cache may be someone's real one.
+    """
+    if settings_if_django is not None:
+        from django.core.cache import caches
+        from django.core.cache.backends.locmem import LocMemCache
+
+        if isinstance(caches["default"], LocMemCache):
+            caches["default"].clear()
+    yield

@@ -51,6 +51,8 @@ def test_app_services_get_the_production_environment():
         assert env["DEBUG"] == "false"
         assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]
         assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        assert env["CACHE_URL"] == "redis://redis:6379/1"  # login throttling, shared by all web workers
+        assert env["EYESPY_TRUSTED_PROXIES"] == "${EYESPY_TRUSTED_PROXIES:-1}"  # behind the TLS proxy
         assert env["STORAGE_BACKEND"] == "s3"
         assert "minio" in env["AWS_S3_ENDPOINT_URL"] and env["AWS_S3_ENDPOINT_URL"].endswith(":9000}")
         for key in ("SECRET_KEY", "ALLOWED_HOSTS", "AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):

@@ -63,6 +63,7 @@ def test_check_deploy_is_clean_with_the_compose_configuration(tmp_path):
         **PRODUCTION,
         "DATABASE_URL": "postgres://eyespy:secret@postgres:5432/eyespy",
         "CELERY_BROKER_URL": "redis://redis:6379/0",
+        "CACHE_URL": "redis://redis:6379/1",
         "STORAGE_BACKEND": "s3",
         "AWS_STORAGE_BUCKET_NAME": "eyespy",
         "AWS_S3_ENDPOINT_URL": "http://minio:9000",
@@ -177,3 +178,29 @@ print(json.dumps({
     url = shown["url"]
     assert url.startswith("http://minio:9000/eyespy/photos/abc/def.jpg?")
     assert "X-Amz-Signature=" in url and "X-Amz-Expires=300" in url
+
+
+SHOW_CACHE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.core.cache import caches
+print(json.dumps({**settings.CACHES["default"], "class": type(caches["default"]).__name__}))
+"""
+
+
+def test_cache_is_local_memory_by_default_and_redis_from_cache_url(tmp_path):
+    proc = _run(["-c", SHOW_CACHE], {}, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["class"] == "LocMemCache"
+    proc = _run(["-c", SHOW_CACHE], {"CACHE_URL": "redis://redis:6379/1"}, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert shown["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert (shown["LOCATION"], shown["class"]) == ("redis://redis:6379/1", "RedisCache")
+
+
+def test_cache_url_with_another_scheme_refuses_to_start(tmp_path):
+    proc = _run(["manage.py", "check"], {"CACHE_URL": "memcached://cache:11211"}, tmp_path)
+    assert proc.returncode != 0
+    assert "CACHE_URL must be a redis:// URL" in proc.stderr

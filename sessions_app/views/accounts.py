@@ -10,15 +10,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from .. import services
-from ..forms import EmailAuthenticationForm, SignupForm
+from ..forms import EmailAuthenticationForm, SignupForm, ThrottledPasswordResetForm
 
 
 class LoginView(auth_views.LoginView):
+    # The form throttles repeated failures per email and per client address (sessions_app/login_throttle.py).
     form_class = EmailAuthenticationForm
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "allow_signup": settings.EYESPY_ALLOW_SIGNUP}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = ThrottledPasswordResetForm
 
 
 def signup(request: HttpRequest) -> HttpResponse:

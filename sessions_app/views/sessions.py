@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from classifier import selectors as review
+
 from .. import selectors, services
 from ..forms import SessionForm
 from ..models import PhotoSession
@@ -55,6 +57,8 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
         "max_upload_bytes": settings.EYESPY_MAX_UPLOAD_BYTES,
         "max_upload_mb": settings.EYESPY_MAX_UPLOAD_BYTES // (1024 * 1024),
         "upload_concurrency": UPLOAD_CONCURRENCY,
+        # How the model did; the page shows it once the photographer has corrected something.
+        "agreement": review.session_agreement(session=session),
     }
     return render(request, "sessions_app/session_detail.html", context)
 

@@ -229,6 +229,25 @@ def test_rerun_needs_post(web, alice_session):
     assert web.get(f"/sessions/{alice_session.uuid}/rerun/").status_code == 405
 
 
+def test_session_page_shows_the_agreement_line_once_something_was_corrected(web, alice, alice_session):
+    from classifier.services.corrections import correction_create
+    from tests.review_builders import BLINK, OPEN, make_judged_photo
+
+    flagged = [make_judged_photo(alice_session, faces=BLINK) for _ in range(3)]
+    passed = [make_judged_photo(alice_session, faces=OPEN) for _ in range(2)]
+    html = web.get(f"/sessions/{alice_session.uuid}/").content.decode()
+    assert 'id="agreement"' not in html and "How the model did" not in html  # nothing corrected yet
+
+    correction_create(photo=flagged[0], label="NOT_BLINKING", by=alice)  # kept one the model flagged
+    correction_create(photo=passed[0], label="BLINKING", by=alice)  # caught a blink the model missed
+    resp = web.get(f"/sessions/{alice_session.uuid}/")
+    html = resp.content.decode()
+    assert 'id="agreement"' in html
+    assert "Of 3 flagged you kept 1; 1 blink was missed." in html
+    assert "You decided 2 of 5 photos; agreement 60%." in html
+    assert resp.context["agreement"].corrected == 2
+
+
 # --- privacy ----------------------------------------------------------------------------------------
 
 

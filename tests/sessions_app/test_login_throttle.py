@@ -1,0 +1,166 @@
+"""Login throttling (per email and per client address) and the password-reset cap (sessions_app/login_throttle.py)."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.core import mail
+from django.test import Client as WebClient
+
+from sessions_app import login_throttle
+from tests.factories import PASSWORD, make_user
+
+LOGIN = "/accounts/login/"
+RESET = "/accounts/password/reset/"
+
+
+def _fail(client, email: str, times: int = 1, **extra):
+    for _ in range(times):
+        resp = client.post(LOGIN, {"username": email, "password": "wrong-password"}, **extra)
+        assert resp.status_code == 200
+    return resp
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """time.time() under the test's control (the local-memory cache expires keys by it too)."""
+    now = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    return advance
+
+
+@pytest.fixture
+def spy_authenticate(monkeypatch):
+    """Calls of authenticate() made by the login form: a throttled attempt must make none."""
+    import django.contrib.auth.forms as auth_forms
+
+    calls: list[str] = []
+    real = auth_forms.authenticate
+
+    def spy(request=None, **credentials):
+        calls.append(credentials.get("username"))
+        return real(request, **credentials)
+
+    monkeypatch.setattr(auth_forms, "authenticate", spy)
+    return calls
+
+
+# --- login, per email ------------------------------------------------------------------------------------
+
+
+def test_ten_failures_lock_the_email_without_checking_the_password(client, alice, spy_authenticate):
+    _fail(client, "alice@example.com", 10)
+    assert len(spy_authenticate) == 10
+    resp = client.post(LOGIN, {"username": "ALICE@example.com", "password": PASSWORD})  # right password, any case
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert "Too many failed attempts; try again in 15 minutes." in html
+    assert len(spy_authenticate) == 10  # refused before authenticate()
+    assert client.get("/").status_code == 302  # not logged in
+
+
+def test_nine_failures_still_let_the_right_password_in_and_clear_the_count(client, alice):
+    _fail(client, "alice@example.com", 9)
+    resp = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD})
+    assert resp.status_code == 302 and resp["Location"] == "/"
+    client.post("/accounts/logout/")
+    # The success cleared the email's counter: nine more failures don't lock it.
+    _fail(client, "alice@example.com", 9)
+    assert client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+
+
+def test_lock_is_per_email_and_counts_unknown_emails_too(client, alice, bob):
+    _fail(client, "Nobody@Example.com", 10)
+    assert "Too many failed attempts" in _fail(client, "nobody@example.com").content.decode()
+    # Another account from the same address still logs in (the address is far below its own limit).
+    assert client.post(LOGIN, {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
+
+
+def test_lock_ends_when_the_window_closes(client, alice, clock):
+    _fail(client, "alice@example.com", 10)
+    clock(14 * 60)
+    assert "try again in 1 minute." in _fail(client, "alice@example.com").content.decode()
+    clock(60 + 1)
+    assert client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+
+
+# --- login, per client address ---------------------------------------------------------------------------
+
+
+def test_thirty_failures_from_one_address_lock_that_address(client, db, alice, spy_authenticate):
+    for i in range(30):
+        _fail(client, f"guess{i}@example.com")  # a different email each time: no email reaches its limit
+    resp = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD})
+    assert "Too many failed attempts; try again in 15 minutes." in resp.content.decode()
+    assert len(spy_authenticate) == 30
+    # Another address is not affected.
+    other = WebClient(REMOTE_ADDR="10.0.0.9")
+    assert other.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+
+
+def test_address_comes_from_x_forwarded_for_only_behind_trusted_proxies(rf, settings):
+    request = rf.post(LOGIN, REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.EYESPY_TRUSTED_PROXIES = 0
+    assert login_throttle.client_ip(request) == "172.18.0.5"  # no proxy: the header is the client's to forge
+    settings.EYESPY_TRUSTED_PROXIES = 1
+    assert login_throttle.client_ip(request) == "203.0.113.7"  # what our proxy appended, not the forged entry
+    settings.EYESPY_TRUSTED_PROXIES = 3
+    assert login_throttle.client_ip(request) == "172.18.0.5"  # fewer entries than proxies: fall back
+
+
+def test_behind_a_proxy_clients_are_counted_apart(client, db, alice, settings):
+    settings.EYESPY_TRUSTED_PROXIES = 1
+    for i in range(30):
+        _fail(client, f"guess{i}@example.com", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    locked = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD},
+                         HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert "Too many failed attempts" in locked.content.decode()
+    # Same proxy (REMOTE_ADDR), another visitor: let in.
+    resp = client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD},
+                       HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert resp.status_code == 302
+
+
+def test_failures_on_an_inactive_account_count_too(client, db):
+    make_user("gone@example.com", is_active=False)
+    for _ in range(12):
+        resp = client.post(LOGIN, {"username": "gone@example.com", "password": PASSWORD})
+        assert resp.status_code == 200
+    # ModelBackend refuses inactive users like a wrong password, so these do count: the lock protects them too.
+    assert "Too many failed attempts" in resp.content.decode()
+
+
+def test_retry_message_wording():
+    assert login_throttle.retry_message(1) == "Too many failed attempts; try again in 1 minute."
+    assert login_throttle.retry_message(61) == "Too many failed attempts; try again in 2 minutes."
+    assert login_throttle.retry_message(900) == "Too many failed attempts; try again in 15 minutes."
+
+
+# --- password reset --------------------------------------------------------------------------------------
+
+
+def test_five_reset_mails_per_email_per_hour_then_silence(client, alice, clock):
+    for _ in range(7):
+        resp = client.post(RESET, {"email": "Alice@example.com"})
+        assert resp.status_code == 302 and resp["Location"] == "/accounts/password/reset/sent/"
+    assert len(mail.outbox) == 5
+    clock(60 * 60 + 1)
+    client.post(RESET, {"email": "alice@example.com"})
+    assert len(mail.outbox) == 6
+
+
+def test_reset_over_the_limit_looks_the_same_for_known_and_unknown_emails(client, alice):
+    answers = {}
+    for email in ("alice@example.com", "nobody@example.com"):
+        for _ in range(6):
+            resp = client.post(RESET, {"email": email}, follow=True)
+        page = re.sub(r'"X-CSRFToken": "\w+"|name="csrfmiddlewaretoken" value="\w+"', "csrf", resp.content.decode())
+        answers[email] = (resp.redirect_chain, resp.status_code, page)
+    assert answers["alice@example.com"] == answers["nobody@example.com"]
+    assert "Too many" not in answers["alice@example.com"][2]
+    assert len(mail.outbox) == 5  # alice's first five; nothing for the unknown address
