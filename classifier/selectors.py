@@ -82,6 +82,32 @@ class EyeCard:
     def state_label(self) -> str:
         return EYE_STATE_LABELS.get(self.state, self.state)
 
+    @property
+    def state_percent(self) -> int | None:
+        """How strongly the state word holds, on the scale `state_scale` names (None when not visible).
+
+        One convention everywhere (card chips, face strip, lightbox, CSV summary): a closed or partly
+        closed eye shows P(closed), the number in the reason sentence; an open eye shows its openness.
+        So "closed 71%" and "left eye closed (0.71)" are the same number, never 29% beside 0.71.
+        """
+        if self.state == "not_visible":
+            return None
+        if self.state in ("closed", "partly_closed"):
+            return round(100 * self.p_closed)
+        openness = self.openness if self.openness is not None else 1.0 - self.p_closed
+        return round(100 * openness)
+
+    @property
+    def state_scale(self) -> str:
+        """What `state_percent` measures: "P(closed)" or "openness"."""
+        return "P(closed)" if self.state in ("closed", "partly_closed") else "openness"
+
+    @property
+    def summary(self) -> str:
+        """'closed 71%' / 'open 96%' / 'not visible': the state word and its number."""
+        percent = self.state_percent
+        return self.state_label if percent is None else f"{self.state_label} {percent}%"
+
 
 @dataclass(frozen=True)
 class FaceCard:
@@ -276,15 +302,24 @@ class Agreement:
 
     @property
     def agreement_percent(self) -> int | None:
-        if not self.total:
+        if not self.total or not self.reviewed:
             return None
         return round(100 * (self.total - self.disagreements) / self.total)
 
     @property
+    def reviewed(self) -> bool:
+        """The photographer has decided at least one photo: only then is there agreement to report."""
+        return self.corrected > 0
+
+    @property
     def sentence(self) -> str:
-        """'Of 37 flagged you kept 2; 1 blink was missed.'"""
+        """'Of 37 flagged you kept 2; 1 blink was missed.' once reviewed, else what the model flagged."""
         if not self.total:
             return "Nothing judged yet."
+        if not self.reviewed:
+            # Without a single decision "you kept 0, no blink was missed" would claim a review that never happened.
+            flagged = str(self.flagged) if self.flagged else "nothing"
+            return f"Not reviewed yet: {flagged} flagged by the model."
         if self.flagged:
             head = f"Of {self.flagged} flagged you kept {self.kept}"
         else:

@@ -15,6 +15,12 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+    # Django's default says "both fields may be case-sensitive"; the email here never is.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password don't match an account. Check the password: "
+                         "it is case-sensitive (the email isn't).",
+    }
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()

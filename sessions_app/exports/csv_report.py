@@ -1,4 +1,15 @@
-"""The CSV report: one row per photo with the verdict, why, and who corrected it."""
+"""The CSV report: one row per photo with the verdict, why, and who corrected it.
+
+Columns worth a word (the exports page says the same):
+
+* ``confidence``: the model's confidence in ``verdict`` (0.5-1). Empty when the photographer decided the
+  photo (``corrected_by`` says who): a person's decision has no model confidence, and the model's number
+  would describe ``machine_verdict``, not ``verdict``.
+* ``left_eye_openness`` / ``right_eye_openness``: openness of the main face's eye, 0-1, 1 = wide open
+  (= 1 - P(closed)); empty when the eye isn't visible.
+* ``all_eyes``: every face's eyes as on the review cards, e.g. "left closed 71%" (P(closed), the number
+  in ``reason``) or "right open 96%" (openness).
+"""
 from __future__ import annotations
 
 import csv
@@ -7,7 +18,7 @@ from typing import TextIO
 
 from django.utils import timezone
 
-from classifier.selectors import FaceCard, PhotoCard
+from classifier.selectors import EyeCard, FaceCard, PhotoCard
 
 from .naming import safe_filename
 
@@ -40,6 +51,10 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def _openness(eye: EyeCard | None) -> str:
+    return "" if eye is None or eye.state == "not_visible" else _number(eye.openness)
+
+
 def _main_face(card: PhotoCard) -> FaceCard | None:
     subjects = [f for f in card.faces if f.is_subject]
     return (subjects or list(card.faces) or [None])[0]
@@ -48,10 +63,7 @@ def _main_face(card: PhotoCard) -> FaceCard | None:
 def _eyes_summary(card: PhotoCard) -> str:
     parts = []
     for face in card.faces:
-        eyes = ", ".join(
-            f"{eye.side} {eye.state_label}" + (f" ({eye.openness:.2f})" if eye.openness is not None else "")
-            for eye in face.eyes
-        )
+        eyes = ", ".join(f"{eye.side} {eye.summary}" for eye in face.eyes)
         parts.append(f"face {face.index + 1}: {eyes or 'no eyes found'}")
     return "; ".join(parts)
 
@@ -64,15 +76,15 @@ def card_row(card: PhotoCard) -> list[str]:
     return [
         _cell(safe_filename(card.photo)),
         card.verdict or UNREADABLE,
-        _number(card.confidence),
+        "" if card.corrected else _number(card.confidence),  # a person's decision has no model confidence
         card.machine_verdict or "",
         _cell(who.email if who is not None else ""),
         timezone.localtime(card.correction.created_at).isoformat(timespec="seconds") if card.correction else "",
         str(len(card.faces)),
         left.state if left else "",
-        _number(left.openness) if left else "",
+        _openness(left),
         right.state if right else "",
-        _number(right.openness) if right else "",
+        _openness(right),
         _cell(_eyes_summary(card)),
         _cell(card.reason),
         timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",

@@ -11,7 +11,9 @@ NAMINGS = {
     NAMING_FULL: "IMG_0001.JPG.xmp (darktable, digiKam)",
 }
 RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
-LABEL_MAX = 64
+# Lightroom's default colour label set: xmp:Label must match one of these names to show as a colour
+# (Capture One and darktable read the same words). "" means no label.
+COLOUR_LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")
 
 
 class ExportError(Exception):
@@ -37,8 +39,11 @@ class ExportOptions:
                 raise ExportError(f"{name.replace('_', ' ')} must be a whole number from {RATING_MIN} to {RATING_MAX}")
         for name in ("label_keeper", "label_blinking"):
             value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > LABEL_MAX or any(ord(ch) < 32 for ch in value):
-                raise ExportError(f"{name.replace('_', ' ')} must be plain text of at most {LABEL_MAX} characters")
+            if value != "" and value not in COLOUR_LABELS:
+                raise ExportError(
+                    f"{name.replace('_', ' ')} must be one of Lightroom's colour labels ({', '.join(COLOUR_LABELS)}) "
+                    "or empty for none"
+                )
         if self.xmp_naming not in NAMINGS:
             raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
 
@@ -56,6 +61,12 @@ class ExportOptions:
         for name in ("label_keeper", "label_blinking", "xmp_naming"):
             if data.get(name) is not None:
                 kwargs[name] = str(data[name]).strip()
+        for name in ("label_keeper", "label_blinking"):
+            # "green" or "GREEN" from the CLI means Green; "none" means no label.
+            if name in kwargs:
+                wanted = kwargs[name].casefold()
+                kwargs[name] = next((c for c in COLOUR_LABELS if c.casefold() == wanted),
+                                    "" if wanted == "none" else kwargs[name])
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from ..exports import (
     export_filename,
     filename_filter,
 )
-from ..exports.options import RATING_MAX, RATING_MIN
+from ..exports.options import COLOUR_LABELS, RATING_MAX, RATING_MIN
 from ..exports.selectors import export_get_for_owner, export_list
 from ..models import Export, Photo
 from .media import serve_stored_file
@@ -30,11 +30,13 @@ FORMAT_HELP = {
     Export.Format.KEEPERS_ZIP: "the keepers' originals, ready for your editor",
     Export.Format.FOLDERS_ZIP: "every original, in BLINKING/ and NOT_BLINKING/ folders",
     Export.Format.XMP: "one .xmp per photo with a rating and colour label, to drop beside your originals or raws",
-    Export.Format.CSV: "file name, verdict, confidence, each eye's state, who corrected it and why",
+    Export.Format.CSV: "file name, verdict, the model's confidence (empty where you corrected the photo), each eye's "
+                       "state and openness, who corrected it and why",
 }
 _RATINGS = [
     (n, "reject (−1)" if n == -1 else ("none (0)" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)
 ]
+_LABELS = [("", "none"), *((name, name) for name in COLOUR_LABELS)]
 
 
 class ExportForm(forms.Form):
@@ -45,10 +47,11 @@ class ExportForm(forms.Form):
                                            label="Rating for keepers")
     rating_blinking = forms.TypedChoiceField(choices=_RATINGS, coerce=int, initial=ExportOptions.rating_blinking,
                                              label="Rating for blinking")
-    label_keeper = forms.CharField(max_length=64, required=False, initial=ExportOptions.label_keeper,
-                                   label="Colour label for keepers", help_text="e.g. Green; empty for none")
-    label_blinking = forms.CharField(max_length=64, required=False, initial=ExportOptions.label_blinking,
-                                     label="Colour label for blinking")
+    # Lightroom's colour labels only: anything else would show as a white "custom" label there.
+    label_keeper = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_keeper,
+                                     label="Colour label for keepers")
+    label_blinking = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_blinking,
+                                       label="Colour label for blinking")
     xmp_naming = forms.ChoiceField(choices=list(NAMINGS.items()), initial="basename", label="Sidecar names")
 
 

@@ -200,13 +200,44 @@ def strictness_apply(request: HttpRequest, session_uuid) -> HttpResponse:
 @login_required
 @require_GET
 def photo_lightbox(request: HttpRequest, photo_uuid) -> HttpResponse:
-    """The preview with the faces marked and each face's eyes at 100% (partial for htmx, else a page)."""
+    """The preview with the faces marked and each face's eyes at 100% (partial for htmx, else a page).
+
+    The page version links to the previous/next photo in the review's order (same sort), so its
+    arrow keys and Esc do what the hint says.
+    """
     photo = _photo_for_review(request, photo_uuid)
-    card = review.photo_card(photo=photo)
-    if card is None:
+    sort = request.GET.get("sort", "")
+    if is_htmx(request):
+        card = review.photo_card(photo=photo)
+        if card is None:
+            raise Http404("This photo is still being processed.")
+        return render(request, "sessions_app/_lightbox.html", {"card": card, "session": photo.session, "sort": sort})
+    return render(request, "sessions_app/lightbox.html", _lightbox_page_context(photo, sort))
+
+
+def _lightbox_page_context(photo: Photo, sort: str) -> dict:
+    session = photo.session
+    groups = review.session_groups(session=session, sort=sort)
+    cards = groups.all_cards()
+    index = next((i for i, c in enumerate(cards) if c.photo.id == photo.id), None)
+    if index is None:
         raise Http404("This photo is still being processed.")
-    template = "sessions_app/_lightbox.html" if is_htmx(request) else "sessions_app/lightbox.html"
-    return render(request, template, {"card": card, "session": photo.session})
+    query = f"?sort={groups.sort}" if groups.sort != review.SORT_CONFIDENCE else ""
+
+    def url(i: int) -> str:
+        return reverse("sessions:photo_lightbox", args=[cards[i].photo.uuid]) + query if 0 <= i < len(cards) else ""
+
+    return {
+        "card": cards[index],
+        "session": session,
+        "sort": groups.sort,
+        "standalone": True,
+        "prev_url": url(index - 1),
+        "next_url": url(index + 1),
+        "position": index + 1,
+        "count": len(cards),
+        "back_url": _review_url(session, sort=groups.sort, anchor=f"card-{photo.uuid}"),
+    }
 
 
 @login_required

@@ -88,10 +88,13 @@ def _upload_many(request: HttpRequest, session) -> HttpResponse:
         else:
             duplicates += result.duplicate
             imported += not result.duplicate
-    summary = f"Uploaded {imported} photo{'s' if imported != 1 else ''}"
+    # The same wording as the JavaScript uploader: "38 uploaded · 1 duplicate skipped · 3 rejected".
+    parts = [f"{imported} uploaded"]
     if duplicates:
-        summary += f"; skipped {duplicates} already in this session"
-    messages.success(request, summary + ".")
+        parts.append(f"{duplicates} duplicate{'s' if duplicates != 1 else ''} skipped")
+    if rejected:
+        parts.append(f"{len(rejected)} rejected")
+    messages.success(request, " · ".join(parts))
     if rejected:
         shown = "; ".join(rejected[:REJECTIONS_LISTED])
         more = f" (and {len(rejected) - REJECTIONS_LISTED} more)" if len(rejected) > REJECTIONS_LISTED else ""

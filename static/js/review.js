@@ -12,7 +12,10 @@
 
   const review = document.getElementById("review");
   setupCopyButtons();
+  setupExportForm();
+  setupLightboxPage();
   if (!review) return;
+  setupStickyOffset();
 
   const status = document.getElementById("review-status");
   const lightbox = document.getElementById("lightbox");
@@ -255,6 +258,7 @@
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
       .then((html) => {
         lightboxBody.innerHTML = html;
+        centreZooms(lightboxBody);
         lightbox.hidden = false;
         document.body.classList.add("lightbox-open");
       })
@@ -469,5 +473,78 @@
     } catch (e) {
       /* the text stays selected for Ctrl+C */
     }
+  }
+
+  // --- Eyes at 100% (lightbox and lightbox page) ----------------------------------------------------------------
+
+  // The crop is shown at its real pixel size in a scrolling box; start with the middle of the eyes in view.
+  function centreZooms(root) {
+    root.querySelectorAll(".lb-zoom-box img").forEach((img) => {
+      const centre = () => {
+        const box = img.parentElement;
+        box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
+        box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
+      };
+      if (img.complete && img.naturalWidth) centre();
+      else img.addEventListener("load", centre, { once: true });
+    });
+  }
+
+  // The standalone lightbox page (/photos/<id>/lightbox/): arrows follow its previous/next links, Esc goes back
+  // to the review, B / K press its buttons.
+  function setupLightboxPage() {
+    const page = document.getElementById("lightbox-page");
+    if (!page) return;
+    centreZooms(page);
+    const follow = (selector) => {
+      const link = document.querySelector(selector);
+      if (link) location.assign(link.href);
+      return !!link;
+    };
+    const press = (value) => {
+      const button = page.querySelector('.lb-actions button[value="' + value + '"]');
+      if (button) button.click();
+      return !!button;
+    };
+    document.addEventListener("keydown", (event) => {
+      if (typing(event.target) || event.altKey || event.metaKey || event.ctrlKey || event.shiftKey) return;
+      const done = {
+        ArrowLeft: () => follow("[data-lb-prev]"),
+        ArrowRight: () => follow("[data-lb-next]"),
+        Escape: () => follow("[data-lb-back]"),
+        b: () => press("BLINKING"),
+        k: () => press("NOT_BLINKING"),
+      }[event.key];
+      if (done && done()) event.preventDefault();
+    });
+  }
+
+  // --- Sticky review header ----------------------------------------------------------------------------------------
+
+  // Cards and group sections scroll to just below the sticky header, whatever height it wraps to.
+  function setupStickyOffset() {
+    const head = review.querySelector(".review-head");
+    if (!head) return;
+    const update = () => review.style.setProperty("--review-head-h", head.offsetHeight + "px");
+    update();
+    if (window.ResizeObserver) new ResizeObserver(update).observe(head);
+    else window.addEventListener("resize", update);
+  }
+
+  // --- Export form -------------------------------------------------------------------------------------------------
+
+  // The XMP options only matter for XMP sidecars: hide them for the other formats (without JS they stay visible).
+  function setupExportForm() {
+    const form = document.querySelector(".export-form");
+    const options = form && form.querySelector(".xmp-options");
+    if (!options) return;
+    const update = () => {
+      const chosen = form.querySelector('input[name="format"]:checked');
+      options.hidden = !chosen || chosen.value !== options.dataset.format;
+    };
+    form.addEventListener("change", (event) => {
+      if (event.target.name === "format") update();
+    });
+    update();
   }
 })();

@@ -238,26 +238,33 @@
     overallBar.style.width = pct + "%";
     overallWrap.setAttribute("aria-valuenow", String(pct));
 
-    var parts = [];
-    var finished = c.done + c.duplicate;
-    parts.push((isBusy() ? "Uploading: " : "Uploaded ") + c.done + " of " + total + " photo" + (total === 1 ? "" : "s"));
-    if (c.duplicate) parts.push(c.duplicate + " skipped (already in this session)");
+    // "38 uploaded · 1 duplicate skipped · 3 rejected" (while busy: "Uploading: 12 of 42 photos · …").
+    var busy = isBusy();
+    var parts = [busy ? "Uploading: " + c.done + " of " + total + " photo" + (total === 1 ? "" : "s") : c.done + " uploaded"];
+    if (c.duplicate) parts.push(c.duplicate + " duplicate" + (c.duplicate === 1 ? "" : "s") + " skipped");
     if (c.rejected) parts.push(c.rejected + " rejected");
     if (c.failed) parts.push(c.failed + " failed");
     countEl.textContent = parts.join(" · ");
+    countEl.setAttribute("data-state", busy ? "uploading" : "finished");
 
-    if (isBusy()) {
+    if (busy) {
       var secs = (Date.now() - startedAt) / 1000;
       var rate = secs > 1 ? (sent - bytesAtStart) / secs : 0;
       rateEl.textContent = rate > 0
         ? fmtBytes(rate) + "/s · about " + fmtDuration(Math.max(0, totalBytes - sent) / rate) + " left"
         : "";
     } else {
-      rateEl.textContent = finished === total && total ? "All done. Analysis continues in the background." : "";
+      // Only while the progress panel still shows photos being analysed; once it says finished, say nothing.
+      var panel = document.getElementById("progress-panel");
+      var analysing = panel && panel.getAttribute("data-active") === "true";
+      rateEl.textContent = c.done + c.duplicate === total && total && analysing ? "Analysis continues in the background." : "";
     }
     retryBtn.hidden = isBusy() || !c.failed;
     cancelBtn.hidden = !isBusy();
   }
+
+  // The progress panel is swapped by htmx as analysis goes on: follow its "finished".
+  document.body.addEventListener("htmx:afterSettle", function () { if (items.length) render(); });
 
   // --- controls ------------------------------------------------------------------------------------
   retryBtn.addEventListener("click", function () {

@@ -53,11 +53,11 @@ def test_bulk_upload_retries_server_errors_and_lists_rejections(page, server_url
     page.goto(f"{server_url}/sessions/{session.uuid}/")
     page.set_input_files("#file-input", [str(f) for f in files])
     page.wait_for_function(
-        "document.querySelector('.upload-count').textContent.startsWith('Uploaded ')", timeout=60_000
+        "document.querySelector('.upload-count').dataset.state === 'finished'", timeout=60_000
     )
 
     summary = page.inner_text(".upload-count")
-    assert summary == "Uploaded 12 of 13 photos · 1 skipped (already in this session) · 3 rejected"
+    assert summary == "12 uploaded · 1 duplicate skipped · 3 rejected"
     rejected = page.inner_text(".upload-rejected")
     assert "contract.jpg — not an image (looks like a PDF" in rejected
     assert "empty.jpg — empty file" in rejected
@@ -85,8 +85,15 @@ def test_dropping_files_on_the_zone_uploads_them(page, server_url, enqueued):
         }""",
         jpeg,
     )
-    page.wait_for_function("document.querySelector('.upload-count').textContent.startsWith('Uploaded ')", timeout=30_000)
-    assert page.inner_text(".upload-count") == "Uploaded 1 of 1 photo"
+    page.wait_for_function("document.querySelector('.upload-count').dataset.state === 'finished'", timeout=30_000)
+    assert page.inner_text(".upload-count") == "1 uploaded"
     assert list(Photo.objects.filter(session=session).values_list("original_filename", flat=True)) == ["dropped.jpg"]
     # The panel was told to refresh: the header count follows without a reload.
     page.wait_for_function("document.getElementById('session-photo-count').textContent === '1 photo'", timeout=10_000)
+    # While the panel shows photos being analysed the summary says so; once it says finished, that line goes.
+    page.wait_for_function("document.querySelector('.upload-rate').textContent === 'Analysis continues in the background.'",
+                           timeout=10_000)
+    Photo.objects.filter(session=session).update(status=Photo.Status.DONE)
+    page.wait_for_function("document.getElementById('progress-panel').dataset.active === 'false'", timeout=10_000)
+    page.wait_for_function("document.querySelector('.upload-rate').textContent === ''", timeout=5_000)
+    assert page.inner_text(".upload-count") == "1 uploaded"

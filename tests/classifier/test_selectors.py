@@ -166,7 +166,15 @@ def test_agreement_sentence(session, alice):
 def test_agreement_sentence_wording_edges(session):
     assert selectors.session_agreement(session=session).sentence == "Nothing judged yet."
     make_judged_photo(session, faces=OPEN)
-    assert selectors.session_agreement(session=session).sentence == "Nothing was flagged; no blink was missed."
+    # No decision yet: nothing to agree or disagree with, so only what the model flagged.
+    assert selectors.session_agreement(session=session).sentence == "Not reviewed yet: nothing flagged by the model."
+    assert selectors.Agreement(total=23, flagged=23, kept=0, missed=0, corrected=0).sentence == (
+        "Not reviewed yet: 23 flagged by the model."
+    )
+    assert selectors.Agreement(total=23, flagged=23, kept=0, missed=0, corrected=0).agreement_percent is None
+    assert selectors.Agreement(total=5, flagged=0, kept=0, missed=0, corrected=1).sentence == (
+        "Nothing was flagged; no blink was missed."
+    )
     assert selectors.Agreement(total=9, flagged=4, kept=0, missed=2, corrected=2).sentence == (
         "Of 4 flagged you kept 0; 2 blinks were missed."
     )
@@ -188,3 +196,18 @@ def test_sessions_blinking_counts_use_each_sessions_strictness(alice):
         make_judged_photo(s, faces=BORDERLINE)
         make_judged_photo(s, faces=BLINK)
     assert selectors.sessions_blinking_counts(sessions=[lenient, strict]) == {lenient.id: 1, strict.id: 2}
+
+
+def test_each_eye_shows_one_number_on_the_scale_its_state_names():
+    def card(state, p_closed, openness):
+        return selectors.EyeCard(side="left", state=state, p_closed=p_closed, openness=openness, box=None,
+                                 has_crop=False)
+
+    closed = card("closed", 0.71, 0.29)
+    assert (closed.summary, closed.state_scale) == ("closed 71%", "P(closed)")  # the reason's "closed (0.71)"
+    assert card("partly_closed", 0.4, 0.6).summary == "partly closed 40%"
+    is_open = card("open", 0.04, 0.96)
+    assert (is_open.summary, is_open.state_scale) == ("open 96%", "openness")
+    assert card("open", 0.1, None).summary == "open 90%"  # older rows without openness
+    hidden = card("not_visible", 0.0, 0.0)
+    assert (hidden.summary, hidden.state_percent) == ("not visible", None)

@@ -23,7 +23,10 @@ def test_login_with_email_any_case_and_logout(client, alice):
 def test_login_wrong_password_shows_error(client, alice):
     resp = client.post("/accounts/login/", {"username": "alice@example.com", "password": "nope"})
     assert resp.status_code == 200
-    assert "enter a correct email and password" in resp.content.decode().lower()
+    html = resp.content.decode()
+    assert "That email and password don&#x27;t match an account." in html
+    # Emails are matched in any case, so the message must not say both fields may be case-sensitive.
+    assert "both fields may be case-sensitive" not in html and "(the email isn&#x27;t)" in html
 
 
 def test_pages_need_login(client):
@@ -119,3 +122,22 @@ def test_inactive_user_cannot_log_in(client, db):
     resp = client.post("/accounts/login/", {"username": "gone@example.com", "password": PASSWORD})
     assert resp.status_code == 200
     assert client.get("/").status_code == 302
+
+
+def test_password_change_logs_out_other_devices_and_says_so(alice):
+    from django.test import Client as WebClient
+
+    here, elsewhere = WebClient(), WebClient()
+    for c in (here, elsewhere):
+        assert c.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+    resp = here.post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": "a-new-long-secret-42", "new_password2": "a-new-long-secret-42"},
+        follow=True,
+    )
+    html = resp.content.decode()
+    assert "You stay logged in here" in html and "has been logged out" in html
+    assert "stay logged in until they log out" not in html
+    # What the page says is what happens: this browser stays in, the other one is sent to log in.
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302 and "/accounts/login/" in elsewhere.get("/")["Location"]

@@ -78,11 +78,11 @@ def test_xmp_sidecars_read_back_by_exiftool_match_the_effective_labels(alice_ses
 
 
 def test_xmp_ratings_and_labels_are_configurable(alice_session, shoot, tmp_path):
-    options = {"rating_keeper": 3, "label_keeper": "Green", "rating_blinking": 1, "label_blinking": "Purple & <Co>"}
+    options = {"rating_keeper": 3, "label_keeper": "Green", "rating_blinking": 1, "label_blinking": "purple"}
     out, _ = export_write(session=alice_session, fmt="xmp", out=tmp_path, options=options)
     read = _exiftool([out / "IMG_0001.xmp", out / "IMG_0002.xmp"])
     assert (read["IMG_0001.xmp"]["XMP-xmp:Rating"], read["IMG_0001.xmp"]["XMP-xmp:Label"]) == (3, "Green")
-    assert (read["IMG_0002.xmp"]["XMP-xmp:Rating"], read["IMG_0002.xmp"]["XMP-xmp:Label"]) == (1, "Purple & <Co>")
+    assert (read["IMG_0002.xmp"]["XMP-xmp:Rating"], read["IMG_0002.xmp"]["XMP-xmp:Label"]) == (1, "Purple")
 
 
 def test_sidecar_is_a_well_formed_xmp_packet():
@@ -99,7 +99,8 @@ def test_sidecar_is_a_well_formed_xmp_packet():
 @pytest.mark.parametrize("options, reason", [
     ({"rating_keeper": 7}, "rating keeper must be a whole number from -1 to 5"),
     ({"rating_blinking": "lots"}, "rating blinking must be a whole number"),
-    ({"label_blinking": "Red\nGreen"}, "label blinking must be plain text"),
+    ({"label_blinking": "Red\nGreen"}, "label blinking must be one of Lightroom's colour labels"),
+    ({"label_keeper": "Orange"}, "colour labels (Red, Yellow, Green, Blue, Purple)"),
     ({"xmp_naming": "weird"}, "sidecar naming must be one of"),
 ])
 def test_bad_export_options_are_refused(options, reason):
@@ -167,8 +168,14 @@ def test_csv_report_rows(alice, alice_session, shoot, tmp_path):
     kept = by_name["IMG_0003.JPG"]
     assert (kept["verdict"], kept["machine_verdict"], kept["corrected_by"]) == ("NOT_BLINKING", "BLINKING", alice.email)
     assert (kept["left_eye"], kept["left_eye_openness"], kept["right_eye"]) == ("closed", "0.05", "closed")
-    assert kept["confidence"] == "0.95" and kept["reason"].startswith("main face:")
-    assert "face 1: right closed (0.10), left closed (0.05)" == kept["all_eyes"]
+    # Corrected: the verdict is the photographer's, so no model confidence (corrected_by says who decided).
+    assert kept["confidence"] == "" and kept["reason"].startswith("main face:")
+    assert "face 1: right closed 90%, left closed 95%" == kept["all_eyes"]  # P(closed), as in the reason
+    untouched = by_name["IMG_0001.JPG"]
+    assert untouched["corrected_by"] == "" and untouched["confidence"] != ""
+    cards = selectors.session_cards(session=alice_session)
+    machine = next(c for c in cards if c.photo.original_filename == "IMG_0001.JPG")
+    assert float(untouched["confidence"]) == pytest.approx(machine.confidence, abs=0.005)
     assert by_name["IMG_0006.JPG"]["verdict"] == "UNREADABLE" and by_name["IMG_0006.JPG"]["reason"] == "file is truncated"
     assert by_name["IMG_0005.JPG"]["verdict"] == "NO_FACE" and by_name["IMG_0005.JPG"]["faces"] == "0"
     assert "'=HYPERLINK(1).jpg" in by_name  # a spreadsheet won't run it
@@ -290,6 +297,30 @@ def test_export_form_errors_are_shown(web, alice_session):
         "format": "keepers-zip", "rating_keeper": "0", "rating_blinking": "-1", "xmp_naming": "basename"})
     assert response.status_code == 200 and "There are no keepers to export yet" in response.content.decode()
     assert not Export.objects.exists()
+
+
+def test_export_page_offers_lightroom_colour_labels_and_refuses_others(web, alice_session, shoot):
+    page = web.get(f"/sessions/{alice_session.uuid}/exports/").content.decode()
+    assert '<select name="label_blinking"' in page and '<input type="text" name="label_blinking"' not in page
+    for name in ("Red", "Yellow", "Green", "Blue", "Purple"):
+        assert f'<option value="{name}"' in page
+    assert '<option value="Red" selected>' in page  # blinking photos default to Red
+    assert '<fieldset class="xmp-options" data-format="xmp">' in page  # review.js hides it for other formats
+    assert "empty where you corrected the photo" in page  # the CSV's confidence column explained
+
+    response = web.post(f"/sessions/{alice_session.uuid}/exports/", {
+        "format": "xmp", "rating_keeper": "0", "rating_blinking": "-1", "label_keeper": "Orange",
+        "label_blinking": "Red", "xmp_naming": "basename"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not Export.objects.exists()
+
+
+def test_colour_labels_are_checked_by_the_service_too(alice, alice_session, shoot):
+    with pytest.raises(ExportError) as err:
+        export_create(session=alice_session, fmt="xmp", by=alice, options={"label_blinking": "Reddish"})
+    assert "Lightroom's colour labels" in err.value.reason
+    assert ExportOptions.from_dict({"label_keeper": "GREEN"}).to_dict()["label_keeper"] == "Green"
+    assert ExportOptions.from_dict({"label_blinking": "none"}).label_blinking == ""
 
 
 def test_another_photographer_gets_404_for_exports(bob, bob_web, alice, alice_session, shoot):

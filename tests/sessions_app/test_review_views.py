@@ -42,7 +42,9 @@ def test_review_page_shows_three_groups_with_counts_reasons_and_eyes(web, alice_
     assert f"/photos/{photos['blink'].uuid}/eye/0/left/" in html
     assert "file is truncated" in html
     assert 'name="strictness"' in html and 'value="0.50"' in html
-    assert "How the model did:" in html and "Of 2 flagged you kept 0; no blink was missed." in html
+    # Nothing decided yet: the page says what the model flagged and claims no agreement.
+    assert "Not reviewed yet: 2 flagged by the model." in html
+    assert "How the model did:" not in html and "you kept" not in html
     # The group photo gets per-face buttons; single-face photos don't.
     assert html.count('name="face"') == 2
 
@@ -239,3 +241,76 @@ def test_review_page_while_photos_are_still_being_analysed(web, alice_session):
     html = web.get(_review(alice_session)).content.decode()
     assert "1 still being analysed" in html and "No photos here yet." in html
     assert "IMG_0009.JPG" not in html
+
+
+# --- One number per eye, on the scale its label names ----------------------------------------------------------
+
+
+def test_eye_chips_show_the_state_and_its_own_number(web, alice_session, photos):
+    html = web.get(_review(alice_session)).content.decode()
+    # Closed eyes show P(closed) — the number in the reason sentence — never the openness beside it.
+    assert "main face: right eye closed (0.90), left eye closed (0.95)" in html
+    assert '<span class="state">closed</span> <span class="eye-pct">95%</span>' in html
+    assert '<span class="state">closed</span> <span class="eye-pct">5%</span>' not in html
+    # Open eyes show their openness (P(closed) 0.05 -> 95% open), and the tooltip names each scale.
+    assert '<span class="state">open</span> <span class="eye-pct">90%</span>' in html
+    assert "Left eye closed: P(closed) 95%" in html and "Right eye open: openness 90% (100% = wide open)" in html
+
+
+def test_lightbox_captions_use_the_same_convention(web, photos):
+    partial = web.get(f"/photos/{photos['group'].uuid}/lightbox/", **HX).content.decode()
+    assert "right closed 90%, left closed 90%" in partial and "right open 95%, left open 95%" in partial
+    assert "(0.10)" not in partial  # no openness printed beside a "closed"
+
+
+# --- Lightbox: current verdict, standalone navigation -----------------------------------------------------------
+
+
+def test_lightbox_buttons_show_the_current_verdict(web, photos):
+    blink = web.get(f"/photos/{photos['blink'].uuid}/lightbox/", **HX).content.decode()
+    assert 'data-lb-label="BLINKING" aria-pressed="true"' in blink and 'data-lb-label="NOT_BLINKING">' in blink
+    web.post(f"/photos/{photos['blink'].uuid}/correct/", {"label": "NOT_BLINKING"}, **HX)
+    kept = web.get(f"/photos/{photos['blink'].uuid}/lightbox/", **HX).content.decode()
+    assert 'data-lb-label="NOT_BLINKING" aria-pressed="true"' in kept and 'data-lb-label="BLINKING">' in kept
+
+
+def test_lightbox_page_links_previous_and_next_in_the_review_order(web, alice_session, photos):
+    # By name the review shows: Blinking IMG_0001, IMG_0004; Not blinking IMG_0002, IMG_0003; No face IMG_0005.
+    page = web.get(f"/photos/{photos['group'].uuid}/lightbox/?sort=name").content.decode()
+    assert f'href="/photos/{photos["blink"].uuid}/lightbox/?sort=name" rel="prev" data-lb-prev' in page
+    assert f'href="/photos/{photos["open"].uuid}/lightbox/?sort=name" rel="next" data-lb-next' in page
+    assert "2 of 5" in page
+    assert f'href="/sessions/{alice_session.uuid}/review/?sort=name#card-{photos["group"].uuid}" data-lb-back' in page
+    assert "previous / next photo" in page and "<kbd>Esc</kbd> back to the review" in page
+    assert "js/review.js" in page  # the script that makes those keys work
+
+    first = web.get(f"/photos/{photos['blink'].uuid}/lightbox/?sort=name").content.decode()
+    assert "data-lb-prev" not in first and "data-lb-next" in first
+    # The modal partial keeps its own hint (review.js handles the keys there).
+    partial = web.get(f"/photos/{photos['blink'].uuid}/lightbox/", **HX).content.decode()
+    assert "data-lb-next" not in partial and "<kbd>Esc</kbd> close" in partial
+
+
+def test_lightbox_zoom_is_shown_at_full_size_in_a_scrolling_box(web, photos):
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    partial = web.get(f"/photos/{photos['blink'].uuid}/lightbox/", **HX).content.decode()
+    assert '<div class="lb-zoom-box"' in partial
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "review.css").read_text()
+    box = re.search(r"\.lb-zoom-box \{([^}]*)\}", css).group(1)
+    img = re.search(r"\.lb-zoom-box img \{([^}]*)\}", css).group(1)
+    assert "overflow: auto" in box and "max-height" in box
+    assert "max-width: none" in img  # never scaled down to the sidebar's width
+    assert not re.search(r"\.lb-zoom img \{[^}]*max-width: 100%", css)
+
+
+def test_agreement_appears_only_once_something_is_decided(web, alice_session, photos):
+    before = web.get(_review(alice_session)).content.decode()
+    assert "Not reviewed yet: 2 flagged by the model." in before and "You decided" not in before
+    web.post(f"/photos/{photos['open'].uuid}/correct/", {"label": "NOT_BLINKING"}, **HX)  # confirms the model
+    after = web.get(_review(alice_session)).content.decode()
+    assert "How the model did:" in after and "Of 2 flagged you kept 0; no blink was missed." in after
+    assert "You decided 1 of 4 photos; agreement 100%." in after

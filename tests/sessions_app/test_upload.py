@@ -247,7 +247,7 @@ def test_plain_form_uploads_many_and_redirects_with_a_summary(web, alice_session
     resp = web.post(upload_url(alice_session), {"file": files}, follow=True)
     assert resp.redirect_chain[-1] == (f"/sessions/{alice_session.uuid}/", 302)
     text = [str(m) for m in resp.context["messages"]]
-    assert "Uploaded 2 photos; skipped 1 already in this session." in text
+    assert "2 uploaded · 1 duplicate skipped · 1 rejected" in text
     assert any(m.startswith("Rejected 1: notes.jpg: not an image") for m in text)
     assert Photo.objects.filter(session=alice_session).count() == 2
 

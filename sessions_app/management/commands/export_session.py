@@ -25,8 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--rating-keeper", type=int, default=0, help="xmp:Rating for keepers (default 0)")
         parser.add_argument("--rating-blinking", type=int, default=-1,
                             help="xmp:Rating for blinking photos (default -1 = rejected)")
-        parser.add_argument("--label-keeper", default="", help="xmp:Label for keepers (default none)")
-        parser.add_argument("--label-blinking", default="Red", help="xmp:Label for blinking photos (default Red)")
+        parser.add_argument("--label-keeper", default="",
+                            help="xmp:Label for keepers: Red, Yellow, Green, Blue, Purple or none (default none)")
+        parser.add_argument("--label-blinking", default="Red",
+                            help="xmp:Label for blinking photos: Red, Yellow, Green, Blue, Purple or none "
+                                 "(default Red)")
         parser.add_argument("--xmp-naming", choices=list(NAMINGS), default="basename",
                             help="basename: IMG_0001.xmp (Lightroom, Capture One); full: IMG_0001.JPG.xmp (darktable)")
 
