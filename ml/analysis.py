@@ -76,7 +76,8 @@ def _load(image: ImageInput) -> tuple[Image.Image, int, int, float]:
     return _load(decoded)
 
 
-def _upscale_small(img: Image.Image) -> Image.Image:
+def upscale_small(img: Image.Image) -> Image.Image:
+    """Integer bicubic upscale until the long side reaches UPSCALE_BELOW (training crops use it too)."""
     long_side = max(img.size)
     if long_side >= UPSCALE_BELOW:
         return img
@@ -97,7 +98,7 @@ def _prepare(image: ImageInput, crop_size: int) -> _Prepared:
     timings["decode"] = _ms(start)
 
     t = time.perf_counter()
-    work = _upscale_small(img)
+    work = upscale_small(img)
     scale *= work.width / img.width
     rgb = np.asarray(work)
     detections = faces_mod.detect_faces(rgb)[: faces_mod.MAX_FACES]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,13 @@ import numpy as np
 from PIL import Image
 
 from ml import datasets
+from ml.analysis import upscale_small
 
 logger = logging.getLogger(__name__)
 
-# Same preparation as ml.analysis does for small images: an integer bicubic upscale until the
-# long side reaches UPSCALE_BELOW, so the training crops match what the app will crop.
-# The detector pads tight face crops itself; PAD_FRACTION is a fallback when it still finds none.
-UPSCALE_BELOW = 400
+# Small faces get ml.analysis.upscale_small, exactly what the app does, so the training crops match
+# what the app will crop. The detector pads tight face crops itself; PAD_FRACTION is a fallback
+# when it still finds none.
 PAD_FRACTION = 0.4
 
 
@@ -40,14 +39,6 @@ class FaceEyeCrops:
     missed: list[str]  # face files where no usable eye was found
 
 
-def _upscaled(image: Image.Image) -> Image.Image:
-    long_side = max(image.size)
-    if long_side >= UPSCALE_BELOW:
-        return image
-    factor = math.ceil(UPSCALE_BELOW / long_side)
-    return image.resize((image.width * factor, image.height * factor), Image.Resampling.BICUBIC)
-
-
 def _padded(image: Image.Image) -> Image.Image:
     pad = int(round(max(image.size) * PAD_FRACTION))
     return Image.fromarray(np.pad(np.asarray(image), ((pad, pad), (pad, pad), (0, 0)), mode="edge"))
@@ -59,10 +50,10 @@ def crops_from_image(image: Image.Image) -> list[tuple[str, np.ndarray, float]]:
     from ml.faces import find_faces
 
     rgb = image.convert("RGB")
-    work = _upscaled(rgb)
+    work = upscale_small(rgb)
     faces = find_faces(work, max_faces=1)
     if not faces:
-        work = _upscaled(_padded(rgb))
+        work = upscale_small(_padded(rgb))
         faces = find_faces(work, max_faces=1)
     if not faces:
         return []

@@ -463,7 +463,8 @@ def _limit_reason(pixels: int, max_pixels: int) -> str:
     return f"image too large: {pixels / 1e6:.0f} MP (limit {max_pixels / 1e6:.0f} MP)"
 
 
-_ORIENTATION_TRANSPOSE = {
+# EXIF orientation -> the transpose that turns the stored pixels upright (as ImageOps.exif_transpose).
+ORIENTATION_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -471,7 +472,7 @@ _ORIENTATION_TRANSPOSE = {
     6: Image.Transpose.ROTATE_270,
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
-}  # the same mapping ImageOps.exif_transpose uses
+}
 
 
 def _read_exif(im: Image.Image) -> Image.Exif | None:
@@ -673,7 +674,7 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
         except (TypeError, ValueError):
             orientation = 1
         # HEIF decoders already apply the container's rotation, and pillow-heif resets the EXIF tag.
-        transpose = _ORIENTATION_TRANSPOSE.get(orientation) if fmt != "HEIF" else None
+        transpose = ORIENTATION_TRANSPOSE.get(orientation) if fmt != "HEIF" else None
         try:
             work = _to_rgb(im)
         except (ValueError, OSError) as exc:

@@ -10,6 +10,7 @@ from .corrections import (
     corrections_bulk_create,
     corrections_undo,
 )
+from .eye_zoom import ZoomUnavailable, eye_zoom
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
 from .model_versions import (
     live_model_version,

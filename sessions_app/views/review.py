@@ -19,14 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 from classifier import selectors as review
 from classifier.services import (
     CorrectionError,
+    ZoomUnavailable,
     correction_create,
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
+    eye_zoom,
 )
 
 from .. import selectors
-from ..eye_zoom import ZoomUnavailable, eye_zoom
 from ..models import Photo, PhotoSession
 from .media import serve_stored_file
 from .shortcuts import is_htmx, render_no_store

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
+from ml.imaging import ORIENTATION_TRANSPOSE
 from sessions_app.models import Photo
 
 logger = logging.getLogger(__name__)
@@ -32,15 +33,6 @@ _TO_RAW = {
     6: lambda u, v: (v, 1 - u),
     7: lambda u, v: (1 - v, 1 - u),
     8: lambda u, v: (1 - v, u),
-}
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
 }
 
 
@@ -89,8 +81,8 @@ def crop_upright(image: Image.Image, region: tuple[float, float, float, float]) 
     if right - left < 2 or bottom - top < 2:
         raise ZoomUnavailable("the eyes are too small to zoom into")
     crop = image.crop((left, top, right, bottom))
-    if orientation in _UPRIGHT:
-        crop = crop.transpose(_UPRIGHT[orientation])
+    if orientation in ORIENTATION_TRANSPOSE:
+        crop = crop.transpose(ORIENTATION_TRANSPOSE[orientation])
     if crop.mode not in ("RGB", "L"):
         crop = crop.convert("RGB")
     if max(crop.size) > MAX_SIDE:
