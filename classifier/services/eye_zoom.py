@@ -104,7 +104,8 @@ def _open(name: str) -> Image.Image:
 
 
 def _cache_name(photo: Photo, face_index: int) -> str:
-    return f"derived/{photo.uuid}/zoom-v{ZOOM_VERSION}-{face_index}.jpg"
+    # Same folder as processing's derivatives (uuid.hex): the session delete lists that folder.
+    return f"derived/{photo.uuid.hex}/zoom-v{ZOOM_VERSION}-{face_index}.jpg"
 
 
 def eye_zoom(*, photo: Photo, face: dict, face_index: int) -> str:

@@ -109,7 +109,7 @@ def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, q
 
 @contextmanager
 def filesystem_broker_worker(
-    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos"
+    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None
 ) -> Iterator[WorkerProcess]:
     """A worker on kombu's filesystem broker under `var_dir/broker`, laid out exactly as settings build it.
 
@@ -124,6 +124,7 @@ def filesystem_broker_worker(
             "CELERY_BROKER_URL": "filesystem://",
             "EYESPY_VAR_DIR": str(var_dir),
             "MEDIA_ROOT": str(media_dir),
+            **(extra_env or {}),  # e.g. STORAGE_BACKEND=s3 and its AWS_* values
         },
         log_path=var_dir / "worker.log",
         queues=queues,
