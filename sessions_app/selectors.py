@@ -180,20 +180,23 @@ def _raw_prediction_counts(session: PhotoSession) -> tuple[int, int, int]:
     return rows.get(Verdict.BLINKING, 0), rows.get(Verdict.NOT_BLINKING, 0), rows.get(Verdict.NO_FACE, 0)
 
 
-def session_group_counts(*, session: PhotoSession) -> GroupCounts:
+def session_group_counts(*, session: PhotoSession, summary: object | None = None) -> GroupCounts:
     """BLINKING / NOT BLINKING / NO FACE / UNREADABLE counts for the session page.
 
-    Uses classifier.selectors.session_groups (corrections and the session's strictness applied) when it
-    exists; otherwise falls back to the live model's raw verdicts so the page still says something true.
+    Uses classifier.selectors.session_summary (corrections and the session's strictness applied, without
+    building review cards: the progress panel polls this) or `summary` when the caller already has it;
+    otherwise falls back to the live model's raw verdicts so the page still says something true.
     """
     unreadable = session.photos.filter(status=Photo.Status.FAILED).count()
     try:
         from classifier import selectors as classifier_selectors
     except ImportError:
         classifier_selectors = None
-    groups_fn = getattr(classifier_selectors, "session_groups", None)
-    if groups_fn is not None:
-        parsed = _counts_from_groups(groups_fn(session=session))
+    groups_fn = getattr(classifier_selectors, "session_summary", None) or getattr(
+        classifier_selectors, "session_groups", None
+    )
+    if summary is not None or groups_fn is not None:
+        parsed = _counts_from_groups(summary if summary is not None else groups_fn(session=session))
         if parsed is not None:
             blinking, not_blinking, no_face = parsed
             return GroupCounts(blinking, not_blinking, no_face, unreadable, exact=True)

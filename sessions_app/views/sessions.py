@@ -29,11 +29,11 @@ def _review_url(session: PhotoSession) -> str | None:
         return None
 
 
-def _progress_context(session: PhotoSession) -> dict:
+def _progress_context(session: PhotoSession, summary: review.SessionSummary | None = None) -> dict:
     return {
         "session": session,
         "progress": selectors.session_progress(session=session),
-        "groups": selectors.session_group_counts(session=session),
+        "groups": selectors.session_group_counts(session=session, summary=summary),
         "review_url": _review_url(session),
     }
 
@@ -52,13 +52,14 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    summary = review.session_summary(session=session)  # counts and agreement from one read
     context = {
-        **_progress_context(session),
+        **_progress_context(session, summary),
         "max_upload_bytes": settings.EYESPY_MAX_UPLOAD_BYTES,
         "max_upload_mb": settings.EYESPY_MAX_UPLOAD_BYTES // (1024 * 1024),
         "upload_concurrency": UPLOAD_CONCURRENCY,
         # How the model did; the page shows it once the photographer has corrected something.
-        "agreement": review.session_agreement(session=session),
+        "agreement": summary.agreement,
     }
     return render(request, "sessions_app/session_detail.html", context)
 

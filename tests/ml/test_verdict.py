@@ -95,3 +95,13 @@ def test_dicts_without_sizes_use_the_stored_subject_flag():
     face = {"is_subject": False, "eyes": [{"side": "left", "state": "closed", "p_closed": 0.99}]}
     main = {"is_subject": True, "eyes": [{"side": "left", "state": "open", "p_closed": 0.1}]}
     assert judge([main, face], Thresholds())[0] is Verdict.NOT_BLINKING
+
+
+def test_faces_stored_without_sizes_or_subjects_all_count():
+    eye_open = {"side": "left", "state": "open", "p_closed": 0.1}
+    eye_shut = {"side": "right", "state": "closed", "p_closed": 0.9}
+    faces = [{"size_px": 0, "is_subject": False, "eyes": [eye_open, eye_shut]},
+             {"size_px": 0, "is_subject": False, "eyes": [eye_open]}]
+    verdict, _, reason = judge(faces, Thresholds())
+    assert verdict is Verdict.BLINKING
+    assert "right eye closed (0.90)" in reason

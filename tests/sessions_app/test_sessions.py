@@ -186,11 +186,14 @@ def test_group_counts_from_effective_labels(web, alice_session):
 def test_group_counts_fall_back_to_raw_predictions_without_classifier_selectors(web, alice_session, monkeypatch):
     import classifier.selectors
 
+    from sessions_app import selectors
+
     monkeypatch.delattr(classifier.selectors, "session_groups")
+    monkeypatch.delattr(classifier.selectors, "session_summary")
     mv = make_model_version()
     for p_closed in (0.95, 0.05, 0.05):
         mark_done(make_photo(alice_session), p_closed=p_closed, model_version=mv)
-    groups = web.get(f"/sessions/{alice_session.uuid}/").context["groups"]
+    groups = selectors.session_group_counts(session=alice_session)
     assert (groups.blinking, groups.not_blinking, groups.exact) == (1, 2, False)
 
 
