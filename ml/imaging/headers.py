@@ -1,0 +1,196 @@
+"""Header-only dimensions (no pixel decoding, no Pillow bomb check: we want the numbers)."""
+from __future__ import annotations
+
+import io
+import struct
+from typing import BinaryIO, NamedTuple
+
+from ml.imaging.errors import ImageError
+from ml.imaging.sniff import _HEAD_BYTES, _unsupported, sniff_format
+from ml.imaging.sources import Source, _opened
+
+
+class HeaderInfo(NamedTuple):
+    format: str
+    width: int  # as stored, before any EXIF orientation
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _read_exact(fp: BinaryIO, n: int) -> bytes:
+    data = fp.read(n)
+    if len(data) < n:
+        raise ImageError("file is truncated")
+    return data
+
+
+def _jpeg_size(fp: BinaryIO) -> tuple[int, int]:
+    """Walk the JPEG marker segments to the frame header (SOFn) and return its (width, height)."""
+    fp.seek(2)
+    while True:
+        byte = _read_exact(fp, 1)
+        if byte != b"\xff":
+            raise ImageError("corrupt JPEG file (bad marker)")
+        marker = _read_exact(fp, 1)[0]
+        while marker == 0xFF:  # fill bytes
+            marker = _read_exact(fp, 1)[0]
+        if marker in (0x01,) or 0xD0 <= marker <= 0xD7:
+            continue  # standalone markers
+        if marker in (0xD9, 0xDA):
+            raise ImageError("corrupt JPEG file (no frame header)")
+        length = struct.unpack(">H", _read_exact(fp, 2))[0]
+        if length < 2:
+            raise ImageError("corrupt JPEG file (bad segment length)")
+        if marker in _SOF_MARKERS:
+            payload = _read_exact(fp, 5)
+            height, width = struct.unpack(">HH", payload[1:5])
+            if width == 0 or height == 0:
+                raise ImageError("corrupt JPEG file (zero size)")
+            return width, height
+        fp.seek(length - 2, io.SEEK_CUR)
+
+
+def _png_size(head: bytes) -> tuple[int, int]:
+    if len(head) < 24 or head[12:16] != b"IHDR":
+        raise ImageError("corrupt PNG file (no header)" if len(head) >= 24 else "file is truncated")
+    width, height = struct.unpack(">II", head[16:24])
+    if width == 0 or height == 0:
+        raise ImageError("corrupt PNG file (zero size)")
+    return width, height
+
+
+def _webp_size(head: bytes) -> tuple[int, int]:
+    if len(head) < 30:
+        raise ImageError("file is truncated")
+    chunk, data = head[12:16], head[20:]
+    if chunk == b"VP8X":
+        width = 1 + int.from_bytes(data[4:7], "little")
+        height = 1 + int.from_bytes(data[7:10], "little")
+    elif chunk == b"VP8 " and data[3:6] == b"\x9d\x01\x2a":
+        width = struct.unpack("<H", data[6:8])[0] & 0x3FFF
+        height = struct.unpack("<H", data[8:10])[0] & 0x3FFF
+    elif chunk == b"VP8L" and data[0] == 0x2F:
+        bits = int.from_bytes(data[1:5], "little")
+        width, height = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    else:
+        raise ImageError("corrupt WebP file (unknown chunk)")
+    if width == 0 or height == 0:
+        raise ImageError("corrupt WebP file (zero size)")
+    return width, height
+
+
+_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 1: ("B", 1), 16: ("Q", 8)}
+
+
+def _tiff_size(fp: BinaryIO) -> tuple[int, int]:
+    """Width/length of the first IFD; refuses TIFF-based RAW files (DNG, or IFD0 marked as a thumbnail)."""
+    fp.seek(0)
+    header = _read_exact(fp, 16)
+    order = "<" if header[:2] == b"II" else ">"
+    big = struct.unpack(order + "H", header[2:4])[0] == 43
+    if big:
+        offset = struct.unpack(order + "Q", header[8:16])[0]
+        count_fmt, entry_size, value_size = "Q", 20, 8
+    else:
+        offset = struct.unpack(order + "I", header[4:8])[0]
+        count_fmt, entry_size, value_size = "H", 12, 4
+    fp.seek(offset)
+    count = struct.unpack(order + count_fmt, _read_exact(fp, struct.calcsize(count_fmt)))[0]
+    if count > 4096:
+        raise ImageError("corrupt TIFF file (bad directory)")
+    entries = _read_exact(fp, count * entry_size)
+    tags: dict[int, int] = {}
+    for i in range(count):
+        entry = entries[i * entry_size : (i + 1) * entry_size]
+        tag, typ = struct.unpack(order + "HH", entry[:4])
+        if tag not in (254, 256, 257, 50706) or typ not in _TIFF_TYPES:
+            continue
+        code, size = _TIFF_TYPES[typ]
+        value = entry[entry_size - value_size : entry_size - value_size + size]
+        tags[tag] = struct.unpack(order + code, value)[0]
+    if 50706 in tags:
+        raise ImageError("camera RAW files are not supported (looks like a DNG RAW file); upload the JPEG instead")
+    if tags.get(254, 0) & 1:
+        # IFD0 is a reduced-resolution image: the layout of NEF/ARW/PEF and other TIFF-based RAWs.
+        raise ImageError("camera RAW files are not supported (looks like a TIFF-based RAW file); upload the JPEG instead")
+    if not tags.get(256) or not tags.get(257):
+        raise ImageError("corrupt TIFF file (no image size)")
+    return tags[256], tags[257]
+
+
+def _heif_size(fp: BinaryIO) -> tuple[int, int]:
+    """Largest `ispe` (image spatial extents) property in meta/iprp/ipco: the primary image's size."""
+    fp.seek(0)
+    data = fp.read(2 << 20)  # the meta box sits near the start; 2 MB is generous
+    best: tuple[int, int] | None = None
+
+    def walk(start: int, end: int) -> None:
+        nonlocal best
+        pos = start
+        while pos + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+            header = 8
+            if size == 1 and pos + 16 <= end:
+                size, header = struct.unpack(">Q", data[pos + 8 : pos + 16])[0], 16
+            elif size == 0:
+                size = end - pos
+            if size < header:
+                return
+            body = pos + header
+            if kind == b"meta":
+                walk(body + 4, min(end, pos + size))  # FullBox: skip version/flags
+            elif kind in (b"iprp", b"ipco"):
+                walk(body, min(end, pos + size))
+            elif kind == b"ispe" and body + 12 <= len(data):
+                width, height = struct.unpack(">II", data[body + 4 : body + 12])
+                if best is None or width * height > best[0] * best[1]:
+                    best = (width, height)
+            pos += size
+
+    walk(0, len(data))
+    if best is None or 0 in best:
+        raise ImageError("corrupt HEIF file (no image size)" if len(data) > 64 else "file is truncated")
+    return best
+
+
+def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
+    if not head:
+        raise ImageError("empty file")
+    fmt = sniff_format(head)
+    if fmt is None:
+        raise _unsupported(head)
+    try:
+        if fmt == "JPEG":
+            width, height = _jpeg_size(fp)
+        elif fmt == "PNG":
+            width, height = _png_size(head)
+        elif fmt == "WEBP":
+            width, height = _webp_size(head)
+        elif fmt == "TIFF":
+            width, height = _tiff_size(fp)
+        else:
+            width, height = _heif_size(fp)
+    except struct.error as exc:
+        raise ImageError(f"corrupt {fmt} file (bad header)") from exc
+    finally:
+        fp.seek(0)
+    return HeaderInfo(fmt, width, height)
+
+
+def image_header_info(source: Source) -> HeaderInfo:
+    """(format, width, height) from the header alone: cheap enough for an upload validator.
+
+    Raises ImageError for empty files, non-images (saying what they look like), unsupported image
+    types and unreadable headers. Pixel data is not checked: a truncated body passes here and fails
+    in decode(). The size is as stored (before EXIF orientation).
+    """
+    with _opened(source) as fp:
+        head = fp.read(_HEAD_BYTES)
+        fp.seek(0)
+        return _header_info(fp, head)
