@@ -1,0 +1,47 @@
+"""Reads for the review screen and the exports: effective labels, groups, strictness previews, agreement.
+
+Every function here takes an already owner-checked session or photo (sessions_app.selectors does that).
+How a photo's effective label is decided is told in `labels`.
+
+* `cards`   — group keys and labels; the PhotoCard / FaceCard / EyeCard objects the review screen and exports get.
+* `labels`  — stored predictions judged at a strictness, correction stacks, building one photo's card.
+* `loading` — a session's or a photo's rows read once (chosen predictions, correction stacks).
+* `groups`  — session_groups, session_cards, sorting, strictness_preview.
+* `photos`  — photo_card, photo_stored_faces, photo_active_corrections.
+* `summary` — counts and agreement without cards: session_summary, session_agreement, agreement_from_cards
+  and the dashboard's cached sessions_blinking_counts.
+
+Other code imports from this package (`from classifier import selectors`), never from its modules; the names
+below are the ones it uses.
+"""
+from .cards import EyeCard, FaceCard, PhotoCard
+from .groups import SORT_CONFIDENCE, SORTS, session_cards, session_groups, strictness_preview
+from .photos import photo_active_corrections, photo_card, photo_stored_faces
+from .summary import (
+    Agreement,
+    SessionSummary,
+    agreement_from_cards,
+    session_agreement,
+    session_summary,
+    sessions_blinking_counts,
+)
+
+__all__ = [
+    "SORTS",
+    "SORT_CONFIDENCE",
+    "Agreement",
+    "EyeCard",
+    "FaceCard",
+    "PhotoCard",
+    "SessionSummary",
+    "agreement_from_cards",
+    "photo_active_corrections",
+    "photo_card",
+    "photo_stored_faces",
+    "session_agreement",
+    "session_cards",
+    "session_groups",
+    "session_summary",
+    "sessions_blinking_counts",
+    "strictness_preview",
+]

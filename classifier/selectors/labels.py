@@ -1,0 +1,204 @@
+"""Effective labels: stored predictions judged at a strictness, correction stacks, and the card built from both.
+
+The **effective label** of a photo is the photographer's latest word on it, else the machine's:
+
+* the top of the photo's correction stack (whole-photo corrections), unless a per-face correction is newer;
+* a newer per-face correction re-derives the photo from its faces (corrected faces as corrected, the
+  others as the machine judged them): BLINKING when any face that counts is blinking;
+* with no correction, the live model's stored per-eye P(closed) judged at the session's strictness by
+  `ml.judge` — so the strictness slider re-groups photos instantly without re-analysis.
+
+Undo appends a row (`Correction.undoes`) instead of deleting one; a correction that was taken back simply
+drops off its stack, and what lay under it (an older correction, or the machine) counts again.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sessions_app.models import Photo, PhotoSession
+
+from ..models import Correction, Prediction, Verdict
+from .cards import _VERDICT_GROUP, GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard
+
+logger = logging.getLogger(__name__)
+
+
+# --- Judging stored predictions -----------------------------------------------------------------------
+
+
+def thresholds_for(strictness: float):
+    from ml.types import Thresholds
+
+    return Thresholds.from_strictness(strictness)
+
+
+def _judge(faces: list[dict], thresholds) -> tuple[str, float, str]:
+    from ml import judge  # classifier is the one app that imports ml
+
+    verdict, confidence, reason = judge(faces, thresholds)
+    return getattr(verdict, "value", str(verdict)), float(confidence), reason
+
+
+def _eye_state(eye: dict, thresholds) -> str:
+    # Re-derived at this strictness with ml's own cut-offs; "not visible" stays as analysed.
+    from ml.verdict import eye_state
+
+    if eye.get("state") == "not_visible":
+        return "not_visible"
+    return eye_state(_float(eye.get("p_closed"), 0.0) or 0.0, thresholds).value
+
+
+def _float(value: Any, default: float | None) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if math.isfinite(out) else default
+
+
+@dataclass(frozen=True)
+class _MachineView:
+    verdict: str
+    confidence: float
+    reason: str
+    faces: list[dict]
+    face_labels: list[str]
+    face_subjects: list[bool]
+    model_version_id: int
+
+
+def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
+    """The stored prediction re-judged at `thresholds` (falls back to the stored verdict if it can't)."""
+    faces = [f for f in (prediction.details or {}).get("faces") or [] if isinstance(f, dict)]
+    try:
+        verdict, confidence, reason = _judge(faces, thresholds)
+        if len(faces) > 1:
+            # Each face judged alone says whether *it* blinks; subject flags say whether it counts.
+            face_labels = [_judge([face], thresholds)[0] for face in faces]
+            subjects = _subject_flags(faces, thresholds)
+        else:
+            face_labels, subjects = [verdict] * len(faces), [True] * len(faces)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # Details from an older or broken run: show what the model said then rather than failing the page.
+        logger.warning("could not re-judge prediction %s; using its stored verdict", prediction.pk, exc_info=True)
+        verdict, confidence, reason = prediction.verdict, prediction.confidence, prediction.reason
+        face_labels = [verdict] * len(faces)
+        subjects = [bool(f.get("is_subject", True)) for f in faces]
+    return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, prediction.model_version_id)
+
+
+def _subject_flags(faces: list[dict], thresholds) -> list[bool]:
+    # The same rule ml.judge applies: sizes decide when known, else the stored flag.
+    from ml.verdict import subject_flags
+
+    widths = [_float(f.get("size_px"), 0.0) or 0.0 for f in faces]
+    if all(w > 0 for w in widths):
+        return subject_flags(widths, thresholds)
+    return [bool(f.get("is_subject", True)) for f in faces]
+
+
+# --- Correction stacks ----------------------------------------------------------------------------------
+
+
+def _stacks(corrections: Iterable[Correction]) -> dict[tuple[int, int | None], list[Correction]]:
+    """(photo id, face index) -> corrections still in force, oldest first. Expects (created_at, id) order."""
+    stacks: dict[tuple[int, int | None], list[Correction]] = defaultdict(list)
+    for c in corrections:
+        stack = stacks[(c.photo_id, c.face_index)]
+        if c.undoes_id is None:
+            stack.append(c)
+            continue
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i].id == c.undoes_id:
+                del stack[i]
+                break
+    return stacks
+
+
+def _order_key(c: Correction) -> tuple[datetime, int]:
+    return (c.created_at, c.id)
+
+
+def _build_card(
+    photo: Photo,
+    prediction: Prediction | None,
+    stacks: dict[tuple[int, int | None], list[Correction]],
+    thresholds,
+) -> PhotoCard | None:
+    if photo.status == Photo.Status.FAILED:
+        return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
+                         reason=photo.error or "could not be read")
+    if photo.status != Photo.Status.DONE:
+        return None
+    if prediction is None:
+        return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
+                         reason="no analysis stored for this photo; re-run it")
+    machine = _machine_view(prediction, thresholds)
+
+    faces: list[FaceCard] = []
+    newest_face_fix: Correction | None = None
+    for index, face in enumerate(machine.faces):
+        stack = stacks.get((photo.id, index)) or []
+        fix = stack[-1] if stack else None
+        if fix is not None and (newest_face_fix is None or _order_key(fix) > _order_key(newest_face_fix)):
+            newest_face_fix = fix
+        eyes = tuple(
+            EyeCard(
+                side=str(eye.get("side", "")),
+                state=_eye_state(eye, thresholds),
+                p_closed=_float(eye.get("p_closed"), 0.0) or 0.0,
+                openness=_float(eye.get("openness"), None),
+                box=eye.get("box") if isinstance(eye.get("box"), dict) else None,
+                has_crop=bool(eye.get("crop_path")),
+            )
+            for eye in face.get("eyes") or []
+            if isinstance(eye, dict)
+        )
+        machine_label = machine.face_labels[index]
+        faces.append(
+            FaceCard(
+                index=index,
+                box=face.get("box") if isinstance(face.get("box"), dict) else None,
+                is_subject=machine.face_subjects[index],
+                eyes=eyes,
+                machine_label=machine_label,
+                label=fix.label if fix is not None else machine_label,
+                correction=fix,
+            )
+        )
+
+    photo_stack = stacks.get((photo.id, None)) or []
+    photo_fix = photo_stack[-1] if photo_stack else None
+    if newest_face_fix is not None and (photo_fix is None or _order_key(newest_face_fix) > _order_key(photo_fix)):
+        # The latest word was about a face: the photo follows its faces.
+        blinking = any(
+            f.label == Verdict.BLINKING and (f.corrected or f.is_subject) for f in faces
+        )
+        verdict = Verdict.BLINKING.value if blinking else Verdict.NOT_BLINKING.value
+        decided_by = newest_face_fix
+    elif photo_fix is not None:
+        verdict, decided_by = photo_fix.label, photo_fix
+    else:
+        verdict, decided_by = machine.verdict, None
+    return PhotoCard(
+        photo=photo,
+        group=_VERDICT_GROUP.get(verdict, GROUP_NO_FACE),
+        verdict=verdict,
+        machine_verdict=machine.verdict,
+        confidence=machine.confidence,
+        reason=machine.reason,
+        faces=tuple(faces),
+        correction=decided_by,
+        model_version_id=machine.model_version_id,
+    )
+
+
+def _strictness(session: PhotoSession, strictness: float | None) -> float:
+    value = session.strictness if strictness is None else strictness
+    return min(1.0, max(0.0, float(value)))

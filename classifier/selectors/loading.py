@@ -1,0 +1,62 @@
+"""Reading a session's or a photo's rows once (photos, chosen predictions, correction stacks) to build cards."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from sessions_app.models import Photo, PhotoSession
+
+from ..models import Correction, Prediction
+from .cards import PhotoCard
+from .labels import _build_card, _stacks
+
+
+# --- Loading ----------------------------------------------------------------------------------------------
+
+
+def _predictions_by_photo(photo_filter: Q) -> dict[int, Prediction]:
+    """The live model's prediction per photo, else the newest one (a photo not yet re-run on a new model)."""
+    best: dict[int, Prediction] = {}
+    rows = (
+        Prediction.objects.filter(photo_filter)
+        .select_related("model_version")
+        .only("id", "photo_id", "verdict", "confidence", "reason", "details", "updated_at",
+              "model_version__id", "model_version__is_live")
+        .order_by("photo_id", "-model_version__is_live", "-updated_at", "-id")
+    )
+    for p in rows:
+        best.setdefault(p.photo_id, p)
+    return best
+
+
+def _corrections(photo_filter: Q) -> list[Correction]:
+    return list(
+        Correction.objects.filter(photo_filter).select_related("created_by").order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    photos: list[Photo]
+    predictions: dict[int, Prediction]
+    stacks: dict[tuple[int, int | None], list[Correction]]
+
+    def cards(self, thresholds) -> tuple[list[PhotoCard], int]:
+        cards, pending = [], 0
+        for photo in self.photos:
+            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds)
+            if card is None:
+                pending += 1
+            else:
+                cards.append(card)
+        return cards, pending
+
+
+def _load_session(session: PhotoSession) -> _Loaded:
+    photos = list(session.photos.all().order_by("original_filename", "id"))
+    return _Loaded(
+        photos=photos,
+        predictions=_predictions_by_photo(Q(photo__session=session)),
+        stacks=_stacks(_corrections(Q(photo__session=session))),
+    )

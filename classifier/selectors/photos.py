@@ -1,0 +1,37 @@
+"""Reads about one photo: its card, its stored faces, and the corrections undo can take back."""
+from __future__ import annotations
+
+from django.db.models import Q
+
+from sessions_app.models import Photo
+
+from ..models import Correction
+from .cards import PhotoCard
+from .labels import _order_key, _stacks, _strictness, thresholds_for
+from .loading import _corrections, _Loaded, _predictions_by_photo
+
+
+def photo_card(*, photo: Photo, strictness: float | None = None) -> PhotoCard | None:
+    """One photo's card (None while it is still being processed)."""
+    value = _strictness(photo.session, strictness)
+    loaded = _Loaded(
+        photos=[photo],
+        predictions=_predictions_by_photo(Q(photo=photo)),
+        stacks=_stacks(_corrections(Q(photo=photo))),
+    )
+    cards, _ = loaded.cards(thresholds_for(value))
+    return cards[0] if cards else None
+
+
+def photo_stored_faces(*, photo: Photo) -> list[dict]:
+    """The faces as analysed (boxes, eyes, crop names) in the prediction the review screen uses."""
+    prediction = _predictions_by_photo(Q(photo=photo)).get(photo.id)
+    faces = (prediction.details or {}).get("faces") if prediction else None
+    return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
+
+
+def photo_active_corrections(*, photo: Photo) -> list[Correction]:
+    """Corrections of this photo still in force (all faces), newest first: what undo takes back next."""
+    stacks = _stacks(_corrections(Q(photo=photo)))
+    active = [c for stack in stacks.values() for c in stack]
+    return sorted(active, key=_order_key, reverse=True)
