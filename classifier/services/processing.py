@@ -77,7 +77,7 @@ def photo_claim(*, photo_id: int, redelivered: bool = False) -> bool:
     claimable = Q(status=Photo.Status.QUEUED)
     if redelivered:
         claimable |= Q(status=Photo.Status.PROCESSING)
-        Photo.objects.filter(
+        gave_up = Photo.objects.filter(
             pk=photo_id, status=Photo.Status.PROCESSING, attempts__gte=settings.EYESPY_MAX_ATTEMPTS
         ).update(
             status=Photo.Status.FAILED,
@@ -85,6 +85,9 @@ def photo_claim(*, photo_id: int, redelivered: bool = False) -> bool:
             finished_at=now,
             updated_at=now,
         )
+        if gave_up:
+            # Otherwise the log only says "not queued; skipping" for a photo that just failed for good.
+            logger.warning("photo %s stopped the worker %d times; failed", photo_id, settings.EYESPY_MAX_ATTEMPTS)
     claimed = Photo.objects.filter(claimable, pk=photo_id).update(
         status=Photo.Status.PROCESSING,
         attempts=F("attempts") + 1,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from django.conf import settings as django_settings
 
 from tests.conftest import require
 from tests.integration.brokers import use_broker
-from tests.integration.worker import filesystem_broker_worker, start_worker, test_database_url
+from tests.integration.worker import WorkerProcess, filesystem_broker_worker, start_worker, test_database_url
 
 REDIS_URL = os.environ.get("EYESPY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -82,12 +84,14 @@ def _redis_reachable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
+@contextmanager
+def redis_broker_worker(
+    *, django_db_blocker, media_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A worker on Redis (own key prefix); while the block runs, this process publishes there too."""
     problem = _redis_reachable()
     require(problem is None, problem or "")
     prefix = f"eyespy-test-{uuid.uuid4().hex[:8]}:"
-    var_dir = tmp_path_factory.mktemp("redis-worker-var")
     with django_db_blocker.unblock():
         db_url = test_database_url()
     worker = start_worker(
@@ -96,7 +100,8 @@ def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_
             "CELERY_BROKER_URL": REDIS_URL,
             "CELERY_BROKER_KEY_PREFIX": prefix,
             "EYESPY_VAR_DIR": str(var_dir),
-            "MEDIA_ROOT": str(shared_media_dir),
+            "MEDIA_ROOT": str(media_dir),
+            **(extra_env or {}),
         },
         log_path=var_dir / "worker.log",
     )
@@ -111,6 +116,16 @@ def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_
         keys = list(client.scan_iter(match=f"{prefix}*"))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
+    with redis_broker_worker(
+        django_db_blocker=django_db_blocker,
+        media_dir=shared_media_dir,
+        var_dir=tmp_path_factory.mktemp("redis-worker-var"),
+    ) as worker:
+        yield worker
 
 
 @pytest.fixture(scope="module")
