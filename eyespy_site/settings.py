@@ -123,7 +123,8 @@ else:
 
 # --- Static and media -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# The image collects into /app/staticfiles at build time; STATIC_ROOT lets a build or check collect elsewhere.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Media is never served by URL: views check ownership and stream it, or redirect to a signed S3 URL.

@@ -110,7 +110,8 @@ def test_migrate_job_migrates_and_registers_the_bundled_model():
 def test_web_runs_gunicorn_on_port_8000():
     assert _command("web").startswith("gunicorn eyespy_site.wsgi:application")
     assert "--bind=0.0.0.0:8000" in _command("web")
-    assert "8000:8000" in SERVICES["web"]["ports"]
+    # Published on loopback only: a client reaching gunicorn directly could forge the proxy's headers.
+    assert SERVICES["web"]["ports"] == ["${WEB_BIND:-127.0.0.1}:8000:8000"]
 
 
 def test_worker_uses_the_measured_settings():
