@@ -32,4 +32,5 @@ RUN useradd --create-home --uid 1000 eyespy \
 USER eyespy
 
 EXPOSE 8000
-CMD ["gunicorn", "eyespy_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", "--access-logfile", "-"]
+# Threaded workers: a slow 200 MB upload holds one thread, not a whole worker.
+CMD ["gunicorn", "eyespy_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--timeout", "120", "--access-logfile", "-"]

@@ -285,7 +285,8 @@ class StackSmoke:
         # The Dockerfile CMD (compose's web command is the same), bound to a free local port.
         self.start("gunicorn", [
             str(BIN / "gunicorn"), "eyespy_site.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}",
-            "--workers", str(self.web_workers), "--timeout", "120", "--access-logfile", "-",
+            "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "4",
+            "--timeout", "120", "--access-logfile", "-",
         ])
         # Compose's worker command; a node name of our own so it can't clash with another worker here.
         self.worker_node = f"worker-smoke-{self.tag}@{socket.gethostname()}"
