@@ -282,16 +282,6 @@ def main(argv: list[str] | None = None) -> int:
     heavy = [name for name in ("ai_edge_litert", "tensorflow", "ml.analysis", "ml.eye_model") if name in sys.modules]
     if heavy:
         raise SystemExit(f"parent imported {heavy} before forking; fix the bench")
-    if "full" in modes:
-        try:
-            import importlib.util
-
-            missing = [m for m in ("ml.analysis", "ml.eye_model") if importlib.util.find_spec(m) is None]
-        except ImportError as exc:
-            missing = [str(exc)]
-        if missing:
-            log.warning("full mode skipped: %s not available yet", ", ".join(missing))
-            modes = [m for m in modes if m != "full"]
 
     sizes = [p.stat().st_size for p in photos]
     log.info("%d photos, mean %.1f MB, max_side %d, repeat %d", len(photos), statistics.fmean(sizes) / 1e6, args.max_side, args.repeat)

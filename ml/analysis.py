@@ -33,7 +33,8 @@ ImageInput = Union["DecodedImage", Image.Image, bytes, str, Path, BinaryIO]
 # Images whose long side is below this are upscaled (bicubic, integer factor) first: the
 # landmark models and the eye crops need some pixels per eye (CEW faces are 100x100).
 UPSCALE_BELOW = 400
-# A PIL image handed in directly is shrunk to this long side, like ml.imaging's working size.
+# A PIL image handed in directly is shrunk to this long side. Note: larger than
+# ml.imaging.WORKING_SIDE (1600), which decode() and so the worker use.
 MAX_SIDE = 2000
 CROP_PNG_SIZE = 64  # eye crop stored for the review screen (same framing as the CNN's crop)
 BATCH_PHOTOS = 32  # analyse_batch runs the CNN over this many photos' eyes at a time

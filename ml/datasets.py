@@ -26,7 +26,6 @@ from PIL import Image
 
 logger = logging.getLogger(__name__)
 
-CLASSES = ("open", "closed")  # label index: 0 = open, 1 = closed (the positive class)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 DEFAULT_SEED = 20240601
 DEFAULT_VAL_FRACTION = 0.2
@@ -79,9 +78,6 @@ class LabelledImages:
             paths=[self.paths[i] for i in idx],
         )
 
-    def counts(self) -> dict[str, int]:
-        return {"closed": int(self.labels.sum()), "open": int((self.labels == 0).sum())}
-
 
 def list_labelled_files(root: Path) -> list[tuple[Path, int]]:
     """Every image under root/closed and root/open (nested folders allowed), sorted for determinism."""
@@ -122,14 +118,6 @@ def load_eye_patches(data_dir: str | Path) -> LabelledImages:
     if not folder.is_dir():
         raise DatasetError(f"CEW eye patches not found: {folder}")
     return load_folder(folder, mode="L")
-
-
-def load_faces(data_dir: str | Path) -> LabelledImages:
-    """The CEW face crops under <data>/faces (100x100 RGB)."""
-    folder = Path(data_dir) / "faces"
-    if not folder.is_dir():
-        raise DatasetError(f"CEW face crops not found: {folder}")
-    return load_folder(folder, mode="RGB")
 
 
 def validation_groups(
