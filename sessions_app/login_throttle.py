@@ -92,7 +92,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
     """
     if request is None:
         return None
-    hops = getattr(settings, "EYESPY_TRUSTED_PROXIES", 0)
+    hops = settings.EYESPY_TRUSTED_PROXIES
     if hops > 0:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
         if len(forwarded) >= hops:

@@ -5,7 +5,6 @@ can't forget the ownership check: another photographer's ids look exactly like i
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass, field
 
@@ -13,9 +12,9 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import Client, Photo, PhotoSession, User
+from classifier import selectors as classifier_selectors
 
-logger = logging.getLogger(__name__)
+from .models import Client, Photo, PhotoSession, User
 
 FAILURES_SHOWN = 100  # the progress panel lists this many failed photos, then "and N more"
 
@@ -140,97 +139,24 @@ class GroupCounts:
     not_blinking: int
     no_face: int
     unreadable: int
-    exact: bool  # False: raw predictions of the live model (no corrections/strictness applied)
 
     @property
     def total(self) -> int:
         return self.blinking + self.not_blinking + self.no_face + self.unreadable
 
 
-def _counts_from_groups(groups: object) -> tuple[int, int, int] | None:
-    """Read (blinking, not_blinking, no_face) off classifier.selectors' Groups, whatever its exact shape."""
-    counts = getattr(groups, "counts", None)
-    if isinstance(counts, dict):
-        lowered = {str(k).lower(): v for k, v in counts.items()}
-        try:
-            return (
-                int(lowered["blinking"]),
-                int(lowered["not_blinking"]),
-                int(lowered.get("no_face", lowered.get("no_face_unreadable", 0))),
-            )
-        except (KeyError, TypeError, ValueError):
-            pass
-    lists = [getattr(groups, name, None) for name in ("blinking", "not_blinking", "no_face")]
-    if all(isinstance(x, (list, tuple)) for x in lists):
-        return tuple(len(x) for x in lists)  # type: ignore[return-value]
-    return None
-
-
-def _raw_prediction_counts(session: PhotoSession) -> tuple[int, int, int]:
-    from classifier.models import Prediction, Verdict
-
-    rows = dict(
-        Prediction.objects.filter(
-            photo__session=session, photo__status=Photo.Status.DONE, model_version__is_live=True
-        )
-        .order_by()
-        .values_list("verdict")
-        .annotate(n=Count("id"))
-    )
-    return rows.get(Verdict.BLINKING, 0), rows.get(Verdict.NOT_BLINKING, 0), rows.get(Verdict.NO_FACE, 0)
-
-
-def session_group_counts(*, session: PhotoSession, summary: object | None = None) -> GroupCounts:
+def session_group_counts(
+    *, session: PhotoSession, summary: classifier_selectors.SessionSummary | None = None
+) -> GroupCounts:
     """BLINKING / NOT BLINKING / NO FACE / UNREADABLE counts for the session page.
 
-    Uses classifier.selectors.session_summary (corrections and the session's strictness applied, without
-    building review cards: the progress panel polls this) or `summary` when the caller already has it;
-    otherwise falls back to the live model's raw verdicts so the page still says something true.
+    From classifier.selectors.session_summary (corrections and the session's strictness applied, without
+    building review cards: the progress panel polls this), or `summary` when the caller already has it.
     """
-    unreadable = session.photos.filter(status=Photo.Status.FAILED).count()
-    try:
-        from classifier import selectors as classifier_selectors
-    except ImportError:
-        classifier_selectors = None
-    groups_fn = getattr(classifier_selectors, "session_summary", None) or getattr(
-        classifier_selectors, "session_groups", None
+    counts = (summary or classifier_selectors.session_summary(session=session)).counts
+    return GroupCounts(
+        blinking=counts["blinking"],
+        not_blinking=counts["not_blinking"],
+        no_face=counts["no_face"],
+        unreadable=counts["unreadable"],
     )
-    if summary is not None or groups_fn is not None:
-        parsed = _counts_from_groups(summary if summary is not None else groups_fn(session=session))
-        if parsed is not None:
-            blinking, not_blinking, no_face = parsed
-            return GroupCounts(blinking, not_blinking, no_face, unreadable, exact=True)
-        logger.warning("classifier.selectors.session_groups returned an unexpected shape; using raw predictions")
-    blinking, not_blinking, no_face = _raw_prediction_counts(session)
-    return GroupCounts(blinking, not_blinking, no_face, unreadable, exact=False)
-
-
-def sessions_blinking_counts(*, sessions: list[PhotoSession]) -> dict[int, int]:
-    """Blinking photos per session id for the dashboard; {} when the classifier can't tell cheaply.
-
-    One query for all sessions via classifier.selectors.sessions_blinking_counts if it exists, else
-    the live model's raw BLINKING verdicts (corrections not applied).
-    """
-    if not sessions:
-        return {}
-    try:
-        from classifier import selectors as classifier_selectors
-    except ImportError:
-        classifier_selectors = None
-    many_fn = getattr(classifier_selectors, "sessions_blinking_counts", None)
-    if many_fn is not None:
-        return dict(many_fn(sessions=sessions))
-    from classifier.models import Prediction, Verdict
-
-    rows = (
-        Prediction.objects.filter(
-            photo__session__in=sessions,
-            photo__status=Photo.Status.DONE,
-            model_version__is_live=True,
-            verdict=Verdict.BLINKING,
-        )
-        .order_by()
-        .values_list("photo__session_id")
-        .annotate(n=Count("id"))
-    )
-    return dict(rows)

@@ -39,10 +39,6 @@ PROGRESS_EVERY_S = 0.5  # how often a running export writes its progress row
 INLINE_FORMATS = {Format.CSV, Format.XMP}
 
 
-def inline_max_photos() -> int:
-    return int(getattr(settings, "EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50))
-
-
 def _suffix(fmt: str) -> str:
     return ".csv" if fmt == Format.CSV else ".zip"
 
@@ -107,9 +103,9 @@ def export_create(
         session=session, requested_by=by, format=fmt, options=opts.to_dict(), total=total
     )
     if inline is None:
-        inline = fmt in INLINE_FORMATS or total <= inline_max_photos()
+        inline = fmt in INLINE_FORMATS or total <= settings.EYESPY_EXPORT_INLINE_MAX_PHOTOS
     if inline:
-        export_run(export_id=export.id)
+        export_run(export_id=export.id, cards=cards)
         export.refresh_from_db()
     else:
         from sessions_app.tasks import build_export_task
@@ -141,8 +137,10 @@ class _Progress:
             Export.objects.filter(id=self.export_id).update(progress=done, updated_at=timezone.now())
 
 
-def export_run(*, export_id: int) -> None:
+def export_run(*, export_id: int, cards: list[PhotoCard] | None = None) -> None:
     """Build a queued export into storage. Idempotent: a row already claimed or finished is left alone.
+
+    `cards`: the session's cards when the caller (an inline export) has just read them; else read here.
 
     A bad export (nothing left to write, a file gone from storage) ends as FAILED with its reason;
     transient database errors are re-raised after putting the row back to QUEUED so a retry can claim it.
@@ -153,11 +151,12 @@ def export_run(*, export_id: int) -> None:
     export = Export.objects.select_related("session").get(id=export_id)
     try:
         options = ExportOptions.from_dict(export.options)
-        cards = classifier_selectors.session_cards(session=export.session)
+        if cards is None:
+            cards = classifier_selectors.session_cards(session=export.session)
         total = planned_total(export.format, cards)
         Export.objects.filter(id=export_id).update(total=total)
         # On local disk, not in memory: a 600 x 10 MB session is 6 GB.
-        with tempfile.TemporaryFile(dir=getattr(settings, "EYESPY_EXPORT_TMP_DIR", None)) as tmp:
+        with tempfile.TemporaryFile(dir=settings.EYESPY_EXPORT_TMP_DIR) as tmp:
             written = write_cards(export.format, cards, tmp, options=options, progress=_Progress(export_id))
             tmp.seek(0)
             # Slow storage I/O (S3 upload) happens outside any transaction.

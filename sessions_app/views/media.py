@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import Storage
-from django.db.models import Case, IntegerField, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
+
+from classifier import selectors as review
 
 from .. import selectors
 from ..models import Photo
@@ -84,18 +85,9 @@ def photo_original(request: HttpRequest, photo_uuid) -> HttpResponse:
 
 
 def _eye_crop_name(photo: Photo, face: int, side: str) -> str:
-    from classifier.models import Prediction
-
-    # The live model's prediction first; otherwise the newest one.
-    prediction = (
-        Prediction.objects.filter(photo=photo)
-        .annotate(live=Case(When(model_version__is_live=True, then=Value(0)), default=Value(1), output_field=IntegerField()))
-        .order_by("live", "-updated_at")
-        .only("details")
-        .first()
-    )
-    faces = (prediction.details or {}).get("faces") if prediction else None
-    if not isinstance(faces, list) or not 0 <= face < len(faces):
+    # The same prediction the review screen and the zoom use (the live model's, else the newest).
+    faces = review.photo_stored_faces(photo=photo)
+    if not 0 <= face < len(faces):
         raise Http404("No such face.")
     for eye in faces[face].get("eyes") or []:
         if isinstance(eye, dict) and eye.get("side") == side:

@@ -199,6 +199,22 @@ def test_small_exports_are_built_right_away(alice, alice_session, shoot):
     assert export.file.open("rb").read().decode("utf-8-sig").startswith("file_name,verdict,confidence")
 
 
+def test_an_inline_export_reads_the_sessions_cards_once(alice, alice_session, shoot, monkeypatch):
+    from classifier import selectors as classifier_selectors
+
+    calls: list[int] = []
+    real = classifier_selectors.session_cards
+
+    def counting(**kwargs):
+        calls.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(classifier_selectors, "session_cards", counting)
+    export = export_create(session=alice_session, fmt="csv", by=alice)
+    assert export.status == Export.Status.DONE and export.total == 6
+    assert len(calls) == 1
+
+
 def test_large_exports_go_to_the_exports_queue_and_report_progress(alice, alice_session, shoot, settings, monkeypatch,
                                                                    django_capture_on_commit_callbacks):
     from sessions_app import tasks

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.http import Http404
 
+from classifier import selectors as review
 from sessions_app import selectors
 from sessions_app.models import Photo
 from tests.factories import make_client, make_model_version, make_photo, make_session
@@ -82,6 +83,6 @@ def test_sessions_blinking_counts(alice):
     mark_done(make_photo(s1), p_closed=0.9, model_version=mv)
     mark_done(make_photo(s1), p_closed=0.9, model_version=mv)
     mark_done(make_photo(s2), p_closed=0.1, model_version=mv)
-    counts = selectors.sessions_blinking_counts(sessions=[s1, s2])
+    counts = review.sessions_blinking_counts(sessions=[s1, s2])
     assert counts.get(s1.id) == 2 and counts.get(s2.id, 0) == 0
-    assert selectors.sessions_blinking_counts(sessions=[]) == {}
+    assert review.sessions_blinking_counts(sessions=[]) == {}

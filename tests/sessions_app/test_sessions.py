@@ -183,18 +183,16 @@ def test_group_counts_from_effective_labels(web, alice_session):
     assert (groups.blinking, groups.not_blinking, groups.no_face, groups.unreadable) == (2, 1, 1, 1)
 
 
-def test_group_counts_fall_back_to_raw_predictions_without_classifier_selectors(web, alice_session, monkeypatch):
-    import classifier.selectors
-
-    from sessions_app import selectors
-
-    monkeypatch.delattr(classifier.selectors, "session_groups")
-    monkeypatch.delattr(classifier.selectors, "session_summary")
-    mv = make_model_version()
-    for p_closed in (0.95, 0.05, 0.05):
-        mark_done(make_photo(alice_session), p_closed=p_closed, model_version=mv)
-    groups = selectors.session_group_counts(session=alice_session)
-    assert (groups.blinking, groups.not_blinking, groups.exact) == (1, 2, False)
+def test_group_counts_cover_every_finished_photo_like_the_review_screen(web, alice_session):
+    # A photo marked done without any prediction is unreadable on the review screen; the session page
+    # must count it too, so the four groups add up to the finished photos.
+    mark_done(make_photo(alice_session), p_closed=0.9, model_version=make_model_version())
+    make_photo(alice_session, status=Photo.Status.DONE)
+    make_photo(alice_session, status=Photo.Status.FAILED, error="not decodable")
+    context = web.get(f"/sessions/{alice_session.uuid}/").context
+    groups, progress = context["groups"], context["progress"]
+    assert (groups.blinking, groups.not_blinking, groups.no_face, groups.unreadable) == (1, 0, 0, 2)
+    assert groups.total == progress.finished == 3
 
 
 def test_review_link_appears_only_when_the_review_page_exists(web, alice_session, monkeypatch):
