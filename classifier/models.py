@@ -5,18 +5,17 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ml.types import Verdict as MLVerdict
+from sessions_app import media_names
 from sessions_app.models import Photo, TimeStampedModel
 
 
-class Verdict(models.TextChoices):
-    # Same values as ml.types.Verdict.
-    BLINKING = "BLINKING", "Blinking"
-    NOT_BLINKING = "NOT_BLINKING", "Not blinking"
-    NO_FACE = "NO_FACE", "No face"
+# ml owns the verdicts; the database choices are made from them, so the two can't drift.
+Verdict = models.TextChoices("Verdict", [(v.name, (v.value, v.label)) for v in MLVerdict])
 
 
 def model_weights_upload_to(version: "ModelVersion", filename: str) -> str:
-    return f"models/{version.name}/{filename}"
+    return media_names.model_weights_name(version_name=version.name, filename=filename)
 
 
 class ModelVersion(TimeStampedModel):

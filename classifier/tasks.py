@@ -1,65 +1,37 @@
 """Celery tasks: thin interfaces over classifier.services. Arguments are ids only.
 
-Retry policy: transient errors (database busy or gone, storage/network hiccups) retry with
-exponential backoff up to 3 times; bad photos fail at once inside `photo_process` with a readable
-reason; whatever is left when retries run out (or a bug) reaches `on_failure`, which records it on
-the photo, so no photo stays "processing" because its task died.
+Retry policy (eyespy_site.task_base): transient errors (database busy or gone, storage/network hiccups)
+retry with exponential backoff up to 3 times; bad photos fail at once inside `photo_process` with a
+readable reason; whatever is left when retries run out (or a bug) reaches `on_failure`, which records it
+on the photo, so no photo stays "processing" because its task died.
 """
 from __future__ import annotations
 
 import logging
 
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import HTTPClientError as BotoHTTPClientError
-from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
+from celery import shared_task
 
 from classifier import services
-from classifier.services.processing import TransientProcessingError
+from eyespy_site.task_base import RETRYABLE_ERRORS, RetryingTask
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (
-    OperationalError,  # SQLite "database is locked", PostgreSQL restarts
-    InterfaceError,  # a connection closed under us
-    ConnectionError,  # sockets: Redis, S3
-    TimeoutError,
-    BotoConnectionError,
-    BotoHTTPClientError,
-    TransientProcessingError,
-)
-MAX_RETRIES = 3
 
-
-class PhotoTask(Task):
+class PhotoTask(RetryingTask):
     """Records the final failure of a photo task on the photo (HackSoft's on_failure service pattern)."""
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        photo_id = kwargs.get("photo_id", args[0] if args else None)
-        if photo_id is None:
-            return
-        if isinstance(exc, TRANSIENT_ERRORS):
-            reason = f"gave up after {self.request.retries + 1} tries: {type(exc).__name__}: {exc}"
-        else:
-            reason = f"internal error while processing ({type(exc).__name__}); use Re-run to try again"
-        logger.error("photo %s: task %s failed for good: %r", photo_id, task_id, exc)
-        try:
-            services.photo_fail(photo_id=photo_id, error=reason)
-        except TRANSIENT_ERRORS:
-            # Database still down: the sweeper will find the photo stuck and deal with it.
-            logger.exception("could not record the failure of photo %s", photo_id)
+    target_kwarg = "photo_id"
+
+    def failure_reason(self, exc: BaseException) -> str:
+        if isinstance(exc, RETRYABLE_ERRORS):
+            return super().failure_reason(exc)
+        return f"internal error while processing ({type(exc).__name__}); use Re-run to try again"
+
+    def record_failure(self, target_id: int, reason: str) -> None:
+        services.photo_fail(photo_id=target_id, error=reason)
 
 
-@shared_task(
-    base=PhotoTask,
-    bind=True,
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-)
+@shared_task(base=PhotoTask, bind=True)
 def process_photo_task(self, photo_id: int) -> None:
     """Analyse one photo. Safe to deliver twice: only the run that claims the photo does the work."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))

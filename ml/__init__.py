@@ -18,6 +18,8 @@ _LAZY = {
     "analyse": "ml.analysis",
     "analyse_batch": "ml.analysis",
     "judge": "ml.verdict",
+    "judgement": "ml.verdict",
+    "verdict_from_faces": "ml.verdict",
     "load_model": "ml.eye_model",
     "EyeModel": "ml.eye_model",
     "DEFAULT_MODEL_PATH": "ml.eye_model",
@@ -32,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ml.analysis import analyse, analyse_batch
     from ml.eye_model import DEFAULT_MODEL_PATH, EyeModel, load_model
     from ml.imaging import DecodedImage, ImageError, decode, make_derivatives
-    from ml.verdict import judge
+    from ml.verdict import judge, judgement, verdict_from_faces
 
 
 def __getattr__(name: str) -> Any:

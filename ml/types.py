@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from typing import Any, Mapping
 
 
 class Verdict(str, Enum):
     BLINKING = "BLINKING"
     NOT_BLINKING = "NOT_BLINKING"
     NO_FACE = "NO_FACE"
+
+    @property
+    def label(self) -> str:
+        """What a photographer reads ("Not blinking"); the web app's choices use it too."""
+        return self.value.replace("_", " ").capitalize()
 
 
 class EyeState(str, Enum):
@@ -85,8 +91,13 @@ class PhotoAnalysis:
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self, *, with_crops: bool = False) -> dict:
-        """JSON-ready form (enums as values, crops dropped unless asked for)."""
+        """The stored form: JSON-ready (enums as values, crops dropped unless asked for), with `schema`.
+
+        Callers may add their own keys beside ours (the web app adds `crop_name` to eyes, `model` and
+        timings to the top); `from_dict` ignores keys it doesn't know.
+        """
         data = asdict(self)
+        data["schema"] = SCHEMA_VERSION
         data["verdict"] = self.verdict.value
         for face in data["faces"]:
             for eye in face["eyes"]:
@@ -94,3 +105,64 @@ class PhotoAnalysis:
                 if not with_crops:
                     eye.pop("crop", None)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PhotoAnalysis":
+        """Read what `to_dict` wrote, in this or any older schema. Raises ValueError on data it can't read.
+
+        Schema 1 (before the version key existed) may lack `size_px`, `score`, `is_subject`, `lid_ratio`
+        and the photo size; they get neutral defaults (sizes 0 mean "unknown": judging then falls back
+        to the stored subject flags).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("a stored analysis is a JSON object")
+        schema = int(data.get("schema", 1) or 1)
+        if schema > SCHEMA_VERSION:
+            raise ValueError(f"stored analysis has schema {schema}; this code reads up to {SCHEMA_VERSION}")
+        try:
+            faces = tuple(_face_from_dict(f) for f in data.get("faces") or () if isinstance(f, Mapping))
+            return cls(
+                verdict=Verdict(data.get("verdict") or (Verdict.NOT_BLINKING if faces else Verdict.NO_FACE)),
+                confidence=float(data.get("confidence", 0.5)),
+                reason=str(data.get("reason", "")),
+                faces=faces,
+                width=int(data.get("width") or 0),
+                height=int(data.get("height") or 0),
+                timings_ms=dict(data.get("timings_ms") or {}),
+            )
+        except (TypeError, KeyError) as exc:
+            raise ValueError(f"unreadable stored analysis: {exc}") from exc
+
+
+# Version of PhotoAnalysis.to_dict(). 1: no "schema" key (stored before it existed). 2: "schema" added.
+SCHEMA_VERSION = 2
+
+
+def _box_from_dict(data: Any) -> Box:
+    if not isinstance(data, Mapping):
+        return Box(0.0, 0.0, 0.0, 0.0)
+    return Box(*(float(data.get(k, 0.0)) for k in ("x0", "y0", "x1", "y1")))
+
+
+def _eye_from_dict(data: Mapping[str, Any]) -> EyeResult:
+    p_closed = float(data.get("p_closed") or 0.0)
+    openness = data.get("openness")
+    lid = data.get("lid_ratio")
+    return EyeResult(
+        side=str(data.get("side", "")),
+        state=EyeState(data.get("state") or EyeState.OPEN),
+        p_closed=p_closed,
+        openness=float(openness) if openness is not None else 1.0 - p_closed,
+        box=_box_from_dict(data.get("box")),
+        lid_ratio=float(lid) if lid is not None else None,
+    )
+
+
+def _face_from_dict(data: Mapping[str, Any]) -> FaceResult:
+    return FaceResult(
+        box=_box_from_dict(data.get("box")),
+        score=float(data.get("score") or 0.0),
+        size_px=int(data.get("size_px") or 0),
+        is_subject=bool(data.get("is_subject", True)),
+        eyes=tuple(_eye_from_dict(e) for e in data.get("eyes") or () if isinstance(e, Mapping)),
+    )

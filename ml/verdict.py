@@ -1,7 +1,11 @@
-"""Turn per-eye P(closed) into a photo verdict, a confidence and a reason.
+"""Turn per-eye P(closed) into a photo verdict, a confidence and a reason: every verdict rule lives here.
 
 Pure and cheap: the web app's strictness slider re-judges stored analyses with it
 (`judge(analysis.to_dict()["faces"], Thresholds.from_strictness(s))`) without re-analysing.
+The rules: which faces are subjects (`subject_flags`, and "no subject known -> every face counts"),
+each eye's state at the thresholds (`eye_state`; not_visible stays), each face's own label, the photo's
+verdict from its faces (`verdict_from_faces`, which also takes faces a person has labelled).
+`judgement` gives all of it in one pass; `judge` and `verdict_of` are its short forms.
 """
 from __future__ import annotations
 
@@ -38,6 +42,23 @@ class _Face:
     label: str
     is_subject: bool
     eyes: tuple[_Eye, ...]
+
+
+@dataclass(frozen=True)
+class FaceJudgement:
+    """One face as judged at some thresholds."""
+
+    is_subject: bool  # False: a background face, which never decides the verdict on its own
+    verdict: Verdict  # this face alone: BLINKING or NOT_BLINKING
+    eye_states: tuple[EyeState, ...]  # in the stored order of its eyes
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    confidence: float  # 0.5-1
+    reason: str
+    faces: tuple[FaceJudgement, ...]
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -95,17 +116,52 @@ def verdict_of(
     return Verdict.BLINKING if _blinking(subjects, _trigger(thresholds)) else Verdict.NOT_BLINKING
 
 
+def verdict_from_faces(faces: Sequence[tuple[Verdict | str, bool]]) -> Verdict:
+    """The photo's verdict from (face label, counts) pairs: BLINKING when any face that counts blinks.
+
+    A face counts when it is a subject or a person labelled it (a photographer who marks a background
+    face as blinking means it). No face at all is NO_FACE.
+    """
+    if not faces:
+        return Verdict.NO_FACE
+    blinking = any(Verdict(label) is Verdict.BLINKING and counts for label, counts in faces)
+    return Verdict.BLINKING if blinking else Verdict.NOT_BLINKING
+
+
 def judge(
     faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresholds: Thresholds = Thresholds()
 ) -> tuple[Verdict, float, str]:
-    """(verdict, confidence 0.5-1, reason) from faces as analysed or as stored by `to_dict()`.
+    """(verdict, confidence 0.5-1, reason): `judgement` without the per-face part."""
+    j = judgement(faces, thresholds)
+    return j.verdict, j.confidence, j.reason
+
+
+def judgement(
+    faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresholds: Thresholds = Thresholds()
+) -> Judgement:
+    """The verdict, confidence and reason, and each face's own judgement, from faces as analysed or as
+    stored by `to_dict()`.
 
     An eye state is re-derived from its P(closed) at these thresholds (not_visible stays);
     only subject faces (see `Thresholds.min_face_fraction`) decide the verdict.
     """
     if not faces:
-        return Verdict.NO_FACE, 1.0, "no face found"
+        return Judgement(Verdict.NO_FACE, 1.0, "no face found", ())
     norm = _normalise(faces, thresholds)
+    trigger = _trigger(thresholds)
+    per_face = tuple(
+        FaceJudgement(
+            is_subject=f.is_subject,
+            verdict=Verdict.BLINKING if any(e.state in trigger for e in f.eyes) else Verdict.NOT_BLINKING,
+            eye_states=tuple(e.state for e in f.eyes),
+        )
+        for f in norm
+    )
+    verdict, confidence, reason = _photo_verdict(norm, thresholds)
+    return Judgement(verdict, confidence, reason, per_face)
+
+
+def _photo_verdict(norm: list[_Face], thresholds: Thresholds) -> tuple[Verdict, float, str]:
     subjects = [f for f in norm if f.is_subject]
     background = len(norm) - len(subjects)
     trigger = _trigger(thresholds)

@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from . import media_names
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -110,8 +112,7 @@ class PhotoSession(TimeStampedModel):
 
 
 def original_upload_to(photo: "Photo", filename: str) -> str:
-    # Never the client's path or name: uuid + the extension we detected from the content.
-    return f"photos/{photo.session.uuid}/{photo.uuid.hex}{photo.extension}"
+    return media_names.original_name(session_uuid=photo.session.uuid, photo_uuid=photo.uuid, extension=photo.extension)
 
 
 class Photo(TimeStampedModel):
@@ -157,7 +158,7 @@ class Photo(TimeStampedModel):
 
 
 def export_upload_to(export: "Export", filename: str) -> str:
-    return f"exports/{export.session.uuid}/{export.uuid.hex}/{filename}"
+    return media_names.export_name(session_uuid=export.session.uuid, export_uuid=export.uuid, filename=filename)
 
 
 class Export(TimeStampedModel):

@@ -21,37 +21,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
-from ..models import Correction, Prediction, Verdict
+from ..models import Correction, Prediction
 from .cards import _VERDICT_GROUP, GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard
 
 logger = logging.getLogger(__name__)
 
 
 # --- Judging stored predictions -----------------------------------------------------------------------
+# Every rule (subjects, eye states, per-face labels, the photo's verdict) is ml.verdict's; this part only
+# reads the stored JSON defensively.
 
 
 def thresholds_for(strictness: float):
     from ml.types import Thresholds
 
     return Thresholds.from_strictness(strictness)
-
-
-def _judge(faces: list[dict], thresholds) -> tuple[str, float, str]:
-    from ml import judge  # classifier is the one app that imports ml
-
-    verdict, confidence, reason = judge(faces, thresholds)
-    return getattr(verdict, "value", str(verdict)), float(confidence), reason
-
-
-def _eye_state(eye: dict, thresholds) -> str:
-    # Re-derived at this strictness with ml's own cut-offs; "not visible" stays as analysed.
-    from ml.verdict import eye_state
-
-    if eye.get("state") == "not_visible":
-        return "not_visible"
-    return eye_state(_float(eye.get("p_closed"), 0.0) or 0.0, thresholds).value
 
 
 def _float(value: Any, default: float | None) -> float | None:
@@ -70,37 +57,31 @@ class _MachineView:
     faces: list[dict]
     face_labels: list[str]
     face_subjects: list[bool]
+    eye_states: list[tuple[str, ...]]  # per face, per stored eye
     model_version_id: int
 
 
 def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
     """The stored prediction re-judged at `thresholds` (falls back to the stored verdict if it can't)."""
+    from ml.verdict import judgement  # classifier is the one app that imports ml
+
     faces = [f for f in (prediction.details or {}).get("faces") or [] if isinstance(f, dict)]
     try:
-        verdict, confidence, reason = _judge(faces, thresholds)
-        if len(faces) > 1:
-            # Each face judged alone says whether *it* blinks; subject flags say whether it counts.
-            face_labels = [_judge([face], thresholds)[0] for face in faces]
-            subjects = _subject_flags(faces, thresholds)
-        else:
-            face_labels, subjects = [verdict] * len(faces), [True] * len(faces)
+        judged = judgement(faces, thresholds)
+        verdict, confidence, reason = judged.verdict.value, float(judged.confidence), judged.reason
+        face_labels = [f.verdict.value for f in judged.faces]
+        subjects = [f.is_subject for f in judged.faces]
+        eye_states = [tuple(s.value for s in f.eye_states) for f in judged.faces]
     except (TypeError, ValueError, KeyError, AttributeError):
         # Details from an older or broken run: show what the model said then rather than failing the page.
         logger.warning("could not re-judge prediction %s; using its stored verdict", prediction.pk, exc_info=True)
         verdict, confidence, reason = prediction.verdict, prediction.confidence, prediction.reason
         face_labels = [verdict] * len(faces)
         subjects = [bool(f.get("is_subject", True)) for f in faces]
-    return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, prediction.model_version_id)
-
-
-def _subject_flags(faces: list[dict], thresholds) -> list[bool]:
-    # The same rule ml.judge applies: sizes decide when known, else the stored flag.
-    from ml.verdict import subject_flags
-
-    widths = [_float(f.get("size_px"), 0.0) or 0.0 for f in faces]
-    if all(w > 0 for w in widths):
-        return subject_flags(widths, thresholds)
-    return [bool(f.get("is_subject", True)) for f in faces]
+        eye_states = [tuple(str(e.get("state", "")) for e in f.get("eyes") or [] if isinstance(e, dict))
+                      for f in faces]
+    return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, eye_states,
+                        prediction.model_version_id)
 
 
 # --- Correction stacks ----------------------------------------------------------------------------------
@@ -148,17 +129,17 @@ def _build_card(
         fix = stack[-1] if stack else None
         if fix is not None and (newest_face_fix is None or _order_key(fix) > _order_key(newest_face_fix)):
             newest_face_fix = fix
+        stored_eyes = [eye for eye in face.get("eyes") or [] if isinstance(eye, dict)]
         eyes = tuple(
             EyeCard(
                 side=str(eye.get("side", "")),
-                state=_eye_state(eye, thresholds),
+                state=state,
                 p_closed=_float(eye.get("p_closed"), 0.0) or 0.0,
                 openness=_float(eye.get("openness"), None),
                 box=eye.get("box") if isinstance(eye.get("box"), dict) else None,
-                has_crop=bool(eye.get("crop_path")),
+                has_crop=bool(media_names.eye_crop_stored_name(eye)),
             )
-            for eye in face.get("eyes") or []
-            if isinstance(eye, dict)
+            for eye, state in zip(stored_eyes, machine.eye_states[index], strict=False)
         )
         machine_label = machine.face_labels[index]
         faces.append(
@@ -176,11 +157,10 @@ def _build_card(
     photo_stack = stacks.get((photo.id, None)) or []
     photo_fix = photo_stack[-1] if photo_stack else None
     if newest_face_fix is not None and (photo_fix is None or _order_key(newest_face_fix) > _order_key(photo_fix)):
-        # The latest word was about a face: the photo follows its faces.
-        blinking = any(
-            f.label == Verdict.BLINKING and (f.corrected or f.is_subject) for f in faces
-        )
-        verdict = Verdict.BLINKING.value if blinking else Verdict.NOT_BLINKING.value
+        # The latest word was about a face: the photo follows its faces (ml's rule; labelled faces count).
+        from ml.verdict import verdict_from_faces
+
+        verdict = verdict_from_faces([(f.label, f.corrected or f.is_subject) for f in faces]).value
         decided_by = newest_face_fix
     elif photo_fix is not None:
         verdict, decided_by = photo_fix.label, photo_fix

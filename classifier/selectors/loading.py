@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from sessions_app.models import Photo, PhotoSession
 
@@ -11,19 +11,26 @@ from ..models import Correction, Prediction
 from .cards import PhotoCard
 from .labels import _build_card, _stacks
 
-
 # --- Loading ----------------------------------------------------------------------------------------------
 
 
+def predictions_that_count(photo_filter: Q) -> QuerySet[Prediction]:
+    """Which prediction of a photo counts, as a query: the first row per photo is the one.
+
+    The live model's prediction, else the newest (a photo not yet re-run on a new model). Every reader
+    (cards, counts, zooms, eye crops, exports) takes its prediction from here, so they never disagree.
+    """
+    return Prediction.objects.filter(photo_filter).order_by(
+        "photo_id", "-model_version__is_live", "-updated_at", "-id")
+
+
 def _predictions_by_photo(photo_filter: Q) -> dict[int, Prediction]:
-    """The live model's prediction per photo, else the newest one (a photo not yet re-run on a new model)."""
     best: dict[int, Prediction] = {}
     rows = (
-        Prediction.objects.filter(photo_filter)
+        predictions_that_count(photo_filter)
         .select_related("model_version")
         .only("id", "photo_id", "verdict", "confidence", "reason", "details", "updated_at",
               "model_version__id", "model_version__is_live")
-        .order_by("photo_id", "-model_version__is_live", "-updated_at", "-id")
     )
     for p in rows:
         best.setdefault(p.photo_id, p)

@@ -1,6 +1,8 @@
 """Reads about one photo: its card, its stored faces, and the corrections undo can take back."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 
 from sessions_app.models import Photo
@@ -23,11 +25,20 @@ def photo_card(*, photo: Photo, strictness: float | None = None) -> PhotoCard | 
     return cards[0] if cards else None
 
 
-def photo_stored_faces(*, photo: Photo) -> list[dict]:
-    """The faces as analysed (boxes, eyes, crop names) in the prediction the review screen uses."""
+@dataclass(frozen=True)
+class StoredFaces:
+    faces: list[dict]  # as stored: boxes, eyes, crop names
+    model_version_id: int | None  # whose prediction they are (None: no prediction yet)
+
+
+def photo_stored_faces(*, photo: Photo) -> StoredFaces:
+    """The faces as analysed in the prediction that counts (the one the review screen shows)."""
     prediction = _predictions_by_photo(Q(photo=photo)).get(photo.id)
-    faces = (prediction.details or {}).get("faces") if prediction else None
-    return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
+    if prediction is None:
+        return StoredFaces(faces=[], model_version_id=None)
+    faces = (prediction.details or {}).get("faces")
+    faces = [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
+    return StoredFaces(faces=faces, model_version_id=prediction.model_version_id)
 
 
 def photo_active_corrections(*, photo: Photo) -> list[Correction]:

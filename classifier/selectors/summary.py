@@ -17,7 +17,7 @@ from sessions_app.models import Photo, PhotoSession
 from ..models import Correction, Prediction, Verdict
 from .cards import _VERDICT_GROUP, GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, PhotoCard
 from .labels import _build_card, _stacks, _strictness, thresholds_for
-from .loading import _corrections
+from .loading import _corrections, predictions_that_count
 
 logger = logging.getLogger(__name__)
 
@@ -135,12 +135,8 @@ def _load_lean(session_ids: list[int]) -> _LeanLoaded:
     rows = Photo.objects.filter(session_id__in=session_ids).order_by().values_list("id", "session_id", "status", "error")
     for photo_id, session_id, status, error in rows:
         photos[session_id].append((photo_id, status, error))
-    predicted = (
-        Prediction.objects.filter(photo__session_id__in=session_ids)
-        # Same choice as _predictions_by_photo: the live model's, else the newest.
-        .order_by("photo_id", "-model_version__is_live", "-updated_at", "-id")
-        .values_list("photo_id", "id", "verdict", "confidence", "reason", "details", "model_version_id")
-    )
+    predicted = predictions_that_count(Q(photo__session_id__in=session_ids)).values_list(
+        "photo_id", "id", "verdict", "confidence", "reason", "details", "model_version_id")
     predictions: dict[int, tuple] = {}
     for photo_id, *row in predicted:
         predictions.setdefault(photo_id, tuple(row))

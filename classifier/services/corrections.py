@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
+from eyespy_site.errors import AppError
 from sessions_app.models import Photo, User
 
 from .. import selectors
@@ -22,12 +23,8 @@ PHOTO_LABELS = frozenset(v.value for v in Verdict)
 FACE_LABELS = frozenset({Verdict.BLINKING.value, Verdict.NOT_BLINKING.value})
 
 
-class CorrectionError(Exception):
+class CorrectionError(AppError):
     """A correction that can't be made. `reason` is shown to the photographer as is."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _check_label(label: str, *, face_index: int | None) -> str:

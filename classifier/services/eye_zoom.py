@@ -2,8 +2,8 @@
 
 Eye boxes are fractions of the EXIF-oriented image. Rather than rotating a whole 24-megapixel photo,
 the box is mapped into the stored (raw) orientation, cropped there, and only the small crop is turned
-upright. Crops are cached beside the photo's other derived files (derived/<photo-uuid>/), which the
-session delete already cleans up.
+upright. Crops are cached under the name sessions_app.media_names gives them (per photo, model version
+and face), among the photo's other derived files, so a session delete cleans them up.
 """
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
 
+from eyespy_site.errors import AppError
 from ml.imaging import ORIENTATION_TRANSPOSE
+from sessions_app import media_names
 from sessions_app.models import Photo
 
 logger = logging.getLogger(__name__)
 
 MAX_SIDE = 2000  # a very large face still yields a sane image
 PAD_X, PAD_Y = 0.35, 1.2  # around both eyes, as fractions of their joint width/height
-ZOOM_VERSION = 1  # bump to invalidate cached crops when the framing changes
 
 # EXIF orientation -> (fractional point in the upright image -> the same point in the stored image).
 _TO_RAW = {
@@ -36,12 +37,8 @@ _TO_RAW = {
 }
 
 
-class ZoomUnavailable(Exception):
+class ZoomUnavailable(AppError):
     """No crop can be made (no such face, no readable image). `reason` is readable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def eyes_region(face: dict) -> tuple[float, float, float, float]:
@@ -103,14 +100,13 @@ def _open(name: str) -> Image.Image:
     return image
 
 
-def _cache_name(photo: Photo, face_index: int) -> str:
-    # Same folder as processing's derivatives (uuid.hex): the session delete lists that folder.
-    return f"derived/{photo.uuid.hex}/zoom-v{ZOOM_VERSION}-{face_index}.jpg"
+def eye_zoom(*, photo: Photo, face: dict, face_index: int, model_version_id: int) -> str:
+    """Storage name of a JPEG showing the face's eyes at 100% (made on first use, then cached).
 
-
-def eye_zoom(*, photo: Photo, face: dict, face_index: int) -> str:
-    """Storage name of a JPEG showing the face's eyes at 100% (made on first use, then cached)."""
-    name = _cache_name(photo, face_index)
+    `face` is the stored face of `model_version_id`'s prediction: the cache is per version because the
+    faces are.
+    """
+    name = media_names.zoom_name(photo_uuid=photo.uuid, model_version_id=model_version_id, face_index=face_index)
     if default_storage.exists(name):
         return name
     region = eyes_region(face)

@@ -6,6 +6,8 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from eyespy_site.errors import AppError
+
 # Extension and MIME type we store for each sniffed format.
 _FORMATS = {
     "JPEG": (".jpg", "image/jpeg"),
@@ -21,12 +23,8 @@ def _megapixels(pixels: int) -> str:
     return f"{mp:.0f}" if mp >= 10 or mp == int(mp) else f"{mp:.1f}"
 
 
-class UnreadableImage(ValueError):
+class UnreadableImage(AppError, ValueError):
     """The file is not a photo we can process. `reason` is shown to the photographer as is."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

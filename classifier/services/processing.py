@@ -4,6 +4,9 @@ The Celery task (classifier.tasks.process_photo_task) and `import_session --inli
 `photo_process`. Photo status goes queued -> processing -> done | failed; only a conditional update
 moves a photo out of `queued`, so two workers never process the same photo at once, and a photo that
 is done stays done until someone re-runs it through `photos_requeue`.
+
+This module decides when a photo moves; the rows themselves are sessions_app's and are moved only by
+its `photo_state` services (docs/ARCHITECTURE.md, "Who writes what").
 """
 from __future__ import annotations
 
@@ -17,31 +20,29 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from classifier import worker_model
 from classifier.models import ModelVersion, Prediction
+from eyespy_site.errors import AppError, TransientError
+from sessions_app import media_names
+from sessions_app import services as sessions_services
 from sessions_app.models import Photo
 
 from .model_versions import live_model_version
 
 logger = logging.getLogger(__name__)
 
-ERROR_MAX_CHARS = 500
 # A sweep re-enqueues at most this many lost queued photos (the rest go in the next sweep).
 SWEEP_BATCH = 1000
 
 
-class PermanentProcessingError(Exception):
+class PermanentProcessingError(AppError):
     """This photo can't be processed, and trying again won't help. `reason` is shown to the photographer."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
-
-class TransientProcessingError(Exception):
+class TransientProcessingError(TransientError):
     """Something outside the photo failed (storage hiccup); the task retries it."""
 
 
@@ -73,49 +74,28 @@ def photo_claim(*, photo_id: int, redelivered: bool = False) -> bool:
     so it may also take the photo back from `processing` — unless the photo has now killed
     EYESPY_MAX_ATTEMPTS workers, in which case it fails for good instead of crashing them forever.
     """
-    now = timezone.now()
-    claimable = Q(status=Photo.Status.QUEUED)
     if redelivered:
-        claimable |= Q(status=Photo.Status.PROCESSING)
-        gave_up = Photo.objects.filter(
-            pk=photo_id, status=Photo.Status.PROCESSING, attempts__gte=settings.EYESPY_MAX_ATTEMPTS
-        ).update(
-            status=Photo.Status.FAILED,
-            error=f"processing stopped the worker {settings.EYESPY_MAX_ATTEMPTS} times; the file may be damaged",
-            finished_at=now,
-            updated_at=now,
-        )
-        if gave_up:
+        max_attempts = settings.EYESPY_MAX_ATTEMPTS
+        if sessions_services.photo_state_give_up(
+            photo_id=photo_id, max_attempts=max_attempts,
+            error=f"processing stopped the worker {max_attempts} times; the file may be damaged",
+        ):
             # Otherwise the log only says "not queued; skipping" for a photo that just failed for good.
-            logger.warning("photo %s stopped the worker %d times; failed", photo_id, settings.EYESPY_MAX_ATTEMPTS)
-    claimed = Photo.objects.filter(claimable, pk=photo_id).update(
-        status=Photo.Status.PROCESSING,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        finished_at=None,
-        updated_at=now,
-    )
-    return claimed == 1
+            logger.warning("photo %s stopped the worker %d times; failed", photo_id, max_attempts)
+    return sessions_services.photo_state_claim(photo_id=photo_id, take_back=redelivered)
 
 
 def photo_release(*, photo_id: int) -> None:
     """Put a photo we claimed back to queued so a retry (or the sweeper) can claim it again."""
-    Photo.objects.filter(pk=photo_id, status=Photo.Status.PROCESSING).update(
-        status=Photo.Status.QUEUED, updated_at=timezone.now()
-    )
+    sessions_services.photo_state_release(photo_id=photo_id)
 
 
 def photo_fail(*, photo_id: int, error: str) -> bool:
     """Record a failure with a readable reason. A photo that is already done stays done."""
-    now = timezone.now()
-    updated = (
-        Photo.objects.filter(pk=photo_id)
-        .exclude(status=Photo.Status.DONE)
-        .update(status=Photo.Status.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now)
-    )
-    if updated:
+    failed = sessions_services.photo_state_fail(photo_id=photo_id, error=error)
+    if failed:
         logger.info("photo %s failed: %s", photo_id, error)
-    return updated == 1
+    return failed
 
 
 def photos_requeue(*, photos_qs: QuerySet[Photo]) -> int:
@@ -124,21 +104,11 @@ def photos_requeue(*, photos_qs: QuerySet[Photo]) -> int:
     Takes failed and done photos, and queued/processing ones only once they look stuck, so a photo
     that a worker is working on right now is never run twice at once. Attempts start again from 0.
     """
-    now = timezone.now()
-    stuck_before = now - timedelta(seconds=settings.EYESPY_STUCK_AFTER_SECONDS)
-    eligible = (
-        Q(status__in=[Photo.Status.FAILED, Photo.Status.DONE])
-        | Q(status=Photo.Status.PROCESSING, started_at__lt=stuck_before)
-        | Q(status=Photo.Status.PROCESSING, started_at__isnull=True)
-        | Q(status=Photo.Status.QUEUED, updated_at__lt=stuck_before)
-    )
+    stuck_before = timezone.now() - timedelta(seconds=settings.EYESPY_STUCK_AFTER_SECONDS)
     with transaction.atomic():
-        ids = list(photos_qs.filter(eligible).values_list("pk", flat=True))
+        ids = sessions_services.photos_state_rerun(photos_qs=photos_qs, stuck_before=stuck_before)
         if not ids:
             return 0
-        Photo.objects.filter(eligible, pk__in=ids).update(
-            status=Photo.Status.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=now
-        )
         photos_enqueue(photo_ids=ids)
     logger.info("re-queued %d photo(s)", len(ids))
     return len(ids)
@@ -231,16 +201,17 @@ def _analyse_and_store(photo: Photo) -> None:
     t5 = time.perf_counter()
 
     # Storage I/O (S3 puts) stays outside the database transaction.
-    prefix = f"derived/{photo.uuid.hex}/"
     stored = _Stored(
-        thumbnail=_store(prefix + "thumb.jpg", thumb_jpeg),
-        preview=_store(prefix + "preview.jpg", preview_jpeg),
+        thumbnail=_store(media_names.thumbnail_name(photo.uuid), thumb_jpeg),
+        preview=_store(media_names.preview_name(photo.uuid), preview_jpeg),
     )
     details = analysis.to_dict()
     for i, face in enumerate(analysis.faces):
         for j, eye in enumerate(face.eyes):
             if eye.crop:
-                details["faces"][i]["eyes"][j]["crop_path"] = _store(f"{prefix}eye-{i}-{eye.side}.png", eye.crop)
+                name = media_names.eye_crop_new_name(
+                    photo_uuid=photo.uuid, model_version_id=version.id, face_index=i, side=eye.side)
+                details["faces"][i]["eyes"][j][media_names.EYE_CROP_KEY] = _store(name, eye.crop)
     t6 = time.perf_counter()
     timings.update(
         model_ms=(t1 - t0) * 1000,
@@ -253,7 +224,6 @@ def _analyse_and_store(photo: Photo) -> None:
     details["timings_ms"] = {**details.get("timings_ms", {}), **{k: round(v, 1) for k, v in timings.items()}}
     details["model"] = {"version": version.name, "weights": getattr(model, "version", "")}
 
-    now = timezone.now()
     with transaction.atomic():
         prediction_record(
             photo=photo,
@@ -263,16 +233,13 @@ def _analyse_and_store(photo: Photo) -> None:
             reason=analysis.reason,
             details=details,
         )
-        Photo.objects.filter(pk=photo.pk, status=Photo.Status.PROCESSING).update(
-            status=Photo.Status.DONE,
-            error="",
+        sessions_services.photo_state_done(
+            photo_id=photo.pk,
             width=decoded.original_width,
             height=decoded.original_height,
             taken_at=_aware(decoded.taken_at),
             thumbnail=stored.thumbnail,
             preview=stored.preview,
-            finished_at=now,
-            updated_at=now,
         )
     logger.info(
         "photo %s: %s (%.2f) in %.0f ms - %s",
@@ -336,29 +303,22 @@ def photos_sweep_stuck(*, now: datetime | None = None, stuck_after: int | None =
 
     requeue_ids: list[int] = []
     failed = 0
-    stuck = Photo.objects.filter(status=Photo.Status.PROCESSING).filter(
-        Q(started_at__lt=cutoff) | Q(started_at__isnull=True)
-    )
-    for pk, attempts, started_at in stuck.values_list("pk", "attempts", "started_at"):
+    for pk, attempts, started_at in sessions_services.photos_state_stuck(processing_before=cutoff):
         # Conditional on what we read, so a photo that finished meanwhile is left alone.
-        same = Photo.objects.filter(pk=pk, status=Photo.Status.PROCESSING, started_at=started_at)
         if attempts >= max_attempts:
-            failed += same.update(
-                status=Photo.Status.FAILED,
-                error=f"gave up after {attempts} attempts (processing never finished)",
-                finished_at=now,
-                updated_at=now,
-            )
-        elif same.update(status=Photo.Status.QUEUED, updated_at=now):
+            failed += sessions_services.photo_state_fail_stuck(
+                photo_id=pk, started_at=started_at,
+                error=f"gave up after {attempts} attempts (processing never finished)")
+        elif sessions_services.photo_state_requeue_stuck(photo_id=pk, started_at=started_at):
             requeue_ids.append(pk)
 
     resent_ids: list[int] = []
-    lost = Photo.objects.filter(status=Photo.Status.QUEUED, updated_at__lt=cutoff)
+    lost = sessions_services.photos_state_waiting(queued_before=cutoff, limit=SWEEP_BATCH)
     # Unknown depth (broker unreachable) counts as empty: a duplicate message costs one failed claim.
-    if lost.exists() and not broker_queue_depth():
-        resent_ids = list(lost.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    if lost and not broker_queue_depth():
+        resent_ids = lost
         # Touch them so the next sweep doesn't send them again straight away.
-        Photo.objects.filter(pk__in=resent_ids, status=Photo.Status.QUEUED).update(updated_at=now)
+        sessions_services.photos_state_touch(photo_ids=resent_ids)
 
     photos_enqueue(photo_ids=requeue_ids + resent_ids)
     report = SweepReport(requeued=len(requeue_ids), failed=failed, resent=len(resent_ids))

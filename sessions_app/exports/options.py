@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from eyespy_site.errors import AppError
+
 NAMING_BASENAME = "basename"  # IMG_0001.xmp      (Lightroom, Camera Raw, Capture One)
 NAMING_FULL = "full"  # IMG_0001.JPG.xmp  (darktable, digiKam)
 NAMINGS = {
@@ -16,12 +18,8 @@ RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
 COLOUR_LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")
 
 
-class ExportError(Exception):
+class ExportError(AppError):
     """An export that can't be made as asked. `reason` is shown to the photographer as is."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from classifier import selectors as classifier_selectors
 from classifier.selectors import PhotoCard
+from eyespy_site.task_base import RETRYABLE_ERRORS
 from sessions_app.models import Export, PhotoSession, User
 
 from .csv_report import write_csv
@@ -162,6 +163,11 @@ def export_run(*, export_id: int, cards: list[PhotoCard] | None = None) -> None:
             # Slow storage I/O (S3 upload) happens outside any transaction.
             name = export_filename(export)
             export.file.save(name, File(tmp, name=name), save=False)
+    except RETRYABLE_ERRORS:
+        # A transient storage or database error (socket errors are OSErrors too): back to QUEUED so the
+        # task's retry can claim it again, instead of failing a good export.
+        Export.objects.filter(id=export_id).update(status=Export.Status.QUEUED, updated_at=timezone.now())
+        raise
     except (ExportError, OSError, ValueError) as exc:
         if isinstance(exc, ExportError):
             reason = exc.reason

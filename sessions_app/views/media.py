@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from classifier import selectors as review
 
-from .. import selectors
+from .. import media_names, selectors
 from ..models import Photo
 
 FILE_MAX_AGE = 3600  # private browser cache only; the names never change for a given photo
@@ -86,14 +86,14 @@ def photo_original(request: HttpRequest, photo_uuid) -> HttpResponse:
 
 def _eye_crop_name(photo: Photo, face: int, side: str) -> str:
     # The same prediction the review screen and the zoom use (the live model's, else the newest).
-    faces = review.photo_stored_faces(photo=photo)
+    faces = review.photo_stored_faces(photo=photo).faces
     if not 0 <= face < len(faces):
         raise Http404("No such face.")
     for eye in faces[face].get("eyes") or []:
         if isinstance(eye, dict) and eye.get("side") == side:
-            name = eye.get("crop_path") or ""
-            # Stored JSON names a file; only the photo's own derived folder may be served.
-            if name.startswith((f"derived/{photo.uuid}/", f"derived/{photo.uuid.hex}/")) and ".." not in name:
+            # Stored JSON names a file; only one of the photo's own files may be served.
+            name = media_names.eye_crop_name(photo_uuid=photo.uuid, eye=eye)
+            if name:
                 return name
     raise Http404("No crop for that eye.")
 

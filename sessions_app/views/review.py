@@ -247,11 +247,12 @@ def photo_zoom(request: HttpRequest, photo_uuid, face: int) -> HttpResponse:
     """A JPEG of one face's eyes cropped from the original at 100%."""
     photo = _photo_for_review(request, photo_uuid)
     card = review.photo_card(photo=photo)
-    prediction_faces = review.photo_stored_faces(photo=photo)
-    if card is None or card.unreadable or not 0 <= face < len(prediction_faces):
+    stored = review.photo_stored_faces(photo=photo)
+    if card is None or card.unreadable or not 0 <= face < len(stored.faces):
         raise Http404("No such face.")
     try:
-        name = eye_zoom(photo=photo, face=prediction_faces[face], face_index=face)
+        name = eye_zoom(photo=photo, face=stored.faces[face], face_index=face,
+                        model_version_id=stored.model_version_id)
     except ZoomUnavailable as exc:
         raise Http404(exc.reason) from None
     return serve_stored_file(photo.original.storage, name, content_type="image/jpeg")

@@ -98,7 +98,8 @@ def test_blinking_photo_gets_a_verdict_reason_and_stored_eye_crops(session, shar
     eyes = prediction.details["faces"][0]["eyes"]
     assert {eye["side"] for eye in eyes} == {"left", "right"}
     for eye in eyes:
-        assert eye["crop_path"] == f"derived/{photo.uuid.hex}/eye-0-{eye['side']}.png"
+        # Per (photo, model version, face, eye): a later model's run never overwrites these pixels.
+        assert eye["crop_path"] == f"derived/{photo.uuid.hex}/m{prediction.model_version_id}/eye-0-{eye['side']}.png"
         with default_storage.open(eye["crop_path"]) as fh, Image.open(fh) as im:
             assert im.format == "PNG"
         assert 0.0 <= eye["p_closed"] <= 1.0
@@ -287,3 +288,26 @@ def test_soft_time_limit_is_a_recorded_failure(session, monkeypatch):
     photo.refresh_from_db()
     assert photo.status == Photo.Status.FAILED
     assert "took longer than" in photo.error
+
+
+def test_a_run_on_a_new_model_version_leaves_the_old_versions_crops_alone(session, shared_data):
+    """Predictions are kept per (photo, model version): so are the pixels each one was judged on."""
+    from classifier.services import model_version_promote
+    from tests.factories import make_model_version
+
+    data = (shared_data / "photos" / "closed" / "yoshidan_closed_man.jpg").read_bytes()
+    photo = make_photo(session, data=data)
+    services.photo_process(photo_id=photo.id)
+    first = Prediction.objects.get(photo=photo)
+    first_crops = [e["crop_path"] for e in first.details["faces"][0]["eyes"]]
+
+    model_version_promote(version=make_model_version("retrained", is_live=False))
+    services.photos_requeue(photos_qs=Photo.objects.filter(pk=photo.pk))
+    services.photo_process(photo_id=photo.id)
+
+    second = Prediction.objects.exclude(pk=first.pk).get(photo=photo)
+    second_crops = [e["crop_path"] for e in second.details["faces"][0]["eyes"]]
+    first.refresh_from_db()
+    assert [e["crop_path"] for e in first.details["faces"][0]["eyes"]] == first_crops
+    assert set(first_crops).isdisjoint(second_crops)
+    assert all(default_storage.exists(n) for n in first_crops + second_crops)

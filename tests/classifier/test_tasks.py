@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError
 
-from classifier import services, tasks
+from classifier import services
 from classifier.tasks import process_photo_task, sweep_stuck_photos_task
+from eyespy_site import task_base
 from eyespy_site.celery import app
 from sessions_app.models import Photo
 from tests.factories import make_photo, make_session, make_user, pdf_bytes
@@ -78,7 +79,7 @@ def test_transient_errors_give_up_after_max_retries_and_record_it(photo, monkeyp
     result = process_photo_task.apply(args=[photo.id])
 
     assert result.failed()
-    assert len(calls) == 1 + tasks.MAX_RETRIES
+    assert len(calls) == 1 + task_base.MAX_RETRIES
     photo.refresh_from_db()
     assert photo.status == Photo.Status.FAILED
     assert photo.error.startswith("gave up after 4 tries: OperationalError")

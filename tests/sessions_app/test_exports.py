@@ -389,3 +389,43 @@ def test_cli_xmp_into_a_file_is_refused(alice_session, shoot, tmp_path):
     target.write_text("x")
     with pytest.raises(CommandError, match="is a file; for xmp give a folder"):
         call_command("export_session", str(alice_session.uuid), "--format", "xmp", "--out", str(target), stdout=io.StringIO())
+
+
+def test_a_transient_storage_error_retries_the_export_instead_of_failing_it(alice, alice_session, shoot,
+                                                                           monkeypatch):
+    """Shared task policy: a dropped S3 connection is worth another try; only the final one records a failure."""
+    from sessions_app import tasks
+
+    calls = []
+    real = exports.services.write_cards
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports.services, "write_cards", flaky)
+    export = Export.objects.create(session=alice_session, format="csv", requested_by=alice)
+    result = tasks.build_export_task.apply(args=[export.id])
+    assert result.successful() and len(calls) == 2
+    export.refresh_from_db()
+    assert export.status == Export.Status.DONE and export.file
+
+
+def test_an_export_that_keeps_losing_storage_fails_with_the_reason(alice, alice_session, shoot, monkeypatch):
+    from eyespy_site.task_base import MAX_RETRIES
+    from sessions_app import tasks
+
+    calls = []
+
+    def down(*args, **kwargs):
+        calls.append(1)
+        raise TimeoutError("storage timed out")
+
+    monkeypatch.setattr(exports.services, "write_cards", down)
+    export = Export.objects.create(session=alice_session, format="csv", requested_by=alice)
+    assert tasks.build_export_task.apply(args=[export.id]).failed()
+    assert len(calls) == 1 + MAX_RETRIES
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED and "TimeoutError" in export.error

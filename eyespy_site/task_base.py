@@ -1,0 +1,65 @@
+"""The one retry policy of every background job (photos, exports, and whatever joins them).
+
+Transient errors (database busy or gone, broker/storage/network hiccups, `TransientError`) retry with
+exponential backoff and jitter, at most `MAX_RETRIES` times. A task that still fails, or hits a bug,
+reaches `on_failure`, which hands a readable reason to the task's `record_failure`, so no row is left
+saying "processing" or "building…" because its task died. Jobs are idempotent (they claim their row with
+a conditional update), so a retry or a second delivery is harmless.
+"""
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError as BotoHTTPClientError
+from celery import Task
+from django.db import InterfaceError, OperationalError
+
+from .errors import TransientError
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,  # SQLite "database is locked", PostgreSQL restarts
+    InterfaceError,  # a connection closed under us
+    ConnectionError,  # sockets: Redis, S3
+    TimeoutError,
+    BotoConnectionError,  # S3 endpoint unreachable / reset
+    BotoHTTPClientError,
+    TransientError,
+)
+MAX_RETRIES = 3
+
+
+class RetryingTask(Task):
+    """Base of every task: the retry policy above, and the final failure recorded on the task's row.
+
+    Subclasses set `target_kwarg` (the id argument, e.g. "photo_id") and implement `record_failure`.
+    """
+
+    acks_late = True
+    autoretry_for = RETRYABLE_ERRORS
+    retry_backoff = 2
+    retry_backoff_max = 60
+    retry_jitter = True
+    max_retries = MAX_RETRIES
+    target_kwarg = ""
+
+    def record_failure(self, target_id: int, reason: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def failure_reason(self, exc: BaseException) -> str:
+        if isinstance(exc, RETRYABLE_ERRORS):
+            return f"gave up after {self.request.retries + 1} tries: {type(exc).__name__}: {exc}"
+        return f"internal error ({type(exc).__name__}); try again"
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        target_id = kwargs.get(self.target_kwarg, args[0] if args else None)
+        if target_id is None:
+            return
+        logger.error("%s %s: task %s failed for good: %r", self.target_kwarg, target_id, task_id, exc)
+        try:
+            self.record_failure(target_id, self.failure_reason(exc))
+        except RETRYABLE_ERRORS:
+            # Database still down: the sweeper (photos) or the page's staleness check deals with it later.
+            logger.exception("could not record the failure of %s %s", self.target_kwarg, target_id)

@@ -1,0 +1,50 @@
+"""Importing files already on disk (`manage.py import_session`) through the same checks as an upload."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.files import File
+
+from ..models import Photo, PhotoSession
+from .photos import UploadRejected, photo_upload
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    path: Path
+    status: str  # "imported", "duplicate", "rejected"
+    photo: Photo | None = None
+    reason: str = ""
+
+
+def iter_import_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files under `paths` (folders recursively), in a stable order, skipping hidden files and folders."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            yield path
+            continue
+        for folder, subdirs, files in os.walk(path):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(folder) / name
+
+
+def photos_import_paths(
+    *, session: PhotoSession, paths: Iterable[str | os.PathLike], enqueue: bool = True
+) -> Iterator[ImportOutcome]:
+    """Import files from disk through `photo_upload`, yielding one outcome per file as it goes."""
+    for path in iter_import_files(paths):
+        try:
+            with path.open("rb") as fh:
+                result = photo_upload(session=session, fileobj=File(fh, name=path.name), filename=path.name, enqueue=enqueue)
+        except UploadRejected as exc:
+            yield ImportOutcome(path=path, status="rejected", reason=exc.reason)
+        except OSError as exc:
+            yield ImportOutcome(path=path, status="rejected", reason=f"can't read file ({exc.strerror or exc})")
+        else:
+            yield ImportOutcome(path=path, status="duplicate" if result.duplicate else "imported", photo=result.photo)

@@ -1,0 +1,112 @@
+"""A photo's processing state (status, attempts, error, timings): the only code that writes it.
+
+The worker's job logic lives in classifier.services.processing, which decides *when* a photo moves;
+these functions are *how*, each one conditional UPDATE on what the caller expects the row to be, so two
+workers, the sweeper and a re-run can never move the same photo twice. Each returns whether it moved it.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from ..models import Photo
+
+ERROR_MAX_CHARS = 500
+S = Photo.Status
+
+
+def photo_state_claim(*, photo_id: int, take_back: bool = False) -> bool:
+    """queued -> processing (attempts + 1). `take_back` also claims a photo left in `processing`: only for
+    a delivery known to come from a dead worker."""
+    now = timezone.now()
+    claimable = Q(status=S.QUEUED) | Q(status=S.PROCESSING) if take_back else Q(status=S.QUEUED)
+    return Photo.objects.filter(claimable, pk=photo_id).update(
+        status=S.PROCESSING, attempts=F("attempts") + 1, started_at=now, finished_at=None, updated_at=now
+    ) == 1
+
+
+def photo_state_give_up(*, photo_id: int, max_attempts: int, error: str) -> bool:
+    """processing with `max_attempts` used -> failed."""
+    now = timezone.now()
+    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING, attempts__gte=max_attempts).update(
+        status=S.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now
+    ) == 1
+
+
+def photo_state_release(*, photo_id: int) -> bool:
+    """processing -> queued, for a retry (or the sweeper) to claim again."""
+    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
+        status=S.QUEUED, updated_at=timezone.now()) == 1
+
+
+def photo_state_fail(*, photo_id: int, error: str) -> bool:
+    """Anything but done -> failed with a readable reason. A photo that is already done stays done."""
+    now = timezone.now()
+    return Photo.objects.filter(pk=photo_id).exclude(status=S.DONE).update(
+        status=S.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now
+    ) == 1
+
+
+def photo_state_done(
+    *, photo_id: int, width: int, height: int, taken_at: datetime | None, thumbnail: str, preview: str
+) -> bool:
+    """processing -> done, with what processing learnt about the photo and its derivative names."""
+    now = timezone.now()
+    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
+        status=S.DONE, error="", width=width, height=height, taken_at=taken_at,
+        thumbnail=thumbnail, preview=preview, finished_at=now, updated_at=now,
+    ) == 1
+
+
+def photos_state_rerun(*, photos_qs: QuerySet[Photo], stuck_before: datetime) -> list[int]:
+    """Reset photos to queued for a re-run (attempts from 0). Returns the ids moved.
+
+    Takes failed and done photos, and queued/processing ones only once they look stuck (older than
+    `stuck_before`), so a photo a worker is on right now is never run twice at once.
+    """
+    eligible = (
+        Q(status__in=[S.FAILED, S.DONE])
+        | Q(status=S.PROCESSING, started_at__lt=stuck_before)
+        | Q(status=S.PROCESSING, started_at__isnull=True)
+        | Q(status=S.QUEUED, updated_at__lt=stuck_before)
+    )
+    ids = list(photos_qs.filter(eligible).values_list("pk", flat=True))
+    if ids:
+        Photo.objects.filter(eligible, pk__in=ids).update(
+            status=S.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=timezone.now()
+        )
+    return ids
+
+
+def photos_state_stuck(*, processing_before: datetime) -> list[tuple[int, int, datetime | None]]:
+    """(id, attempts, started_at) of photos processing since before `processing_before` (or with no start)."""
+    stuck = Photo.objects.filter(status=S.PROCESSING).filter(
+        Q(started_at__lt=processing_before) | Q(started_at__isnull=True))
+    return list(stuck.values_list("pk", "attempts", "started_at"))
+
+
+def photo_state_requeue_stuck(*, photo_id: int, started_at: datetime | None) -> bool:
+    """processing (still from the same start) -> queued."""
+    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING, started_at=started_at).update(
+        status=S.QUEUED, updated_at=timezone.now()) == 1
+
+
+def photo_state_fail_stuck(*, photo_id: int, started_at: datetime | None, error: str) -> bool:
+    """processing (still from the same start) -> failed."""
+    now = timezone.now()
+    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING, started_at=started_at).update(
+        status=S.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now) == 1
+
+
+def photos_state_waiting(*, queued_before: datetime, limit: int) -> list[int]:
+    """Ids of photos queued since before `queued_before` (at most `limit`), oldest id first."""
+    return list(Photo.objects.filter(status=S.QUEUED, updated_at__lt=queued_before)
+                .order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def photos_state_touch(*, photo_ids: Sequence[int]) -> None:
+    """Mark queued photos as just sent (so a sweep doesn't send them again straight away)."""
+    Photo.objects.filter(pk__in=list(photo_ids), status=S.QUEUED).update(updated_at=timezone.now())

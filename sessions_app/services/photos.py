@@ -1,0 +1,140 @@
+"""Photos: the upload checks, storing an original, queueing it, re-running failed ones."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import unicodedata
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+
+from eyespy_site.errors import AppError
+
+from ..models import Photo, PhotoSession
+from .storage import storage_delete
+
+logger = logging.getLogger(__name__)
+
+HASH_CHUNK = 1024 * 1024
+
+
+class UploadRejected(AppError):
+    """A file that can't become a photo. `reason` is shown to the photographer as is."""
+
+    def __init__(self, reason: str, *, code: str = "invalid") -> None:
+        super().__init__(reason)
+        self.code = code  # "empty", "too_large", "unreadable", "invalid"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    photo: Photo
+    duplicate: bool  # True: the same bytes were already in the session; nothing new was stored
+
+
+def _format_mb(n: int) -> str:
+    mb = n / (1024 * 1024)
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"
+
+
+def clean_filename(name: str) -> str:
+    """The client's file name as data: base name only, no control characters, at most 255 chars."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = name.strip() or "unnamed"
+    if len(name) > 255:
+        stem, ext = os.path.splitext(name)
+        name = stem[: 255 - len(ext[:16])] + ext[:16]
+    return name
+
+
+def _file_size(fileobj: BinaryIO) -> int:
+    size = getattr(fileobj, "size", None)
+    if isinstance(size, int):
+        return size
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(0)
+    return size
+
+
+def _sha256(fileobj: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    while chunk := fileobj.read(HASH_CHUNK):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def _existing_duplicate(*, session: PhotoSession, sha256: str) -> Photo | None:
+    return Photo.objects.filter(session=session, sha256=sha256).first()
+
+
+def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enqueue: bool = True) -> UploadResult:
+    """Validate one uploaded file, store it under a generated name and queue it for processing.
+
+    Checks are cheap on purpose (size, header sniffing): the web process never decodes a whole image.
+    A file whose pixels turn out broken fails later, in the worker, with its own reason.
+    Raises UploadRejected with a readable reason.
+    """
+    from classifier import services as classifier_services  # classifier depends on us; import late
+
+    size = _file_size(fileobj)
+    if size == 0:
+        raise UploadRejected("empty file (0 bytes)", code="empty")
+    limit = settings.EYESPY_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise UploadRejected(f"file too large ({_format_mb(size)}; limit {_format_mb(limit)})", code="too_large")
+
+    fileobj.seek(0)
+    try:
+        info = classifier_services.inspect_upload(fileobj)
+    except classifier_services.UnreadableImage as exc:
+        raise UploadRejected(getattr(exc, "reason", None) or str(exc), code="unreadable") from None
+    sha256 = _sha256(fileobj)
+
+    existing = _existing_duplicate(session=session, sha256=sha256)
+    if existing is not None:
+        return UploadResult(photo=existing, duplicate=True)
+
+    photo = Photo(
+        session=session,
+        original_filename=clean_filename(filename),
+        extension=info.extension,
+        content_type=info.content_type,
+        sha256=sha256,
+        bytes=size,
+        # width/height stay empty until the worker has the EXIF-oriented size.
+    )
+    # Slow storage I/O (S3 put) happens before, not inside, the database transaction.
+    fileobj.seek(0)
+    photo.original.save("original", File(fileobj), save=False)
+    try:
+        with transaction.atomic():
+            photo.save()
+            if enqueue:
+                photo_id = photo.id
+                transaction.on_commit(lambda: classifier_services.photos_enqueue(photo_ids=[photo_id]), robust=True)
+    except IntegrityError:
+        # Two requests with the same bytes raced past the duplicate check; the database kept one.
+        storage_delete([photo.original.name])
+        existing = _existing_duplicate(session=session, sha256=sha256)
+        if existing is None:
+            raise
+        return UploadResult(photo=existing, duplicate=True)
+    except BaseException:
+        storage_delete([photo.original.name])
+        raise
+    return UploadResult(photo=photo, duplicate=False)
+
+
+def photos_requeue_failed(*, session: PhotoSession) -> int:
+    """Re-run the session's failed photos (the "Re-run failed" button). Returns how many were queued."""
+    from classifier import services as classifier_services
+
+    return classifier_services.photos_requeue(photos_qs=session.photos.filter(status=Photo.Status.FAILED))
