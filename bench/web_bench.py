@@ -31,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO / "bench" / "results" / "web_bench.json"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/eyespy_perf"
-TARGETS_MS = {"dashboard": 300, "progress partial": 50, "review page": 1000, "correction (htmx)": 100}
+TARGETS_MS = {"dashboard": 300, "progress partial": 50, "review page": 1000, "correction (htmx)": 30,
+              "lightbox step": 30, "lightbox (htmx)": 30}
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -181,6 +182,13 @@ def run_backend(args) -> dict:
         cards = review.session_cards(session=session)
         write_cards("csv", cards, io.BytesIO(), options=ExportOptions())
 
+    steps = iter(range(10_000))
+
+    def lightbox_step():
+        # The page a photographer walks with the arrow keys: it links the previous and next photo.
+        n = next(steps)
+        return web.get(f"/photos/{photo_uuids[n % len(photo_uuids)]}/lightbox/").status_code
+
     s = session.uuid
     def dashboard_cold():
         cache.clear()  # blink counts judged afresh: the first look after a restart or at changed sessions
@@ -193,6 +201,9 @@ def run_backend(args) -> dict:
         _measure("progress partial", get(f"/sessions/{s}/progress/", HTTP_HX_REQUEST="true"), repeat=args.repeat),
         _measure("review page", get(f"/sessions/{s}/review/"), repeat=args.repeat),
         _measure("correction (htmx)", correct, repeat=args.repeat),
+        _measure("lightbox step", lightbox_step, repeat=args.repeat),
+        _measure("lightbox (htmx)", get(f"/photos/{photo_uuids[0]}/lightbox/", HTTP_HX_REQUEST="true"),
+                 repeat=args.repeat),
         _measure("strictness preview", get(f"/sessions/{s}/review/strictness/preview/?strictness=0.8"),
                  repeat=args.repeat),
         _measure("CSV export", csv_export, repeat=args.repeat),

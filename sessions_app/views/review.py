@@ -66,17 +66,21 @@ def _back(request: HttpRequest, session: PhotoSession, anchor: str = "") -> Http
     return redirect(_review_url(session, sort=request.POST.get("sort", ""), anchor=anchor))
 
 
-def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list[int], *, oob: bool) -> HttpResponse:
-    """The updated card(s), with the counts and agreement swapped in out of band."""
-    groups = review.session_groups(session=session)
-    wanted = set(photo_ids)
-    cards = [c for c in groups.all_cards() if c.photo.id in wanted]
+def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Photo], *, oob: bool) -> HttpResponse:
+    """The updated card(s), with the counts and agreement swapped in out of band.
+
+    Only the changed photos are judged again; the counts come from the session's outcomes, whose machine
+    part is cached (a correction never re-judges the rest of the session).
+    """
+    summary = review.session_summary(session=session)
+    cards = [card for photo in photos if (card := review.photo_card(photo=photo)) is not None]
     context = {
         "session": session,
-        "groups": groups,
+        "counts": summary.counts,
+        "group_counts": summary.group_counts,
         "cards": cards,
         "oob": oob,
-        "agreement": review.agreement_from_cards(groups.all_cards()),
+        "agreement": summary.agreement,
         "sort": request.POST.get("sort", ""),
     }
     return render_no_store(request, "sessions_app/_review_update.html", context)
@@ -85,7 +89,7 @@ def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list
 def _card_changed(request: HttpRequest, photo: Photo) -> HttpResponse:
     """After a change to one photo: its new card for htmx, else back to the card on the review page."""
     if is_htmx(request):
-        return _cards_response(request, photo.session, [photo.id], oob=False)
+        return _cards_response(request, photo.session, [photo], oob=False)
     return _back(request, photo.session, anchor=f"card-{photo.uuid}")
 
 
@@ -104,6 +108,7 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
     context = {
         "session": session,
         "groups": groups,
+        "counts": groups.counts,
         "sort": groups.sort,
         "sorts": review.SORTS,
         "agreement": review.agreement_from_cards(cards),
@@ -158,7 +163,9 @@ def review_bulk(request: HttpRequest, session_uuid) -> HttpResponse:
         changed = [c.photo_id for c in corrections_bulk_create(photos=photos, label=form.cleaned_data["action"],
                                                                by=request.user)]
     if is_htmx(request):
-        return _cards_response(request, session, [p.id for p in photos], oob=True)
+        for photo in photos:
+            photo.session = session  # cards read the session's strictness; no query per photo
+        return _cards_response(request, session, photos, oob=True)
     messages.success(request, f"Updated {len(changed)} photo{'s' if len(changed) != 1 else ''}.")
     return _back(request, session)
 
@@ -217,27 +224,29 @@ def photo_lightbox(request: HttpRequest, photo_uuid) -> HttpResponse:
 
 
 def _lightbox_page_context(photo: Photo, sort: str) -> dict:
+    """This photo's card and its neighbours in the review's order (read from the outcomes: no other cards)."""
     session = photo.session
-    groups = review.session_groups(session=session, sort=sort)
-    cards = groups.all_cards()
-    index = next((i for i, c in enumerate(cards) if c.photo.id == photo.id), None)
-    if index is None:
+    sort = sort if sort in review.SORTS else review.SORT_CONFIDENCE
+    order = review.session_order(session=session, sort=sort)
+    index = next((i for i, o in enumerate(order) if o.photo_id == photo.id), None)
+    card = review.photo_card(photo=photo) if index is not None else None
+    if card is None:
         raise Http404("This photo is still being processed.")
-    query = f"?sort={groups.sort}" if groups.sort != review.SORT_CONFIDENCE else ""
+    query = f"?sort={sort}" if sort != review.SORT_CONFIDENCE else ""
 
     def url(i: int) -> str:
-        return reverse("sessions:photo_lightbox", args=[cards[i].photo.uuid]) + query if 0 <= i < len(cards) else ""
+        return reverse("sessions:photo_lightbox", args=[order[i].photo_uuid]) + query if 0 <= i < len(order) else ""
 
     return {
-        "card": cards[index],
+        "card": card,
         "session": session,
-        "sort": groups.sort,
+        "sort": sort,
         "standalone": True,
         "prev_url": url(index - 1),
         "next_url": url(index + 1),
         "position": index + 1,
-        "count": len(cards),
-        "back_url": _review_url(session, sort=groups.sort, anchor=f"card-{photo.uuid}"),
+        "count": len(order),
+        "back_url": _review_url(session, sort=sort, anchor=f"card-{photo.uuid}"),
     }
 
 
