@@ -120,7 +120,7 @@ def start_worker(env, var: Path, concurrency: int) -> tuple[subprocess.Popen, Pa
     cmd = [
         str(REPO / ".venv" / "bin" / "celery"), "-A", "eyespy_site", "worker",
         "--pool", "prefork", "--concurrency", str(concurrency), "--max-tasks-per-child", "200",
-        "--prefetch-multiplier", "1", "-Q", "photos,exports,training", "-B", "--schedule", str(var / "celerybeat-schedule"),
+        "--prefetch-multiplier", "1", "-Q", "zooms,photos,exports,training", "-B", "--schedule", str(var / "celerybeat-schedule"),
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
     ]
     with log.open("wb") as fh:

@@ -293,7 +293,7 @@ class StackSmoke:
         self.start("worker", [
             str(BIN / "celery"), "-A", "eyespy_site", "worker", "--pool=prefork",
             f"--concurrency={self.worker_concurrency}", "--max-tasks-per-child=200", "--prefetch-multiplier=1",
-            "--queues=photos,exports,training", f"--hostname={self.worker_node}", "--loglevel=INFO",
+            "--queues=zooms,photos,exports,training", f"--hostname={self.worker_node}", "--loglevel=INFO",
         ])
         # Compose's beat command (schedule and pidfile on the "beatdata volume").
         self.beat_pidfile = self.var_dir / "beat" / "beat.pid"

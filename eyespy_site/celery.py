@@ -1,4 +1,4 @@
-"""The Celery app. Workers: `celery -A eyespy_site worker -Q photos,exports,training`.
+"""The Celery app. Workers: `celery -A eyespy_site worker -Q zooms,photos,exports,training`.
 
 Nothing heavy is imported here: models load lazily inside the first task of each child process
 (loading TensorFlow/LiteRT before fork hangs the children).

@@ -210,6 +210,8 @@ CELERY_TASK_DEFAULT_QUEUE = "photos"
 CELERY_TASK_ROUTES = {
     "classifier.tasks.process_photo_task": {"queue": "photos"},
     "classifier.tasks.sweep_stuck_photos_task": {"queue": "photos"},
+    # 100 % eye zooms: a photographer is waiting, so they don't queue behind a session's photos.
+    "classifier.tasks.make_eye_zoom_task": {"queue": "zooms"},
     "sessions_app.tasks.*": {"queue": "exports"},
     "classifier.tasks.retrain_model_task": {"queue": "training"},
 }

@@ -117,7 +117,7 @@ def test_web_runs_gunicorn_on_port_8000():
 def test_worker_uses_the_measured_settings():
     command = _command("worker")
     assert "celery -A eyespy_site worker" in command
-    for option in ("--pool=prefork", "--max-tasks-per-child=", "--prefetch-multiplier=1", "--queues=photos,exports,training"):
+    for option in ("--pool=prefork", "--max-tasks-per-child=", "--prefetch-multiplier=1", "--queues=zooms,photos,exports,training"):
         assert option in command
     assert SERVICES["worker"]["environment"]["OMP_NUM_THREADS"] == "1"
     assert " -B" not in command and "--beat" not in command  # beat is its own single service
@@ -171,7 +171,7 @@ def test_bin_run_starts_one_worker_like_compose_does():
     assert (ROOT / "bin" / "run").stat().st_mode & 0o111, "bin/run must be executable"
     assert script.count("celery -A eyespy_site worker") == 1
     for option in ("--pool prefork", "--concurrency", "--max-tasks-per-child", "--prefetch-multiplier 1",
-                   "-Q photos,exports,training", "-B --schedule"):
+                   "-Q zooms,photos,exports,training", "-B --schedule"):
         assert option in script, option
     for step in ("bin/install", "manage.py migrate", "manage.py ensure_default_model", "manage.py seed_demo",
                  "manage.py runserver"):

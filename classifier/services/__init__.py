@@ -10,7 +10,7 @@ from .corrections import (
     corrections_bulk_create,
     corrections_undo,
 )
-from .eye_zoom import ZoomUnavailable, eye_zoom
+from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
 from .model_versions import (
     live_model_version,
@@ -36,6 +36,10 @@ __all__ = [
     "corrections_bulk_create",
     "corrections_undo",
     "ImageInfo",
+    "ZoomState",
+    "ZoomUnavailable",
+    "eye_zoom_make",
+    "eye_zoom_request",
     "SweepReport",
     "UnreadableImage",
     "inspect_upload",

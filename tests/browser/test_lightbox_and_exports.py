@@ -32,9 +32,16 @@ def test_lightbox_page_keys_and_eyes_at_true_100_percent(page, server_url):
     _log_in(page, server_url, alice)
     page.goto(f"{server_url}/photos/{photos[0].uuid}/lightbox/?sort=name")
 
+    # First view: a worker cuts the crop (here the test does the worker's job); the page shows "Preparing"
+    # meanwhile and swaps the crop in by itself once it is there.
+    from classifier.services import eye_zoom_make
+
+    page.wait_for_selector("figure.zoom-pending")
+    eye_zoom_make(photo_id=photos[0].id, model_version_id=photos[0].predictions.get().model_version_id, face_index=0)
     # The eyes crop is drawn at its own pixel size, inside a box that scrolls and starts centred.
     page.wait_for_function("(() => { const i = document.querySelector('.lb-zoom-box img'); "
-                           "return i && i.complete && i.naturalWidth > 0; })()")
+                           "return i && i.src.includes('ready=1') && i.complete && i.naturalWidth > 0; })()")
+    page.wait_for_function("(() => { const b = document.querySelector('.lb-zoom-box'); return b.scrollLeft > 0; })()")
     zoom = page.eval_on_selector(".lb-zoom-box img", """img => {
         const box = img.parentElement;
         return {natural: img.naturalWidth, shown: img.getBoundingClientRect().width, boxWidth: box.clientWidth,

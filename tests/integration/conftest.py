@@ -86,7 +86,8 @@ def _redis_reachable() -> str | None:
 
 @contextmanager
 def redis_broker_worker(
-    *, django_db_blocker, media_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None
+    *, django_db_blocker, media_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None,
+    queues: str = "photos",
 ) -> Iterator[WorkerProcess]:
     """A worker on Redis (own key prefix); while the block runs, this process publishes there too."""
     problem = _redis_reachable()
@@ -104,6 +105,7 @@ def redis_broker_worker(
             **(extra_env or {}),
         },
         log_path=var_dir / "worker.log",
+        queues=queues,
     )
     try:
         worker.wait_ready()

@@ -188,7 +188,11 @@ def test_session_delete_removes_every_object_including_zoom_crops(
     client, s3_media, moto_server, shared_data, django_capture_on_commit_callbacks
 ):
     photo, user = _processed_face_photo(client, shared_data)
-    # The lightbox zoom is made on first view and cached in the bucket beside the other derived files.
+    # The lightbox zoom is cut by a worker on first view and kept in the bucket beside the other derived files.
+    from classifier.services import eye_zoom_make
+
+    assert client.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202
+    eye_zoom_make(photo_id=photo.id, model_version_id=photo.predictions.get().model_version_id, face_index=0)
     zoom = requests.get(_signed(client.get(f"/photos/{photo.uuid}/zoom/0/")), timeout=10)
     assert zoom.status_code == 200 and zoom.content.startswith(b"\xff\xd8")
     derived = f"derived/{photo.uuid.hex}/"
