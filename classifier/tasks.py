@@ -12,6 +12,7 @@ import logging
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError as BotoHTTPClientError
 from celery import Task, shared_task
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 from classifier import services
@@ -71,3 +72,13 @@ def sweep_stuck_photos_task() -> str:
     """Periodic (beat): re-queue or fail photos stuck in processing, re-send photos lost by the broker."""
     report = services.photos_sweep_stuck()
     return str(report)
+
+
+@worker_ready.connect
+def sweep_at_worker_start(sender=None, **kwargs) -> None:
+    """A worker that starts sweeps at once rather than at the first beat (2 minutes later): work a
+    dead worker left behind is picked up as soon as a new one can take it."""
+    try:
+        sweep_stuck_photos_task.delay()
+    except Exception as exc:  # the broker hiccuped; beat sweeps again soon
+        logger.warning("could not send the start-up sweep: %s", exc)
