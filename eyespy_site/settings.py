@@ -216,7 +216,10 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.retrain_model_task": {"queue": "training"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-photos": {"task": "classifier.tasks.sweep_stuck_photos_task", "schedule": 120.0},
+    "sweep-stuck-photos": {
+        "task": "classifier.tasks.sweep_stuck_photos_task",
+        "schedule": float(env_int("EYESPY_SWEEP_EVERY_SECONDS", 120)),
+    },
 }
 # Photos stuck in processing longer than this are re-queued (or failed after EYESPY_MAX_ATTEMPTS).
 EYESPY_STUCK_AFTER_SECONDS = env_int("EYESPY_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 60)

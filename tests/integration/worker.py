@@ -60,6 +60,7 @@ class WorkerProcess:
     env: dict[str, str] = field(default_factory=dict)
     queues: str = "photos"
     concurrency: int = 1
+    beat: bool = False
     broker: embedded_redis.EmbeddedRedis | None = None
     log_offset: int = 0  # where this worker's lines start in a log file that a respawn shares
 
@@ -89,7 +90,8 @@ class WorkerProcess:
 
     def respawn(self) -> "WorkerProcess":
         """A new worker with the same settings, logging to the same file (what bin/run's supervisor does)."""
-        worker = start_worker(env=self.env, log_path=self.log_path, concurrency=self.concurrency, queues=self.queues)
+        worker = start_worker(env=self.env, log_path=self.log_path, concurrency=self.concurrency, queues=self.queues,
+                              beat=self.beat)
         worker.broker = self.broker
         return worker
 
@@ -105,8 +107,12 @@ class WorkerProcess:
             self.proc.wait(timeout=10)
 
 
-def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str = "photos") -> WorkerProcess:
-    """`celery -A eyespy_site worker --pool prefork` in its own process group (so it can be stopped whole)."""
+def start_worker(
+    *, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str = "photos", beat: bool = False
+) -> WorkerProcess:
+    """`celery -A eyespy_site worker --pool prefork` in its own process group (so it can be stopped whole).
+
+    beat=True embeds beat (the periodic sweeper), as bin/run's worker does."""
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -123,17 +129,21 @@ def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, q
         "-Q", queues, "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
     ]
+    if beat:
+        cmd += ["-B", "--schedule", str(log_path.parent / "celerybeat-schedule")]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     offset = log_path.stat().st_size if log_path.exists() else 0
     log = log_path.open("ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()  # the child keeps its own handle
-    return WorkerProcess(proc=proc, log_path=log_path, env=env, queues=queues, concurrency=concurrency, log_offset=offset)
+    return WorkerProcess(proc=proc, log_path=log_path, env=env, queues=queues, concurrency=concurrency, beat=beat,
+                         log_offset=offset)
 
 
 @contextmanager
 def embedded_redis_worker(
-    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None
+    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None,
+    concurrency: int = 1, beat: bool = False,
 ) -> Iterator[WorkerProcess]:
     """The zero-service default: the embedded Redis on `var_dir/run/redis.sock`, started by the same
     helper bin/run uses, and a worker that finds it from EYESPY_VAR_DIR alone, exactly as settings build it.
@@ -150,6 +160,8 @@ def embedded_redis_worker(
         },
         log_path=var_dir / "worker.log",
         queues=queues,
+        concurrency=concurrency,
+        beat=beat,
     )
     worker.broker = server
     try:
