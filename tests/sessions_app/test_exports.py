@@ -389,3 +389,17 @@ def test_cli_xmp_into_a_file_is_refused(alice_session, shoot, tmp_path):
     target.write_text("x")
     with pytest.raises(CommandError, match="is a file; for xmp give a folder"):
         call_command("export_session", str(alice_session.uuid), "--format", "xmp", "--out", str(target), stdout=io.StringIO())
+
+
+def test_zip_entry_names_are_portable_and_stay_unique(alice_session, tmp_path):
+    for name in ['a<b>c.JPG', 'a_b_c.JPG', 'what?*.jpg', 'say "cheese" | now.jpg', "C:evil.jpg", "tab\there.jpg",
+                 "CON.jpg", "trailing. .jpg.", "dir\\\\inner.jpg", "Æøå 写真.jpg"]:
+        make_judged_photo(alice_session, faces=OPEN, name=name)
+    path, _ = export_write(session=alice_session, fmt="keepers-zip", out=tmp_path / "k.zip")
+    names = _zip_names(path.read_bytes())
+    assert sorted(names) == sorted([
+        "a_b_c.JPG", "a_b_c (2).JPG",  # two photos whose names meet after cleaning stay two files
+        "what__.jpg", "say _cheese_ _ now.jpg", "C_evil.jpg", "tabhere.jpg", "_CON.jpg", "trailing. .jpg",
+        "inner.jpg", "Æøå 写真.jpg",
+    ])
+    assert not [n for n in names if set(n) & set('<>:"|?*\\\\') or any(ord(ch) < 32 for ch in n)]
