@@ -16,6 +16,7 @@ from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EYESPY_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite default lives here: a first `manage.py migrate` just works
 
 # --- Core -------------------------------------------------------------------------------------------
 # 50+ characters like any key (check --deploy W009), so a dev key copied somewhere still passes the length check
