@@ -6,7 +6,9 @@ and reading it is one round trip on a socket. Celery's own heartbeats/ping need 
 wait; a page poll can't afford that.
 
 The worker's main process writes `<prefix>eyespy:worker:<hostname>` every BEAT_SECONDS with a TTL of
-TTL_SECONDS (connected in eyespy_site/celery.py); the web asks `workers_alive()`.
+TTL_SECONDS, and adds its name to the set `<prefix>eyespy:workers` (connected in eyespy_site/celery.py).
+The web asks `workers_alive()`: the set's members whose key still exists. Redis expires the keys, so no
+clocks are compared, and the read is O(workers), never a scan of a shared database.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 BEAT_SECONDS = 5
 TTL_SECONDS = 20  # a few missed beats (a busy machine) before the web says no worker is running
 KEY = "eyespy:worker:"
+MEMBERS = "eyespy:workers"
 
 
 @lru_cache(maxsize=4)
@@ -51,7 +54,10 @@ def _client_and_prefix():
 def beat(hostname: str) -> None:
     client, prefix = _client_and_prefix()
     if client is not None:
-        client.set(f"{prefix}{KEY}{hostname}", f"{time.time():.3f}", ex=TTL_SECONDS)
+        pipe = client.pipeline()
+        pipe.set(f"{prefix}{KEY}{hostname}", f"{time.time():.3f}", ex=TTL_SECONDS)
+        pipe.sadd(f"{prefix}{MEMBERS}", hostname)
+        pipe.execute()
 
 
 def forget(hostname: str) -> None:
@@ -59,6 +65,7 @@ def forget(hostname: str) -> None:
     client, prefix = _client_and_prefix()
     if client is not None:
         client.delete(f"{prefix}{KEY}{hostname}")
+        client.srem(f"{prefix}{MEMBERS}", hostname)
 
 
 def workers_alive() -> bool | None:
@@ -70,12 +77,16 @@ def workers_alive() -> bool | None:
     if client is None:
         return None
     try:
-        for _ in client.scan_iter(match=f"{prefix}{KEY}*", count=100):
-            return True
+        names = sorted(n.decode() for n in client.smembers(f"{prefix}{MEMBERS}"))
+        alive = client.exists(*(f"{prefix}{KEY}{n}" for n in names)) if names else 0
+        if len(names) > alive:  # some are gone (killed): drop the names whose key expired
+            gone = [n for n in names if not client.exists(f"{prefix}{KEY}{n}")]
+            if gone:
+                client.srem(f"{prefix}{MEMBERS}", *gone)
     except (redis.RedisError, OSError) as exc:
         logger.warning("can't read worker heartbeats: %s", exc)
         return None
-    return False
+    return alive > 0
 
 
 def start_beating(hostname: str, stop: threading.Event) -> threading.Thread:
