@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from classifier import services
 from eyespy_site.task_base import RETRYABLE_ERRORS, RetryingTask
@@ -61,3 +62,13 @@ def sweep_stuck_photos_task() -> str:
     """Periodic (beat): re-queue or fail photos stuck in processing, re-send photos lost by the broker."""
     report = services.photos_sweep_stuck()
     return str(report)
+
+
+@worker_ready.connect
+def sweep_at_worker_start(sender=None, **kwargs) -> None:
+    """A worker that starts sweeps at once rather than at the first beat (2 minutes later): work a
+    dead worker left behind is picked up as soon as a new one can take it."""
+    try:
+        sweep_stuck_photos_task.delay()
+    except Exception as exc:  # the broker hiccuped; beat sweeps again soon
+        logger.warning("could not send the start-up sweep: %s", exc)

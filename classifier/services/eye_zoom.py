@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -134,17 +135,26 @@ def eye_zoom_request(*, photo: Photo, face: dict, face_index: int, model_version
     eyes_region(face)  # refuse a face without a position now, not in the worker
     key = f"eyespy:zoom-pending:{name}"
     if cache.add(key, 1, _PENDING_SECONDS):
-        from kombu.exceptions import OperationalError as BrokerError
-
-        from classifier.tasks import make_eye_zoom_task  # tasks import services; import late
-
-        try:
-            make_eye_zoom_task.delay(photo.id, model_version_id, face_index)
-        except (BrokerError, OSError):
-            # Broker down: the page keeps saying "preparing" and the next ask queues it again.
-            cache.delete(key)
-            logger.warning("could not queue the zoom of photo %s face %s", photo.pk, face_index, exc_info=True)
+        _in_background(lambda: _queue(photo.pk, model_version_id, face_index, key))
     return ZoomState(name="", pending=True)
+
+
+def _in_background(send) -> None:
+    # Publishing waits on the broker (seconds when it is down); the photographer's request must not.
+    threading.Thread(target=send, name="eyespy-zoom-send", daemon=True).start()
+
+
+def _queue(photo_id: int, model_version_id: int, face_index: int, key: str) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from classifier.tasks import make_eye_zoom_task  # tasks import services; import late
+
+    try:
+        make_eye_zoom_task.apply_async((photo_id, model_version_id, face_index), retry=False)
+    except (BrokerError, OSError):
+        # Broker down: the page keeps saying "preparing" and the next ask queues it again.
+        cache.delete(key)
+        logger.warning("could not queue the zoom of photo %s face %s", photo_id, face_index, exc_info=True)
 
 
 def eye_zoom_make(*, photo_id: int, model_version_id: int, face_index: int) -> str:
