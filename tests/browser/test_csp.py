@@ -44,7 +44,7 @@ def _visit(page, url: str) -> None:
     response = page.goto(url)
     assert response is not None and response.status < 400, (url, response and response.status)
     assert "default-src 'self'" in response.headers.get("content-security-policy", ""), url
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle", timeout=45_000)  # generous: a busy 2-core CI box is slow, not broken
     _collect(page, url)
 
 
