@@ -14,9 +14,12 @@ from functools import wraps
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from ..galleries import access, previews, selectors
+from ..galleries.tiles import render_tiles
 from ..galleries.forms import GuestEntryForm
 from ..galleries.selections import (
     SelectionError,
@@ -30,7 +33,9 @@ from ..login_throttle import retry_message
 from ..models import Gallery, Selection
 from .media import serve_stored_file
 
-NO_LEAK_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+# same-origin, not no-referrer: the token never leaves the site in a Referer, and form posts keep their
+# Origin header (no-referrer makes browsers send "Origin: null", which CSRF checking rightly refuses).
+NO_LEAK_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 @require_GET
+@gzip_page  # 300 tiles of markup compress ~10x; Django's gzip pads against BREACH, the CSRF token is masked
 def home(request: HttpRequest, token: str) -> HttpResponse:
     gallery = access.gallery_get_open(token=token)
     if gallery is None:
@@ -99,6 +105,9 @@ def _gallery_context(gallery: Gallery, selection: Selection) -> dict:
         "downloads_used": selectors.downloads_used(gallery=gallery) if gallery.download_quota else None,
         "can_download": gallery.downloads != Gallery.Downloads.OFF and not gallery.watermark_text,
         "ready_count": sum(1 for p in photos if p.ready),
+        "cover": next((p for p in photos if p.item.id == gallery.cover_id and p.ready), None),
+        "tiles": render_tiles(photos, base=reverse("gallery:home", args=[gallery.token]),
+                              locked=selection.is_submitted),
     }
 
 

@@ -50,8 +50,7 @@
   function keyOf(tile) { return tile.dataset.key; }
   function setFav(tile, fav) {
     tile.classList.toggle("is-fav", fav);
-    var btn = tile.querySelector(".g-heart"); btn.setAttribute("aria-pressed", fav ? "true" : "false");
-    tile.querySelector("input[name=favourite]").value = fav ? "0" : "1";
+    tile.querySelector(".g-heart").setAttribute("aria-pressed", fav ? "true" : "false");
     if (lbIndex !== null && tiles[lbIndex] === tile) lbHeart.setAttribute("aria-pressed", fav ? "true" : "false");
   }
   function toggle(tile) {
@@ -64,8 +63,9 @@
       if (!r.ok) say(r.error, "warn");
     });
   }
-  document.querySelectorAll(".g-heart-form").forEach(function (form) {
-    form.addEventListener("submit", function (e) { e.preventDefault(); toggle(form.closest(".g-tile")); });
+  document.getElementById("g-grid").addEventListener("click", function (e) {
+    var heart = e.target.closest(".g-tile > .g-heart");
+    if (heart) { e.preventDefault(); toggle(heart.closest(".g-tile")); }
   });
 
   // --- Filter: all / favourites ---

@@ -218,9 +218,9 @@ def test_a_placeholder_until_the_previews_are_made(alice_session, shoot):
     assert web.get(f"/g/{gallery.token}/p/{_keys(gallery)[0]}/480.jpg").status_code == 404
 
 
-def test_public_pages_are_not_indexed_and_send_no_referrer(gallery):
+def test_public_pages_are_not_indexed_and_the_token_never_leaves_in_a_referer(gallery):
     resp = WebClient().get(f"/g/{gallery.token}/")
-    assert resp["X-Robots-Tag"] == "noindex, nofollow" and resp["Referrer-Policy"] == "no-referrer"
+    assert resp["X-Robots-Tag"] == "noindex, nofollow" and resp["Referrer-Policy"] == "same-origin"
 
 
 def test_templates_have_no_inline_script_or_style():
