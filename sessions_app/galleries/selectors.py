@@ -60,7 +60,8 @@ def fold(items: Iterable[SelectionItem]) -> dict[int, Choice]:
 
 
 def selection_choices(*, selection: Selection) -> dict[int, Choice]:
-    return fold(selection.items.order_by("id").only("gallery_photo_id", "action", "comment"))
+    # selection_id too: the related manager sets it on each row, and a deferred one costs a query per row.
+    return fold(selection.items.order_by("id").only("selection_id", "gallery_photo_id", "action", "comment"))
 
 
 def pick_count(choices: dict[int, Choice]) -> int:

@@ -195,3 +195,18 @@ def test_the_gallery_list_counts(web, alice_session, shoot):
     enter(gallery)
     row = web.get("/galleries/").context["galleries"][0]
     assert (row.photo_count, row.guest_count, row.submitted_count) == (4, 1, 0)
+
+
+def test_the_admin_lists_galleries_without_their_secrets(alice_session, shoot):
+    from django.test import Client as WebClient
+
+    from tests.factories import make_user
+
+    gallery = make_gallery(alice_session, shoot[0], password=GUEST_PASSWORD)
+    enter(gallery)
+    staff = WebClient()
+    staff.force_login(make_user("ops@example.com", is_staff=True, is_superuser=True))
+    listing = staff.get("/admin/sessions_app/gallery/")
+    assert listing.status_code == 200 and listing.context["cl"].result_list[0].n_guests == 1
+    page = staff.get(f"/admin/sessions_app/gallery/{gallery.pk}/change/").content.decode()
+    assert "Jane" in page and gallery.token not in page and gallery.password_hash not in page

@@ -231,3 +231,20 @@ def test_templates_have_no_inline_script_or_style():
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert " style=" not in text and "<style" not in text, path
         assert not re.search(r"\son[a-z]+=", text), path  # no onclick= handlers either
+
+
+def test_the_gallery_page_reads_a_fixed_number_of_queries(alice_session):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    keep, _ = judged_shoot(alice_session, keepers=8, blinks=0)
+    counts = []
+    for photos, hearts in ((keep[:2], 1), (keep, 6)):
+        gallery = make_gallery(alice_session, photos, title=f"{len(photos)}")
+        web = enter(gallery)
+        for key in _keys(gallery)[:hearts]:
+            _heart(web, gallery, key)
+        with CaptureQueriesContext(connection) as ctx:
+            assert web.get(f"/g/{gallery.token}/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] <= 5, counts
