@@ -210,3 +210,25 @@ def test_the_admin_lists_galleries_without_their_secrets(alice_session, shoot):
     assert listing.status_code == 200 and listing.context["cl"].result_list[0].n_guests == 1
     page = staff.get(f"/admin/sessions_app/gallery/{gallery.pk}/change/").content.decode()
     assert "Jane" in page and gallery.token not in page and gallery.password_hash not in page
+
+
+def test_an_expiry_day_from_the_form_closes_the_link_after_that_day(web, alice_session, shoot):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    gallery = make_gallery(alice_session, shoot[0])
+    guest = enter(gallery)
+    form = {"title": "T", "min_picks": 0, "downloads": "off", "pick_rating": 0}
+    today = timezone.localdate()
+    web.post(f"/galleries/{gallery.uuid}/edit/", {**form, "expires_on": today.isoformat()})
+    gallery.refresh_from_db()
+    assert gallery.is_open and timezone.localtime(gallery.expires_at).date() == today
+    assert guest.get(f"/g/{gallery.token}/").status_code == 200
+    web.post(f"/galleries/{gallery.uuid}/edit/", {**form, "expires_on": (today - dt.timedelta(days=1)).isoformat()})
+    gallery.refresh_from_db()
+    assert gallery.is_expired and guest.get(f"/g/{gallery.token}/").status_code == 404
+    assert "Expired" in web.get(f"/galleries/{gallery.uuid}/").content.decode()
+    web.post(f"/galleries/{gallery.uuid}/reopen/")  # re-opening an expired link clears the expiry
+    gallery.refresh_from_db()
+    assert gallery.expires_at is None and guest.get(f"/g/{gallery.token}/").status_code == 200

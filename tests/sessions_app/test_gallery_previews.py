@@ -111,3 +111,17 @@ def test_watermark_covers_the_picture():
     buf = io.BytesIO()
     marked.save(buf, "JPEG")
     assert buf.tell() > 0
+
+
+def test_deleting_the_session_deletes_the_gallery_previews(alice_session, shoot, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
+    from sessions_app.services import session_delete
+
+    monkeypatch.setattr(services, "gallery_previews_enqueue", lambda *, gallery: None)
+    gallery = make_gallery(alice_session, shoot)
+    names = [previews.preview_name(i, key="plain", size=s) for i in gallery.items.select_related("photo")
+             for s in previews.SIZES]
+    assert all(default_storage.exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        session_delete(session=alice_session)
+    assert not any(default_storage.exists(n) for n in names)
