@@ -105,8 +105,10 @@ def gallery_create(
 
 @transaction.atomic
 def gallery_update(*, gallery: Gallery, password: str = "", remove_password: bool = False, **options) -> Gallery:
-    """Change a gallery's options. A new watermark queues new previews; the old ones are never served for it."""
-    values = _clean_options({"title": gallery.title, **options})
+    """Change a gallery's options (those not given keep their value). A new watermark queues new previews;
+    the old ones are never served for it."""
+    current = {name: getattr(gallery, name) for name in OPTION_FIELDS}
+    values = _clean_options({**current, **options})
     old_watermark = gallery.watermark_text
     for name, value in values.items():
         setattr(gallery, name, value)
@@ -181,7 +183,11 @@ def gallery_send_link(*, gallery: Gallery, to: str, note: str = "") -> None:
     to = (to or "").strip()
     if not to:
         raise ValidationError({"to": "Whom should the link go to?"})
-    notify.send_gallery_link(gallery=gallery, to=to, note=note)
+    try:
+        notify.send_gallery_link(gallery=gallery, to=to, note=note)
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        logger.warning("could not email gallery %s: %s", gallery.pk, exc)
+        raise ValidationError("The email could not be sent; check the mail settings, or copy the link instead.") from exc
     if not gallery.client_email:
         gallery.client_email = to
         gallery.save(update_fields=["client_email", "updated_at"])

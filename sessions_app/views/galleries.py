@@ -127,8 +127,12 @@ def gallery_send(request: HttpRequest, gallery_uuid) -> HttpResponse:
     gallery = selectors.gallery_get_for_owner(owner=request.user, gallery_uuid=gallery_uuid)
     form = SendLinkForm(request.POST)
     if form.is_valid():
-        services.gallery_send_link(gallery=gallery, **form.cleaned_data)
-        messages.success(request, f"Link sent to {form.cleaned_data['to']}.")
+        try:
+            services.gallery_send_link(gallery=gallery, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Link sent to {form.cleaned_data['to']}.")
     else:
         messages.error(request, "Give an email address to send the link to.")
     return redirect("sessions:gallery_detail", gallery_uuid=gallery.uuid)

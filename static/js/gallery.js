@@ -43,7 +43,7 @@
     countEl.textContent = count;
     bar.classList.toggle("is-full", max !== null && count >= max);
     if (!sent && max !== null && count >= max) say("That's all " + max + " of your package. Send your selection when you're happy.");
-    else if (!sent && msg.dataset.kind !== "keep") say("");
+    else if (!sent) say("");
   }
 
   // --- Hearts ---

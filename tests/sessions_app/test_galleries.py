@@ -232,3 +232,26 @@ def test_an_expiry_day_from_the_form_closes_the_link_after_that_day(web, alice_s
     web.post(f"/galleries/{gallery.uuid}/reopen/")  # re-opening an expired link clears the expiry
     gallery.refresh_from_db()
     assert gallery.expires_at is None and guest.get(f"/g/{gallery.token}/").status_code == 200
+
+
+def test_a_partial_update_keeps_the_other_options(alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0], downloads="web", download_quota=5, min_picks=1, max_picks=4,
+                           pick_label="Blue", pick_rating=3)
+    services.gallery_update(gallery=gallery, message="New note")
+    gallery.refresh_from_db()
+    assert (gallery.downloads, gallery.download_quota, gallery.min_picks, gallery.max_picks, gallery.pick_label,
+            gallery.pick_rating, gallery.message) == ("web", 5, 1, 4, "Blue", 3, "New note")
+
+
+def test_a_mail_server_failure_is_a_message_not_an_error_page(web, alice_session, shoot, monkeypatch):
+    import smtplib
+
+    from sessions_app.galleries import notify
+
+    def down(**kwargs):
+        raise smtplib.SMTPConnectError(421, "no")
+
+    monkeypatch.setattr(notify, "send_gallery_link", down)
+    gallery = make_gallery(alice_session, shoot[0])
+    resp = web.post(f"/galleries/{gallery.uuid}/send/", {"to": "c@example.com"}, follow=True)
+    assert resp.status_code == 200 and "could not be sent" in resp.content.decode()
