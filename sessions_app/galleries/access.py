@@ -15,9 +15,9 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .. import login_throttle

@@ -11,7 +11,7 @@ import csv
 import os
 import zipfile
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO, TextIO
 
 from ..exports.csv_report import _cell
@@ -70,7 +70,7 @@ def pick_options(gallery: Gallery, *, naming: str = NAMING_BASENAME) -> ExportOp
 def write_picks_xmp_zip(picks: Sequence[CombinedPick], dest: BinaryIO, *, options: ExportOptions) -> int:
     """One sidecar per picked original (label and rating of a keeper in `options`); others get none."""
     names = UniqueNames()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for pick in picks:
             name = names.claim(sidecar_name(safe_filename(pick.item.photo), naming=options.xmp_naming))

@@ -60,7 +60,7 @@ class GalleryCreateForm(GalleryOptionsForm):
                                label="Photos")
     photos = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=[])
 
-    field_order = ["source", "photos", "title"]
+    field_order = ("source", "photos", "title")
 
     def __init__(self, *args, photo_choices: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)

@@ -135,7 +135,7 @@ def download_record(*, selection: Selection, item: GalleryPhoto) -> None:
         raise SelectionError("Downloads are not available in this gallery.")
     done_before = SelectionItem.objects.filter(selection__gallery=gallery, gallery_photo=item,
                                                action=A.DOWNLOAD).exists()
-    if not done_before and gallery.download_quota is not None:
-        if selectors.downloads_used(gallery=gallery) >= gallery.download_quota:
-            raise SelectionError(f"All {gallery.download_quota} downloads of this gallery have been used.")
+    if (not done_before and gallery.download_quota is not None
+            and selectors.downloads_used(gallery=gallery) >= gallery.download_quota):
+        raise SelectionError(f"All {gallery.download_quota} downloads of this gallery have been used.")
     SelectionItem.objects.create(selection=selection, gallery_photo=item, action=A.DOWNLOAD)

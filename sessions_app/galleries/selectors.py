@@ -18,7 +18,15 @@ from django.shortcuts import get_object_or_404
 
 from classifier import selectors as classifier_selectors
 
-from ..models import Gallery, GalleryPhoto, Photo, PhotoSession, Selection, SelectionItem, User
+from ..models import (
+    Gallery,
+    GalleryPhoto,
+    Photo,
+    PhotoSession,
+    Selection,
+    SelectionItem,
+    User,
+)
 from . import previews
 
 A = SelectionItem.Action

@@ -19,7 +19,6 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from ..galleries import access, previews, selectors
-from ..galleries.tiles import render_tiles
 from ..galleries.forms import GuestEntryForm
 from ..galleries.selections import (
     SelectionError,
@@ -29,6 +28,7 @@ from ..galleries.selections import (
     selection_set_favourite,
     selection_submit,
 )
+from ..galleries.tiles import render_tiles
 from ..login_throttle import retry_message
 from ..models import Gallery, Selection
 from .media import serve_stored_file

@@ -5,18 +5,20 @@ copies the link; the client opens it, gets the password wrong then right, hearts
 stops the extra one with a message, opens the lightbox (keys on the laptop, a swipe on the phone), leaves a
 note, un-hearts from the lightbox, sends the selection after a confirmation and finds it locked; the
 photographer sees Jane's selection with a badge, exports the picks as CSV and XMP, and exiftool reads the
-pick label back from the sidecars. Screenshots of the client gallery go to docs/.
+pick label back from the sidecars. Screenshots of the client gallery: docs/gallery-*.png.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.db import transaction
@@ -26,12 +28,12 @@ from sessions_app.models import Gallery, Selection
 from tests.conftest import require
 from tests.factories import make_session, make_user
 from tests.gallery_builders import GUEST_PASSWORD
-from tests.review_builders import BLINK, OPEN, make_judged_photo
-
 from tests.gallery_pictures import VIEWPORTS, give_preview, jpeg, picture
+from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# EYESPY_SCREENSHOTS=1 refreshes the screenshots kept in docs/; otherwise they go to the test's temp folder.
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 KEEPERS = 9
 
@@ -79,6 +81,7 @@ def _swipe(page, selector: str, dx: int) -> None:
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
 def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
+    shots = DOCS if os.environ.get("EYESPY_SCREENSHOTS") == "1" else tmp_path
     alice, session = _shoot()
     studio = chromium.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True)
     _log_in(studio, server_url, alice)
@@ -121,7 +124,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     guest_ctx = chromium.new_context(**VIEWPORTS[device])
     guest = guest_ctx.new_page()
     guest.set_default_timeout(15_000)
-    guest.goto(link.replace("http://127.0.0.1:8000", server_url))
+    guest.goto(server_url + urlparse(link).path)  # the link is built on SITE_URL; the test server has its own port
     guest.fill("input[name=name]", "Jane Smith")
     guest.fill("input[name=email]", "jane@example.com")
     guest.fill("input[name=password]", "wrong-one")
@@ -152,7 +155,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     assert guest.text_content("#g-count") == "3"
     guest.evaluate("window.scrollTo(0, document.querySelector('.g-tools').getBoundingClientRect().top + scrollY - 12)")
     guest.wait_for_function("Array.from(document.querySelectorAll('.g-tile img')).every(i => !i.src || i.complete)")
-    guest.screenshot(path=str(DOCS / f"gallery-{device}.png"))
+    guest.screenshot(path=str(shots / f"gallery-{device}.png"))
 
     # The lightbox: next photo by key (laptop) or swipe (phone), a note, un-heart from inside.
     guest.locator(".g-open").nth(0).click()
@@ -169,7 +172,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     guest.click("#g-lb-comment button")
     guest.wait_for_selector("#g-lb-saved:has-text('Saved')")
     if device == "phone":
-        guest.screenshot(path=str(DOCS / "gallery-phone-lightbox.png"))
+        guest.screenshot(path=str(shots / "gallery-phone-lightbox.png"))
     assert guest.get_attribute("#g-lb-heart", "aria-pressed") == "true"
     guest.click("#g-lb-heart")  # photo 2 out again
     guest.wait_for_function("document.getElementById('g-count').textContent === '2'")
@@ -198,6 +201,8 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     assert "Jane Smith" in row and "2 of 3" in row and "new" in row
     # The note stays with photo 2 though it was un-hearted: the photographer still reads it.
     assert "IMG_0002.JPG: Could this one be black and white?" in admin.text_content("#selections")
+    if device == "desktop":
+        admin.screenshot(path=str(shots / "gallery-photographer.png"), full_page=True)
     filters = admin.input_value("#ga-f-lr")
     assert filters == "IMG_0001, IMG_0003"
     with admin.expect_download() as dl:

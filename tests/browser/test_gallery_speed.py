@@ -19,7 +19,6 @@ from tests.factories import make_session, make_user
 from tests.gallery_builders import enter
 from tests.gallery_pictures import VIEWPORTS, picture
 
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHOTOS = 300

@@ -49,7 +49,7 @@ def test_filters_for_each_editor(chosen):
 
 
 def test_csv_of_everyones_picks_and_of_one_guest(web, chosen):
-    gallery, jane, tom = chosen
+    gallery, _jane, tom = chosen
     resp = web.get(f"/galleries/{gallery.uuid}/export/csv/")
     assert resp.status_code == 200 and 'filename="smith-wedding-picks.csv"' in resp["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))

@@ -5,6 +5,7 @@ of id in a URL must be taught to `_fill` below (the test fails until it is).
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,7 +14,14 @@ from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from sessions_app.galleries.access import new_token
-from sessions_app.models import Client, Export, Gallery, GalleryPhoto, Selection, SelectionItem
+from sessions_app.models import (
+    Client,
+    Export,
+    Gallery,
+    GalleryPhoto,
+    Selection,
+    SelectionItem,
+)
 from tests.factories import make_client, make_model_version, make_photo
 
 from .conftest import mark_done
@@ -254,7 +262,6 @@ def test_wrong_revoked_and_expired_links_serve_nothing(alices_things, route, pat
 @pytest.mark.parametrize(("route", "pattern"), [(r, p) for r, p in GALLERY_ROUTES if r not in ENTRY_ROUTES],
                          ids=[r for r, _ in GALLERY_ROUTES if r not in ENTRY_ROUTES])
 def test_gallery_urls_need_an_entered_guest_of_that_gallery(alices_things, alice_session, route, pattern):
-    gallery = alices_things["gallery"]
     other = Gallery.objects.create(session=alice_session, title="Other", token=new_token())
     url = _fill(route, pattern, alices_things)
     stranger, other_guest = WebClient(), _guest(other)
@@ -263,7 +270,7 @@ def test_gallery_urls_need_an_entered_guest_of_that_gallery(alices_things, alice
         for resp in (web.get(url), web.post(url, GUEST_POST)):
             assert _unavailable(resp) or resp.status_code == 405, resp.status_code
     # A forged cookie naming Jane's selection, unsigned (other_guest's is signed for the other gallery).
-    stranger.cookies["eyespy_guest"] = '{"s": "%s", "u": ""}' % alices_things["selection"].uuid
+    stranger.cookies["eyespy_guest"] = json.dumps({"s": str(alices_things["selection"].uuid), "u": ""})
     resp = stranger.post(url, GUEST_POST)
     assert _unavailable(resp) or resp.status_code == 405
     assert _db_rows() == before
