@@ -121,13 +121,20 @@ def preview_progress(*, gallery: Gallery) -> tuple[int, int]:
     return counts["ready"], counts["total"]
 
 
-def session_photos_for_gallery(*, session: PhotoSession, source: str) -> list[Photo]:
-    """Which of a session's photos a new gallery starts with: the keepers (effective label not
-    BLINKING, the same rule as the keepers export) or every readable photo. Only processed photos with a
-    preview qualify: a gallery never shows a file that couldn't be read."""
-    cards = classifier_selectors.session_cards(session=session)
-    wanted = [c.photo for c in cards if not c.unreadable and (source != "keepers" or c.is_keeper)]
-    return [p for p in wanted if p.status == Photo.Status.DONE]
+@dataclass(frozen=True)
+class GallerySources:
+    """What a new gallery can start from: every readable photo, or the keepers among them."""
+
+    all: list[Photo]
+    keepers: list[Photo]
+
+
+def session_gallery_sources(*, session: PhotoSession) -> GallerySources:
+    """The keepers use the keepers export's rule (effective label not BLINKING, `PhotoCard.is_keeper`).
+    Only processed photos qualify: a gallery never shows a file that couldn't be read."""
+    cards = [c for c in classifier_selectors.session_cards(session=session)
+             if not c.unreadable and c.photo.status == Photo.Status.DONE]
+    return GallerySources(all=[c.photo for c in cards], keepers=[c.photo for c in cards if c.is_keeper])
 
 
 # --- Photographer: what the guests chose ---------------------------------------------------------------------

@@ -38,16 +38,16 @@ def gallery_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def gallery_create(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
-    candidates = selectors.session_photos_for_gallery(session=session, source=services.SOURCE_ALL)
+    sources = selectors.session_gallery_sources(session=session)
+    candidates = sources.all
     form = GalleryCreateForm(request.POST or None, initial={"title": session.title},
                              photo_choices=[(str(p.uuid), p.original_filename) for p in candidates])
     if request.method == "POST" and form.is_valid():
-        source = form.cleaned_data["source"]
+        source, wanted = form.cleaned_data["source"], set(form.cleaned_data["photos"])
         if source == services.SOURCE_PICKED:
-            wanted = set(form.cleaned_data["photos"])
             photos = [p for p in candidates if str(p.uuid) in wanted]
         else:
-            photos = selectors.session_photos_for_gallery(session=session, source=source)
+            photos = sources.keepers if source == services.SOURCE_KEEPERS else sources.all
         try:
             gallery = services.gallery_create(session=session, photos=photos, **form.service_values())
         except ValidationError as exc:
