@@ -140,6 +140,8 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     html = guest.content()
     assert "IMG_" not in html and "BLINK" not in html.upper().replace("NOT-BLINK", "")  # no names, no labels
     # Right-sized previews: a tile asks for a small variant, never the 1600 px one.
+    guest.wait_for_function("Array.from(document.querySelectorAll('.g-tile img')).slice(0, 4)"
+                            ".every(i => i.complete && i.currentSrc)")
     srcs = guest.eval_on_selector_all(".g-tile img", "els => els.slice(0, 4).map(e => e.currentSrc)")
     assert all(re.search(r"/(480|960)\.jpg$", s) for s in srcs), srcs
 
