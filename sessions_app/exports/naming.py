@@ -23,6 +23,18 @@ def portable_name(name: str) -> str:
     return name
 
 
+def original_name(photo: Photo) -> str:
+    """The photographer's own file name as their editor shows it (printable, never a path): what reports list
+    and filename filters search for. Not made portable: it must match the file on their disk."""
+    name = (photo.original_filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C").strip()
+
+
+def original_stem(photo: Photo) -> str:
+    """`original_name` without its extension (IMG_0001 finds IMG_0001.JPG and its raw twin alike)."""
+    return os.path.splitext(original_name(photo))[0].strip()
+
+
 def safe_filename(photo: Photo) -> str:
     """The original file name as a bare, portable name (never a path), falling back to the stored one."""
     name = (photo.original_filename or "").replace("\\", "/").rsplit("/", 1)[-1]
