@@ -43,3 +43,38 @@ def sweep_stuck_photos_task() -> str:
     """Periodic (beat): re-queue or fail photos stuck in processing, re-send photos lost by the broker."""
     report = services.photos_sweep_stuck()
     return str(report)
+
+
+# --- Training (queue `training`; the only place besides `retrain_model --inline` that loads TensorFlow) ------
+
+
+class TrainingTask(RetryingTask):
+    """A retrain is long and CPU-bound: it is not retried automatically; a failure is recorded on the run."""
+
+    target_kwarg = "run_id"
+    autoretry_for = ()
+    # Redelivered after a killed worker: the run is marked failed (see training_run_execute), never re-run.
+    reject_on_worker_lost = True
+
+    def failure_reason(self, exc: BaseException) -> str:
+        return f"the training task stopped ({type(exc).__name__}: {exc}); the live model was not changed"
+
+    def record_failure(self, target_id: int, reason: str) -> None:
+        services.training_run_fail(run_id=target_id, reason=reason)
+
+
+@shared_task(base=TrainingTask, bind=True, soft_time_limit=None, time_limit=None)
+def retrain_model_task(self, run_id: int) -> None:
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    services.training_run_execute(run_id=run_id, redelivered=redelivered)
+
+
+@shared_task(base=TrainingTask, bind=True, soft_time_limit=None, time_limit=None)
+def sync_training_examples_task(self) -> str:
+    return str(services.training_examples_sync().to_dict())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_stale_training_runs_task() -> int:
+    """Periodic (beat): runs whose worker died become failed, with the reason."""
+    return services.training_runs_fail_stale()
