@@ -103,11 +103,15 @@ def training_runs_fail_stale(*, now=None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.EYESPY_TRAINING_STALE_SECONDS)
     stale = TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    stale_ids = list(stale.values_list("pk", flat=True))
     count = stale.update(
         status=TrainingRun.Status.FAILED, finished_at=now,
         error=f"the training process stopped (no progress for {settings.EYESPY_TRAINING_STALE_SECONDS} s: "
               "killed, out of memory or its machine went away); the live model was not changed",
     )
+    for run_id in stale_ids:  # the dead process never got to remove its scratch folder
+        for folder in _training_dir().glob(f"run{run_id}-*"):
+            shutil.rmtree(folder, ignore_errors=True)
     if count:
         logger.warning("marked %d stale training run(s) failed", count)
     return count
