@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from classifier import services
 from eyespy_site.task_base import RETRYABLE_ERRORS, RetryingTask
@@ -63,13 +64,18 @@ class TrainingTask(RetryingTask):
         services.training_run_fail(run_id=target_id, reason=reason)
 
 
-@shared_task(base=TrainingTask, bind=True, soft_time_limit=None, time_limit=None)
+# The photo tasks' 2-3 minute limits would kill every run: training gets its own (a setting, default 1 h).
+TRAINING_SOFT_TIME_LIMIT = settings.EYESPY_TRAINING_TIME_LIMIT
+TRAINING_TIME_LIMIT = TRAINING_SOFT_TIME_LIMIT + 120
+
+
+@shared_task(base=TrainingTask, bind=True, soft_time_limit=TRAINING_SOFT_TIME_LIMIT, time_limit=TRAINING_TIME_LIMIT)
 def retrain_model_task(self, run_id: int) -> None:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     services.training_run_execute(run_id=run_id, redelivered=redelivered)
 
 
-@shared_task(base=TrainingTask, bind=True, soft_time_limit=None, time_limit=None)
+@shared_task(base=TrainingTask, bind=True, soft_time_limit=TRAINING_SOFT_TIME_LIMIT, time_limit=TRAINING_TIME_LIMIT)
 def sync_training_examples_task(self) -> str:
     return str(services.training_examples_sync().to_dict())
 

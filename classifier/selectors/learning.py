@@ -142,7 +142,7 @@ def session_model_changes(*, session: PhotoSession) -> SessionModelChanges:
     counted = _predictions_by_photo(Q(photo__session=session))
     names = dict(ModelVersion.objects.filter(pk__in={p.model_version_id for p in counted.values()})
                  .values_list("pk", "name"))
-    by_model = Counter(names.get(p.model_version_id, "?") for p in counted.values())
+    by_model = Counter(f"{names.get(p.model_version_id, '?')} (#{p.model_version_id})" for p in counted.values())
     changed = compared = 0
     previous = ""
     if live is not None:

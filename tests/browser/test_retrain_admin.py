@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_staff_retrain_from_the_admin_watch_progress_and_roll_back(page, server_url, settings, shared_data, tmp_path,
                                                                    monkeypatch):
     learning_settings(settings, small_base_data(shared_data, tmp_path / "data"), tmp_path / "var")
+    settings.EYESPY_TRAINING_EPOCHS_SCRATCH = 2  # the bundled model has no Keras weights: this run trains from scratch
     settings.EYESPY_GATE_BASE_TOLERANCE = 1.0  # a 2-epoch model may go live: this test is about the screens
     monkeypatch.setattr("classifier.services.training_runs._send", lambda run_id: None)  # no broker: we are the worker
     bundled = services.live_model_version()

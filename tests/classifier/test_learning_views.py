@@ -219,3 +219,27 @@ def test_the_session_opt_out_toggle(web_alice, alice, session):
     assert not alice.training_opt_outs.exists()
     other = make_session(alice)
     assert other.pk
+
+
+def test_training_runs_on_its_own_queue_with_its_own_time_limit(settings):
+    from classifier import tasks
+    from eyespy_site.celery import app
+
+    route = app.amqp.router.route({}, "classifier.tasks.retrain_model_task")
+    assert route["queue"].name == "training"
+    assert tasks.retrain_model_task.time_limit > settings.CELERY_TASK_TIME_LIMIT
+    assert tasks.retrain_model_task.autoretry_for == ()  # a failed run is recorded, not silently re-run
+
+
+def test_the_task_records_a_crash_on_the_run_and_keeps_the_live_model(monkeypatch):
+    from classifier import tasks
+
+    live = services.live_model_version()
+    run = services.training_run_create(by=None, enqueue=False)
+    monkeypatch.setattr("ml.retrain.base_split", lambda *a, **k: (_ for _ in ()).throw(OSError("disk on fire")))
+    tasks.retrain_model_task.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == "failed" and "disk on fire" in run.error
+    assert list(ModelVersion.objects.filter(is_live=True)) == [live] and ModelVersion.objects.count() == 1
+    line = services.training_summary_line(run)
+    assert '"version_id": null' in line and '"status": "failed"' in line
