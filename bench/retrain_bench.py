@@ -55,11 +55,18 @@ def run(args) -> dict:
     base, t_data = _timed(lambda: retrain.base_split(args.data, use_faces=not args.quick))
     result["data_seconds"] = t_data
     result["base"] = {"train": len(base.train), "val": len(base.val)}
-    full_epochs = 2 if args.quick else args.full_epochs
-    fitted, t_fit = _timed(lambda: retrain.fit(base.train, work / "full", epochs=full_epochs, threads=args.threads))
-    _, t_eval = _timed(lambda: retrain.evaluate_arrays(fitted.tflite_path, base.val))
-    result["full_retrain"] = {"epochs": full_epochs, "fit_seconds": t_fit, "eval_seconds": t_eval,
-                              "total_seconds": round(t_data + t_fit + t_eval, 1), "target_seconds": 600}
+    if args.start_from:  # fine-tune only, from an existing model (e.g. a version's eye_cnn.keras + .tflite)
+        keras_path = Path(args.start_from)
+        fitted = retrain.FitResult(keras_path=keras_path, tflite_path=keras_path.with_suffix(".tflite"), version="",
+                                   epochs=0, seconds=0.0, init="given")
+        result["full_retrain"] = None
+    else:
+        full_epochs = 2 if args.quick else args.full_epochs
+        fitted, t_fit = _timed(lambda: retrain.fit(base.train, work / "full", epochs=full_epochs,
+                                                   threads=args.threads))
+        _, t_eval = _timed(lambda: retrain.evaluate_arrays(fitted.tflite_path, base.val))
+        result["full_retrain"] = {"epochs": full_epochs, "fit_seconds": t_fit, "eval_seconds": t_eval,
+                                  "total_seconds": round(t_data + t_fit + t_eval, 1), "target_seconds": 600}
 
     extra = new_examples(Path(args.data), 200 if args.quick else args.new, seed=1)
     frozen = retrain.Arrays(extra.x[::10], extra.y[::10])
@@ -95,6 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--finetune-epochs", type=int, default=6)
     parser.add_argument("--new", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="a smoke run: no face crops, 2 + 1 epochs, 200 examples")
+    parser.add_argument("--start-from", type=Path, help="an eye_cnn.keras (with eye_cnn.tflite beside it): "
+                                                          "skip the full retrain, fine-tune from it")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     result = run(args)

@@ -135,11 +135,11 @@ class _Progress:
     def log(self, line: str, *, final: bool = False, **fields) -> None:
         stamp = timezone.now().strftime("%H:%M:%S")
         self.lines.append(f"{stamp} {line}")
-        if self.echo:
-            self.echo(line)
         tail = "\n".join(self.lines)[-LOG_TAIL_CHARS:]
         updated = TrainingRun.objects.filter(pk=self.run_id, status=TrainingRun.Status.RUNNING).update(
             log=tail, heartbeat_at=timezone.now(), **fields)
+        if self.echo:  # after the row: whoever is told has the same view as the pages
+            self.echo(line)
         if final:  # the version is stored by now: too late to cancel
             return
         if not updated:
