@@ -84,6 +84,15 @@ def _agreement(photos) -> float:
     return hits / len(photos)
 
 
+def _report(name: str, run: TrainingRun, **extra) -> None:
+    """One line per run with the measured figures (shown with `pytest -s`; quoted in the issue's closing note)."""
+    gate = run.result.gate if run.result else {}
+    figures = {k: {side: {s: gate[side][s]["accuracy"] for s in ("base", "corrections")} for side in ("live", "candidate")}
+               for k in ("accuracy",) if gate}
+    print(f"LEARNING-LOOP {name}: passed={gate.get('passed')} reason={gate.get('reason')!r} {figures} {extra} "
+          f"timings={run.timings}")
+
+
 def _retrain(by) -> TrainingRun:
     run = services.training_run_create(by=by, enqueue=False)
     return services.training_run_execute(run_id=run.pk)
@@ -127,6 +136,7 @@ def test_corrections_that_contradict_the_model_make_the_next_version_better(worl
     for photo, _ in held_out:
         photo_process(photo_id=photo.id)
     after = _agreement(held_out)
+    _report("contradicting", run, before=before, after=after, taught=len(taught), held_out=len(held_out))
     assert after > before, (before, after)
     assert run.summary["version_id"] == new.pk and set(run.summary) == {
         "version_id", "name", "live", "metrics", "gate", "data", "seconds"}
@@ -145,6 +155,7 @@ def test_label_flipped_corrections_are_refused_and_the_live_model_stays(world, l
 
     run = _retrain(alice)
 
+    _report("flipped", run, flipped=len(flipped), honest=len(honest))
     assert run.status == TrainingRun.Status.DONE, run.error
     assert not run.result.is_live
     assert run.result.gate["passed"] is False and "worse" in run.result.gate["reason"]
