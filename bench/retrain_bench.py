@@ -43,6 +43,16 @@ def new_examples(data_dir: Path, n: int, seed: int) -> retrain.Arrays:
     return retrain.Arrays(x_all, y_all)
 
 
+def _projected(total: float, history: list[dict], epochs: int) -> float:
+    """What the run would take with `epochs` epochs: the measured total plus the missing epochs at the median
+    speed of the epochs after the first (the first also pays for tracing the training step)."""
+    done = len(history)
+    if done >= epochs or not history:
+        return round(total, 1)
+    later = sorted(h["seconds"] for h in history[1:]) or [history[0]["seconds"]]
+    return round(total + (epochs - done) * later[len(later) // 2], 1)
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -61,18 +71,21 @@ def run(args) -> dict:
                                    epochs=0, seconds=0.0, init="given")
         result["full_retrain"] = None
     else:
-        full_epochs = 2 if args.quick else args.full_epochs
+        full_epochs = 2 if args.quick else (args.measure_epochs or args.full_epochs)
         fitted, t_fit = _timed(lambda: retrain.fit(base.train, work / "full", epochs=full_epochs,
                                                    threads=args.threads))
         _, t_eval = _timed(lambda: retrain.evaluate_arrays(fitted.tflite_path, base.val))
         result["full_retrain"] = {"epochs": full_epochs, "fit_seconds": t_fit, "eval_seconds": t_eval,
-                                  "total_seconds": round(t_data + t_fit + t_eval, 1), "target_seconds": 600}
+                                  "total_seconds": round(t_data + t_fit + t_eval, 1), "target_seconds": 600,
+                                  "epoch_seconds": [h["seconds"] for h in fitted.history],
+                                  "projected_total_seconds": _projected(t_data + t_fit + t_eval, fitted.history,
+                                                                        args.full_epochs)}
 
     extra = new_examples(Path(args.data), 200 if args.quick else args.new, seed=1)
     frozen = retrain.Arrays(extra.x[::10], extra.y[::10])
     train = retrain.Arrays.join([base.train, extra])
     weights = np.concatenate([np.ones(len(base.train), np.float32), np.full(len(extra), 3.0, np.float32)])
-    ft_epochs = 1 if args.quick else args.finetune_epochs
+    ft_epochs = 1 if args.quick else (args.measure_epochs or args.finetune_epochs)
     tuned, t_ft = _timed(lambda: retrain.fit(train, work / "tuned", init_keras=fitted.keras_path, epochs=ft_epochs,
                                              sample_weight=weights, threads=args.threads))
 
@@ -86,6 +99,9 @@ def run(args) -> dict:
     (cand, live, g), t_gate = _timed(gate)
     result["fine_tune"] = {"new_examples": len(extra), "epochs": ft_epochs, "fit_seconds": t_ft, "gate_seconds": t_gate,
                            "total_seconds": round(t_data + t_ft + t_gate, 1), "target_seconds": 180,
+                           "epoch_seconds": [h["seconds"] for h in tuned.history],
+                           "projected_total_seconds": _projected(t_data + t_ft + t_gate, tuned.history,
+                                                                 args.finetune_epochs),
                            "gate": g.to_dict(),
                            "base_accuracy": {"live": live["base"]["accuracy"], "candidate": cand["base"]["accuracy"]},
                            "new_examples_accuracy": {"live": live["corrections"]["accuracy"],
@@ -102,6 +118,8 @@ def main(argv=None) -> int:
     parser.add_argument("--finetune-epochs", type=int, default=6)
     parser.add_argument("--new", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="a smoke run: no face crops, 2 + 1 epochs, 200 examples")
+    parser.add_argument("--measure-epochs", type=int, default=None,
+                        help="on a busy machine: run only this many epochs of each and project the rest")
     parser.add_argument("--start-from", type=Path, help="an eye_cnn.keras (with eye_cnn.tflite beside it): "
                                                           "skip the full retrain, fine-tune from it")
     parser.add_argument("--json", type=Path)

@@ -68,7 +68,11 @@ def training_run_create(*, by: User | None, from_scratch: bool = False, epochs: 
             if enqueue:
                 transaction.on_commit(lambda: _send(run.pk), robust=True)
     except IntegrityError:
-        raise TrainingRunError("a training run is already queued or running; wait for it or cancel it") from None
+        active = TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING]).first()
+        raise TrainingRunError(
+            f"training run {active.pk if active else '?'} is already queued or running; wait for it or cancel it "
+            f"(a run whose process died is marked failed {settings.EYESPY_TRAINING_STALE_SECONDS} s after its "
+            "last progress)") from None
     logger.info("training run %s queued by %s: %s", run.pk, by, params)
     return run
 
