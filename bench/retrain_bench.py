@@ -53,16 +53,23 @@ def _projected(total: float, history: list[dict], epochs: int) -> float:
     return round(total + (epochs - done) * later[len(later) // 2], 1)
 
 
-def _timed(fn):
-    t0 = time.perf_counter()
+CPU: dict[str, float] = {}
+
+
+def _timed(fn, name: str = ""):
+    """(result, wall seconds); the process CPU seconds go to CPU[name] (load-independent: with 2 training
+    threads, CPU / 2 is roughly the wall time the step would take on 2 idle cores)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
+    if name:
+        CPU[name] = round(time.process_time() - c0, 1)
     return out, round(time.perf_counter() - t0, 1)
 
 
 def run(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="retrain-bench-"))
     result: dict = {"threads": args.threads, "load_before": os.getloadavg(), "cpus": os.cpu_count()}
-    base, t_data = _timed(lambda: retrain.base_split(args.data, use_faces=not args.quick))
+    base, t_data = _timed(lambda: retrain.base_split(args.data, use_faces=not args.quick), "data")
     result["data_seconds"] = t_data
     result["base"] = {"train": len(base.train), "val": len(base.val)}
     if args.start_from:  # fine-tune only, from an existing model (e.g. a version's eye_cnn.keras + .tflite)
@@ -73,8 +80,8 @@ def run(args) -> dict:
     else:
         full_epochs = 2 if args.quick else (args.measure_epochs or args.full_epochs)
         fitted, t_fit = _timed(lambda: retrain.fit(base.train, work / "full", epochs=full_epochs,
-                                                   threads=args.threads))
-        _, t_eval = _timed(lambda: retrain.evaluate_arrays(fitted.tflite_path, base.val))
+                                                   threads=args.threads), "full_fit")
+        _, t_eval = _timed(lambda: retrain.evaluate_arrays(fitted.tflite_path, base.val), "full_eval")
         result["full_retrain"] = {"epochs": full_epochs, "fit_seconds": t_fit, "eval_seconds": t_eval,
                                   "total_seconds": round(t_data + t_fit + t_eval, 1), "target_seconds": 600,
                                   "epoch_seconds": [h["seconds"] for h in fitted.history],
@@ -87,7 +94,7 @@ def run(args) -> dict:
     weights = np.concatenate([np.ones(len(base.train), np.float32), np.full(len(extra), 3.0, np.float32)])
     ft_epochs = 1 if args.quick else (args.measure_epochs or args.finetune_epochs)
     tuned, t_ft = _timed(lambda: retrain.fit(train, work / "tuned", init_keras=fitted.keras_path, epochs=ft_epochs,
-                                             sample_weight=weights, threads=args.threads))
+                                             sample_weight=weights, threads=args.threads), "finetune_fit")
 
     def gate():
         cand = {"base": retrain.evaluate_arrays(tuned.tflite_path, base.val),
@@ -96,7 +103,7 @@ def run(args) -> dict:
                 "corrections": retrain.evaluate_arrays(fitted.tflite_path, frozen)}
         return cand, live, retrain.gate(cand, live, tolerance=0.005)
 
-    (cand, live, g), t_gate = _timed(gate)
+    (cand, live, g), t_gate = _timed(gate, "finetune_gate")
     result["fine_tune"] = {"new_examples": len(extra), "epochs": ft_epochs, "fit_seconds": t_ft, "gate_seconds": t_gate,
                            "total_seconds": round(t_data + t_ft + t_gate, 1), "target_seconds": 180,
                            "epoch_seconds": [h["seconds"] for h in tuned.history],
@@ -106,6 +113,7 @@ def run(args) -> dict:
                            "base_accuracy": {"live": live["base"]["accuracy"], "candidate": cand["base"]["accuracy"]},
                            "new_examples_accuracy": {"live": live["corrections"]["accuracy"],
                                                      "candidate": cand["corrections"]["accuracy"]}}
+    result["cpu_seconds"] = dict(CPU)
     result["load_after"] = os.getloadavg()
     return result
 

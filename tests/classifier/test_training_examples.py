@@ -176,3 +176,19 @@ def test_export_writes_folders_that_ml_evaluate_reads(face_photo, alice, tmp_pat
     assert other.pk  # an empty session exports nothing and breaks nothing
     arr = np.asarray(Image.open(next((tmp_path / "set" / "frozen" / "open").iterdir())))
     assert arr.shape == (32, 32)
+
+
+@pytestmark_db
+def test_the_dataset_page_counts_and_shows_the_examples(face_photo, alice, client):
+    from tests.factories import make_user
+
+    services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
+    services.training_examples_sync()
+    client.force_login(make_user("staff@example.com", is_staff=True))
+    page = client.get("/learning/dataset/").content.decode()
+    assert "2 eye crops in force" in page and "alice@example.com" in page and RULE_KEEP_PHOTO in page
+    example = TrainingExample.objects.first()
+    crop = client.get(f"/learning/dataset/examples/{example.pk}.png")
+    assert crop.status_code == 200 and crop["Content-Type"] == "image/png"
+    client.force_login(alice)  # photographers don't see the dataset (other photographers' eyes)
+    assert client.get(f"/learning/dataset/examples/{example.pk}.png").status_code == 302
