@@ -7,14 +7,12 @@ base validation split. Label-flipped corrections must be refused by the gate, wi
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from classifier import services
 from classifier.models import Correction, ModelVersion, TrainingExample, TrainingRun
 from classifier.services.processing import photo_process
-from classifier.services.training_examples import session_is_frozen
+from classifier.services.labelling import session_is_frozen
 from ml import datasets
 from sessions_app.models import Photo
 from tests.classifier.learning_builders import learning_settings, register_live, small_base_data, train_small_model

@@ -11,7 +11,7 @@ from PIL import Image
 from classifier import services
 from classifier.models import EyePick, TrainingExample
 from classifier.services.processing import photo_process
-from classifier.services.training_examples import (
+from classifier.services.labelling import (
     RULE_KEEP_FACE,
     RULE_KEEP_PHOTO,
     RULE_MOST_CLOSED,
