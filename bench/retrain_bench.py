@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--full-epochs", type=int, default=30)
-    parser.add_argument("--finetune-epochs", type=int, default=6)
+    parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--new", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="a smoke run: no face crops, 2 + 1 epochs, 200 examples")
     parser.add_argument("--measure-epochs", type=int, default=None,

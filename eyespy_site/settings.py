@@ -265,7 +265,7 @@ EYESPY_TRAINING_DATA_DIR = Path(env_str("EYESPY_TRAINING_DATA_DIR", str(BASE_DIR
 # Eyes cut from the base face images too (slower the first time: ~1.5 min, then cached).
 EYESPY_TRAINING_USE_FACES = env_bool("EYESPY_TRAINING_USE_FACES", True)
 EYESPY_TRAINING_SEED = env_int("EYESPY_TRAINING_SEED", 20240601)
-EYESPY_TRAINING_EPOCHS_FINETUNE = env_int("EYESPY_TRAINING_EPOCHS_FINETUNE", 6)
+EYESPY_TRAINING_EPOCHS_FINETUNE = env_int("EYESPY_TRAINING_EPOCHS_FINETUNE", 4)
 EYESPY_TRAINING_EPOCHS_SCRATCH = env_int("EYESPY_TRAINING_EPOCHS_SCRATCH", 30)
 EYESPY_TRAINING_THREADS = env_int("EYESPY_TRAINING_THREADS", 2)
 # Each correction crop counts this many times a base crop in the loss (they are the photographer's own taste).
