@@ -243,3 +243,24 @@ def test_the_task_records_a_crash_on_the_run_and_keeps_the_live_model(monkeypatc
     assert list(ModelVersion.objects.filter(is_live=True)) == [live] and ModelVersion.objects.count() == 1
     line = services.training_summary_line(run)
     assert '"version_id": null' in line and '"status": "failed"' in line
+
+
+def test_a_running_run_stops_at_its_next_progress_line_when_cancelled(monkeypatch):
+    """Cancel sets a flag; the run checks it after every log line (every epoch) and ends cancelled, nothing kept."""
+    import numpy as np
+
+    from ml import retrain
+
+    live = services.live_model_version()
+    run = services.training_run_create(by=None, enqueue=False)
+    tiny = retrain.Arrays(np.zeros((2, 32, 32), np.uint8), np.array([0, 1]))
+
+    def base_split_while_staff_cancel(*args, **kwargs):
+        services.training_run_cancel(run=TrainingRun.objects.get(pk=run.pk))  # the click, while data loads
+        return retrain.BaseSplit(train=tiny, val=tiny, counts={})
+
+    monkeypatch.setattr("ml.retrain.base_split", base_split_while_staff_cancel)
+    monkeypatch.setattr("ml.retrain.fit", lambda *a, **k: pytest.fail("trained after a cancel"))
+    finished = services.training_run_execute(run_id=run.pk)
+    assert finished.status == "cancelled" and finished.cancel_requested and finished.finished_at
+    assert list(ModelVersion.objects.filter(is_live=True)) == [live] and ModelVersion.objects.count() == 1
