@@ -221,12 +221,15 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.make_eye_zoom_task": {"queue": "zooms"},
     "sessions_app.tasks.*": {"queue": "exports"},
     "classifier.tasks.retrain_model_task": {"queue": "training"},
+    "classifier.tasks.sync_training_examples_task": {"queue": "training"},
+    "classifier.tasks.sweep_stale_training_runs_task": {"queue": "photos"},
 }
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-photos": {
         "task": "classifier.tasks.sweep_stuck_photos_task",
         "schedule": float(env_int("EYESPY_SWEEP_EVERY_SECONDS", 120)),
     },
+    "sweep-stale-training-runs": {"task": "classifier.tasks.sweep_stale_training_runs_task", "schedule": 120.0},
 }
 # Photos stuck in processing longer than this are re-queued (or failed after EYESPY_MAX_ATTEMPTS).
 EYESPY_STUCK_AFTER_SECONDS = env_int("EYESPY_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 60)
@@ -267,3 +270,24 @@ EYESPY_EXPORT_INLINE_MAX_PHOTOS = env_int("EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50)
 # ZIPs are written to a temporary file on this disk before going to storage (never held in memory):
 # it needs room for the biggest session's originals. Empty = the system temp folder.
 EYESPY_EXPORT_TMP_DIR = env_str("EYESPY_EXPORT_TMP_DIR", "") or None
+
+# --- Learning loop (retraining) ---------------------------------------------------------------------
+# The base training data (CEW eye patches and faces, shared/data/SOURCES.md); corrections come on top.
+EYESPY_TRAINING_DATA_DIR = Path(env_str("EYESPY_TRAINING_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
+# Eyes cut from the base face images too (slower the first time: ~1.5 min, then cached).
+EYESPY_TRAINING_USE_FACES = env_bool("EYESPY_TRAINING_USE_FACES", True)
+EYESPY_TRAINING_SEED = env_int("EYESPY_TRAINING_SEED", 20240601)
+EYESPY_TRAINING_EPOCHS_FINETUNE = env_int("EYESPY_TRAINING_EPOCHS_FINETUNE", 4)
+EYESPY_TRAINING_EPOCHS_SCRATCH = env_int("EYESPY_TRAINING_EPOCHS_SCRATCH", 30)
+EYESPY_TRAINING_THREADS = env_int("EYESPY_TRAINING_THREADS", 2)
+# Each correction crop counts this many times a base crop in the loss (they are the photographer's own taste).
+EYESPY_TRAINING_CORRECTION_WEIGHT = float(env_str("EYESPY_TRAINING_CORRECTION_WEIGHT", "3.0"))
+# Percent of sessions whose examples are frozen for validation (by session, deterministic, never trained on).
+EYESPY_TRAINING_FROZEN_PERCENT = env_int("EYESPY_TRAINING_FROZEN_PERCENT", 20)
+# The gate: a candidate may lose at most this much base-validation accuracy against the live model.
+EYESPY_GATE_BASE_TOLERANCE = float(env_str("EYESPY_GATE_BASE_TOLERANCE", "0.005"))
+# A running training run whose heartbeat is older than this is marked failed (its worker was killed).
+EYESPY_TRAINING_STALE_SECONDS = env_int("EYESPY_TRAINING_STALE_SECONDS", 300)
+EYESPY_TRAINING_TIME_LIMIT = env_int("EYESPY_TRAINING_TIME_LIMIT", 3600)
+# The personal strictness suggestion switches on after this many decisions.
+EYESPY_PERSONAL_MIN_DECISIONS = env_int("EYESPY_PERSONAL_MIN_DECISIONS", 20)

@@ -8,6 +8,7 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("learning/", include("classifier.urls")),
     path("accounts/", include("sessions_app.urls_accounts")),
     path("g/", include("sessions_app.urls_gallery_public")),  # client galleries, by token
     path("", include("sessions_app.urls")),

@@ -18,6 +18,24 @@ from .model_versions import (
     model_version_ensure_default,
     model_version_promote,
 )
+from .personal import PersonalModelError, personal_model_accept
+from .reanalysis import session_reanalyse
+from .training_examples import (
+    EyePickError,
+    eye_pick_create,
+    training_examples_sync,
+    training_opt_out_set,
+    training_set_export,
+)
+from .training_runs import (
+    TrainingRunError,
+    training_run_cancel,
+    training_run_create,
+    training_run_execute,
+    training_run_fail,
+    training_runs_fail_stale,
+    training_summary_line,
+)
 from .processing import (
     SweepReport,
     photo_claim,
@@ -30,6 +48,21 @@ from .processing import (
 )
 
 __all__ = [
+    "EyePickError",
+    "PersonalModelError",
+    "TrainingRunError",
+    "eye_pick_create",
+    "personal_model_accept",
+    "session_reanalyse",
+    "training_examples_sync",
+    "training_opt_out_set",
+    "training_run_cancel",
+    "training_run_create",
+    "training_run_execute",
+    "training_run_fail",
+    "training_runs_fail_stale",
+    "training_set_export",
+    "training_summary_line",
     "CorrectionError",
     "correction_create",
     "correction_undo",
