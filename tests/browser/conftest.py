@@ -63,10 +63,26 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+def _new_page(chromium, *, bypass_csp: bool):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    return context, page
+
+
+@pytest.fixture
+def page(chromium):
+    # Playwright's wait_for_function() polls by evaluating its string inside the page, which our
+    # Content-Security-Policy (no eval) refuses; these tests are about behaviour, so the test browser
+    # ignores the policy. tests/browser/test_csp.py uses `csp_page`, which enforces it.
+    context, page = _new_page(chromium, bypass_csp=True)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def csp_page(chromium):
+    """A page that enforces the site's Content-Security-Policy, as a real browser does."""
+    context, page = _new_page(chromium, bypass_csp=False)
     yield page
     context.close()
