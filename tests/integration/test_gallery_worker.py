@@ -8,7 +8,7 @@ from django.test import Client as WebClient
 from sessions_app.galleries import services
 from sessions_app.models import GalleryPhoto
 from tests.factories import make_session, make_user
-from tests.integration.worker import filesystem_broker_worker, test_database_url, wait_for
+from tests.integration.worker import embedded_redis_worker, test_database_url, wait_for
 from tests.review_builders import OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ def previews_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_pa
     var_dir = tmp_path_factory.mktemp("gallery-worker-var")
     with django_db_blocker.unblock():
         db_url = test_database_url()
-    with filesystem_broker_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir,
+    with embedded_redis_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir,
                                   queues="exports") as worker:
         yield worker
 
