@@ -140,11 +140,13 @@ def _finish(prep: _Prepared, p_closed: np.ndarray, thresholds: Thresholds) -> Ph
     k = 0
     for face, is_subject in zip(prep.faces, flags):
         eye_results = []
+        # Dark glasses (or a hand) over either eye: neither eye of this face is judged.
+        covered = any(eyes_mod.eye_covered(prep.crops[k + i]) for i, e in enumerate(face.eyes) if e.visible)
         for eye in face.eyes:
             p = float(p_closed[k])
             png = prep.crop_pngs[k]
             k += 1
-            if eye.visible:
+            if eye.visible and not covered:
                 openness = openness_mod.openness(p, eye.lid_ratio)
                 state, p_out = eye_state(1.0 - openness, thresholds), round(p, 4)
             else:
