@@ -78,13 +78,11 @@ def face_closedness(faces: Faces, dev: devdata.DevData, closedness: np.ndarray) 
 def best_cut(score: np.ndarray, y: np.ndarray) -> float:
     """Cut on a closedness score maximising accuracy (closed if score >= cut); NaN score = open."""
     s = np.where(np.isfinite(score), score, -1.0)
-    cands = np.unique(np.round(s[s >= 0], 4))
     best, best_acc = 0.5, -1.0
     for c in np.linspace(0.05, 0.95, 181):
         acc = float(((s >= c) == (y == 1)).mean())
         if acc > best_acc + 1e-12 or (abs(acc - best_acc) <= 1e-12 and abs(c - 0.5) < abs(best - 0.5)):
             best, best_acc = float(c), acc
-    del cands
     return best
 
 

@@ -221,8 +221,8 @@ def _check(norm: list[_Face], thresholds: Thresholds) -> list[str]:
         if not face.is_subject:
             continue
         visible = [e for e in face.eyes if e.state is not EyeState.NOT_VISIBLE]
-        if (face.score is not None and face.score < MIN_FACE_SCORE) or (
-                face.presence is not None and face.presence < MIN_PRESENCE):
+        # 0 or missing = not measured (analyses stored before schema 2 load with score 0.0).
+        if (face.score and face.score < MIN_FACE_SCORE) or (face.presence is not None and face.presence < MIN_PRESENCE):
             reasons.append(f"{FACE_DOUBTFUL} ({face.label})")
         if face.eyes and not visible:
             reasons.append(f"{EYES_HIDDEN} ({face.label})")

@@ -139,3 +139,11 @@ def test_temperature_and_ece():
     assert t == pytest.approx(2.0, rel=0.15)
     assert calibration.ece(calibration.sigmoid(z / t), y) < calibration.ece(calibration.sigmoid(z), y)
     assert calibration.ece(calibration.sigmoid(z / t), y) < 0.03
+
+
+def test_old_analyses_without_scores_are_not_doubtful():
+    old = {"faces": [{"box": {}, "eyes": [{"side": "left", "state": "open", "p_closed": 0.02, "openness": 0.98,
+                                           "box": {}}]}]}
+    faces = PhotoAnalysis.from_dict(old).faces
+    assert faces[0].score == 0.0
+    assert check_reasons(faces) == [] and check_reasons(old["faces"]) == []
