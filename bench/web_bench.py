@@ -31,7 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO / "bench" / "results" / "web_bench.json"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/eyespy_perf"
-TARGETS_MS = {"dashboard": 300, "progress partial": 50, "review page": 1000, "correction (htmx)": 100}
+TARGETS_MS = {"dashboard": 300, "progress partial": 50, "review page": 1000, "correction (htmx)": 30,
+              "lightbox step": 30, "lightbox (htmx)": 30, "gallery first view": 300}
+GALLERY_PHOTOS = 300  # the issue's 300-photo client gallery
+GALLERY_BYTES_TARGET = 1_500_000  # first view, everything transferred (images measured in tests/browser)
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -116,6 +119,40 @@ def build(*, sessions: int, photos: int, seed: int = 1):
 # --- timing -----------------------------------------------------------------------------------------------
 
 
+def build_gallery(session, *, photos: int = GALLERY_PHOTOS):
+    """A client gallery of the session's first `photos` done photos, previews marked ready (the page's
+    server time does not read preview files), and a guest with 20 hearts. Returns (gallery, guest client)."""
+    from django.test import Client as WebClient
+
+    from sessions_app.galleries.access import new_token
+    from sessions_app.galleries.selections import selection_set_favourite
+    from sessions_app.models import Gallery, GalleryPhoto
+
+    chosen = list(session.photos.filter(status="done").order_by("original_filename")[:photos])
+    gallery = Gallery.objects.create(session=session, title="Bench gallery", token=new_token(), max_picks=30)
+    items = GalleryPhoto.objects.bulk_create([
+        GalleryPhoto(gallery=gallery, photo=p, position=n, preview_key="plain", preview_status="ready",
+                     preview_width=1600, preview_height=1067 if n % 3 else 2400) for n, p in enumerate(chosen)])
+    guest = WebClient()
+    guest.post(f"/g/{gallery.token}/enter/", {"name": "Bench guest", "email": "guest@example.com"})
+    selection = gallery.selections.get()
+    for item in items[:20]:
+        selection_set_favourite(selection=selection, item=item, favourite=True)
+    return gallery, guest
+
+
+def _first_view_bytes(guest, url: str) -> dict:
+    """What a browser's first view of the gallery costs before any image: gzipped HTML + its CSS and JS."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    html = guest.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    body = guest.get(url).content.decode()
+    static = sum(Path(finders.find(name)).stat().st_size for name in re.findall(r'/static/([^"]+\.(?:css|js))', body))
+    return {"html_gzip": len(html.content), "static": static, "html_raw": len(body)}
+
+
 def _measure(name: str, call, *, repeat: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -181,10 +218,28 @@ def run_backend(args) -> dict:
         cards = review.session_cards(session=session)
         write_cards("csv", cards, io.BytesIO(), options=ExportOptions())
 
+    steps = iter(range(10_000))
+
+    def lightbox_step():
+        # The page a photographer walks with the arrow keys: it links the previous and next photo.
+        n = next(steps)
+        return web.get(f"/photos/{photo_uuids[n % len(photo_uuids)]}/lightbox/").status_code
+
     s = session.uuid
     def dashboard_cold():
         cache.clear()  # blink counts judged afresh: the first look after a restart or at changed sessions
         return web.get("/").status_code
+
+    gallery, guest = build_gallery(session)
+    gallery_url = f"/g/{gallery.token}/"
+    gallery_keys = [str(k) for k in gallery.items.order_by("position").values_list("uuid", flat=True)[20:60]]
+    hearts = iter(range(10_000))
+
+    def heart():
+        n = next(hearts)
+        return guest.post(f"{gallery_url}p/{gallery_keys[n % len(gallery_keys)]}/favourite/",
+                          {"favourite": "1" if (n // len(gallery_keys)) % 2 == 0 else "0"},
+                          HTTP_ACCEPT="application/json").status_code
 
     rows = [
         _measure("dashboard (cold cache)", dashboard_cold, repeat=args.repeat),
@@ -193,9 +248,15 @@ def run_backend(args) -> dict:
         _measure("progress partial", get(f"/sessions/{s}/progress/", HTTP_HX_REQUEST="true"), repeat=args.repeat),
         _measure("review page", get(f"/sessions/{s}/review/"), repeat=args.repeat),
         _measure("correction (htmx)", correct, repeat=args.repeat),
+        _measure("lightbox step", lightbox_step, repeat=args.repeat),
+        _measure("lightbox (htmx)", get(f"/photos/{photo_uuids[0]}/lightbox/", HTTP_HX_REQUEST="true"),
+                 repeat=args.repeat),
         _measure("strictness preview", get(f"/sessions/{s}/review/strictness/preview/?strictness=0.8"),
                  repeat=args.repeat),
         _measure("CSV export", csv_export, repeat=args.repeat),
+        {**_measure("gallery first view", lambda: guest.get(gallery_url, HTTP_ACCEPT_ENCODING="gzip").status_code,
+                    repeat=args.repeat), "bytes": _first_view_bytes(guest, gallery_url)},
+        _measure("gallery heart (json)", heart, repeat=args.repeat),
     ]
     return {"backend": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1], "sessions": args.sessions,
             "photos_per_session": args.photos, "build_s": round(build_s, 1), "rows": rows}
@@ -209,6 +270,10 @@ def _print(result: dict) -> None:
         target = f"<{r['target_ms']}" if r["target_ms"] else ""
         flag = " !" if r["target_ms"] and r["p50_ms"] > r["target_ms"] else ""
         print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{r['queries']:>9}{target:>9}{flag}")
+        if "bytes" in r:
+            b = r["bytes"]
+            print(f"{'':<22}{GALLERY_PHOTOS} photos: HTML {b['html_gzip'] / 1e3:.1f} kB gzipped ({b['html_raw'] / 1e3:.0f} kB raw)"
+                  f" + CSS/JS {b['static'] / 1e3:.1f} kB, before images (budget {GALLERY_BYTES_TARGET / 1e6:.1f} MB in all)")
 
 
 def _pg_recreate(url: str) -> None:

@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Client, Export, Photo, PhotoSession, User
+from .models import Client, Export, Gallery, Photo, PhotoSession, Selection, User
 
 
 class EyeSpyUserCreationForm(AdminUserCreationForm):
@@ -148,3 +148,45 @@ class ExportAdmin(admin.ModelAdmin):
     @admin.display(description="file")
     def file_name(self, obj: Export) -> str:
         return obj.file.name or "—"
+
+
+class SelectionInline(admin.TabularInline):
+    model = Selection
+    extra = 0
+    can_delete = False
+    fields = ("name", "email", "created_at", "submitted_at", "seen_at")
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Gallery)
+class GalleryAdmin(admin.ModelAdmin):
+    """Operators see galleries and who is choosing; the token and password hash never show here."""
+
+    list_display = ("title", "session", "owner", "photos", "guests", "is_open", "expires_at", "created_at")
+    list_select_related = ("session", "session__owner")
+    search_fields = ("uuid", "title", "session__title", "session__owner__email")
+    raw_id_fields = ("session", "cover")
+    exclude = ("token", "password_hash")
+    readonly_fields = ("uuid", "created_at", "updated_at")
+    inlines = [SelectionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_photos=Count("items", distinct=True), n_guests=Count("selections", distinct=True))
+
+    @admin.display(ordering="session__owner__email")
+    def owner(self, obj: Gallery) -> str:
+        return obj.session.owner.email
+
+    @admin.display(ordering="n_photos")
+    def photos(self, obj: Gallery) -> int:
+        return obj.n_photos
+
+    @admin.display(ordering="n_guests")
+    def guests(self, obj: Gallery) -> int:
+        return obj.n_guests
+
+    @admin.display(boolean=True, description="link works")
+    def is_open(self, obj: Gallery) -> bool:
+        return obj.is_open

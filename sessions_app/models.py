@@ -136,6 +136,9 @@ class Photo(TimeStampedModel):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The task (Celery task id) whose run claimed the photo: the same message delivered again means that
+    # run died, whether or not the broker marks it redelivered.
+    claimed_by_task = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     thumbnail = models.FileField(max_length=255, blank=True)
@@ -192,3 +195,175 @@ class Export(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} of {self.session}"
+
+
+# --- Proofing galleries (the photographer's client chooses from a session) -----------------------------
+# Workflow code lives in sessions_app.galleries; these are the rows.
+
+
+class Gallery(TimeStampedModel):
+    """A private link to some of a session's photos, for the client to pick favourites from."""
+
+    class Downloads(models.TextChoices):
+        OFF = "off", "No downloads"
+        WEB = "web", "Web size (1600 px)"
+        ORIGINALS = "originals", "Originals"
+
+    session = models.ForeignKey(PhotoSession, on_delete=models.CASCADE, related_name="galleries")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # secrets.token_urlsafe(32): 256 random bits. The only thing in the public URL.
+    token = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    cover = models.ForeignKey("GalleryPhoto", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    password_hash = models.CharField(max_length=128, blank=True)  # Django's make_password; '' = no password
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    watermark_text = models.CharField(max_length=60, blank=True)
+    downloads = models.CharField(max_length=10, choices=Downloads.choices, default=Downloads.OFF)
+    download_quota = models.PositiveIntegerField(null=True, blank=True)  # None = as many as they like
+    min_picks = models.PositiveIntegerField(default=0)
+    max_picks = models.PositiveIntegerField(null=True, blank=True)  # None = no limit
+    comments_enabled = models.BooleanField(default=True)
+    # What a pick becomes in the XMP export (Lightroom's colour label names, or '' for none; -1..5).
+    pick_label = models.CharField(max_length=10, blank=True, default="Green")
+    pick_rating = models.SmallIntegerField(default=0)
+    client_email = models.EmailField(blank=True)  # where "email the link" sends it
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # A session's galleries, and a photographer's gallery list (joined through the session).
+            models.Index(fields=["session", "-created_at"], name="gallery_session_created_idx"),
+        ]
+        constraints = [
+            # A watermark protects the photos only if nothing unwatermarked can be downloaded.
+            models.CheckConstraint(
+                condition=models.Q(watermark_text="") | models.Q(downloads="off"),
+                name="sessions_app_gallery_watermark_means_no_downloads",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_picks__isnull=True) | models.Q(max_picks__gte=models.F("min_picks")),
+                name="sessions_app_gallery_picks_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pick_rating__gte=-1) & models.Q(pick_rating__lte=5),
+                name="sessions_app_gallery_pick_rating_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        """The link works: neither revoked nor expired."""
+        return not self.is_revoked and not self.is_expired
+
+
+class GalleryPhoto(models.Model):
+    """One photo in a gallery, in the photographer's order, with the state of its gallery previews."""
+
+    class PreviewStatus(models.TextChoices):
+        PENDING = "pending", "Being made"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="items")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="gallery_entries")
+    # In public URLs instead of the photo's own uuid, so a guest never learns an id the photographer uses.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    preview_status = models.CharField(max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.PENDING)
+    # Which previews exist ("plain" or "wm<hash>", see galleries.previews); the gallery's current key must match.
+    preview_key = models.CharField(max_length=16, blank=True)
+    preview_width = models.PositiveIntegerField(null=True, blank=True)  # of the largest variant
+    preview_height = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gallery", "photo"], name="sessions_app_galleryphoto_unique_photo"),
+        ]
+        indexes = [
+            # The public grid: a gallery's photos in order.
+            models.Index(fields=["gallery", "position"], name="galleryphoto_gallery_pos_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.photo_id} in gallery {self.gallery_id}"
+
+
+class Selection(TimeStampedModel):
+    """One guest's choice in a gallery (name + email on entry; several guests per gallery).
+
+    Locked once submitted; the photographer can reopen it. Its picks and comments are the folded
+    history of its SelectionItems.
+    """
+
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="selections")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)  # when the photographer last looked at a submission
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The photographer's "new selections" badge: submitted and not seen since.
+            models.Index(fields=["gallery", "submitted_at"], name="selection_gallery_sub_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def is_unseen(self) -> bool:
+        return self.submitted_at is not None and (self.seen_at is None or self.seen_at < self.submitted_at)
+
+
+class SelectionItem(models.Model):
+    """Append-only history of a guest's actions on one photo: a heart, taking it back, a comment, a download.
+
+    Never updated or deleted (like Correction): the latest favourite/unfavourite row says whether the
+    photo is picked, the latest comment row is its comment.
+    """
+
+    class Action(models.TextChoices):
+        FAVOURITE = "favourite", "Favourite"
+        UNFAVOURITE = "unfavourite", "Not a favourite any more"
+        COMMENT = "comment", "Comment"
+        DOWNLOAD = "download", "Download"
+
+    selection = models.ForeignKey(Selection, on_delete=models.CASCADE, related_name="items")
+    gallery_photo = models.ForeignKey(GalleryPhoto, on_delete=models.CASCADE, related_name="selection_items")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Folding one selection's history (and the gallery-wide fold joins through selection).
+            models.Index(fields=["selection", "id"], name="selectionitem_sel_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.gallery_photo_id} by {self.selection_id}"

@@ -38,3 +38,21 @@ def build_export_task(self, export_id: int) -> None:
     from sessions_app.exports import export_run
 
     export_run(export_id=export_id)
+
+
+class GalleryPreviewTask(RetryingTask):
+    """Gallery previews: a photo that can't be drawn is marked failed by the job itself; a task that gives
+    up leaves the rest pending, and the gallery page offers to make them again."""
+
+    target_kwarg = "gallery_id"
+
+    def record_failure(self, target_id: int, reason: str) -> None:
+        logger.error("gallery %s previews: %s", target_id, reason)
+
+
+@shared_task(base=GalleryPreviewTask, bind=True, soft_time_limit=EXPORT_SOFT_TIME_LIMIT, time_limit=EXPORT_TIME_LIMIT)
+def build_gallery_previews_task(self, gallery_id: int) -> None:
+    """Make a gallery's missing previews (queue `exports`). Idempotent: done photos are skipped."""
+    from sessions_app.galleries.previews import gallery_previews_build
+
+    gallery_previews_build(gallery_id=gallery_id)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import clients, dashboard, media, sessions, upload
 from .views import exports, review
+from .urls_galleries import urlpatterns as gallery_patterns
 
 app_name = "sessions"
 
@@ -41,4 +42,6 @@ urlpatterns = [
     path("sessions/<uuid:session_uuid>/exports/<uuid:export_uuid>/", exports.export_detail, name="export_detail"),
     path("sessions/<uuid:session_uuid>/exports/<uuid:export_uuid>/download/", exports.export_download,
          name="export_download"),
+    # Proofing galleries (the client's side is at /g/<token>/, sessions_app.urls_gallery_public)
+    *gallery_patterns,
 ]

@@ -6,8 +6,9 @@ How a photo's effective label is decided is told in `labels`.
 * `cards`   — group keys and labels; the PhotoCard / FaceCard / EyeCard objects the review screen and exports get.
 * `labels`  — stored predictions judged at a strictness, correction stacks, building one photo's card.
 * `loading` — a session's or a photo's rows read once (chosen predictions, correction stacks).
-* `groups`  — session_groups, session_cards, sorting, strictness_preview.
+* `groups`  — session_groups, session_cards, session_order (the lightbox's walk), sorting, strictness_preview.
 * `photos`  — photo_card, photo_stored_faces, photo_active_corrections.
+* `outcomes` — one light row per photo (group, machine verdict, confidence), the machine part cached.
 * `summary` — counts and agreement without cards: session_summary, session_agreement, agreement_from_cards
   and the dashboard's cached sessions_blinking_counts.
 
@@ -15,7 +16,8 @@ Other code imports from this package (`from classifier import selectors`), never
 below are the ones it uses.
 """
 from .cards import EyeCard, FaceCard, PhotoCard
-from .groups import SORT_CONFIDENCE, SORTS, session_cards, session_groups, strictness_preview
+from .groups import SORT_CONFIDENCE, SORTS, session_cards, session_groups, session_order, strictness_preview
+from .outcomes import Outcome
 from .photos import photo_active_corrections, photo_card, photo_stored_faces
 from .summary import (
     Agreement,
@@ -41,6 +43,8 @@ __all__ = [
     "session_agreement",
     "session_cards",
     "session_groups",
+    "session_order",
+    "Outcome",
     "session_summary",
     "sessions_blinking_counts",
     "strictness_preview",

@@ -2,6 +2,7 @@
 (a photo's card, its faces and their eyes, with the eye summaries the cards and the CSV show)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sessions_app.models import Photo
@@ -25,11 +26,7 @@ _VERDICT_GROUP = {
 
 FACES_SHOWN = 3  # faces a review card shows before folding the rest away
 
-VERDICT_LABELS = {
-    Verdict.BLINKING.value: "Blinking",
-    Verdict.NOT_BLINKING.value: "Not blinking",
-    Verdict.NO_FACE.value: "No face",
-}
+VERDICT_LABELS = dict(Verdict.choices)  # ml's labels, through the model choices made from them
 
 EYE_STATE_LABELS = {
     "open": "open",
@@ -37,6 +34,19 @@ EYE_STATE_LABELS = {
     "closed": "closed",
     "not_visible": "not visible",
 }
+
+
+def counts_of(outcomes: Iterable["PhotoCard"], pending: int) -> dict[str, int]:
+    """Group counts: blinking, not_blinking, no_face (effective NO_FACE only), unreadable, pending, and
+    no_face_group (what the review's third group holds: no face and unreadable together)."""
+    groups = dict.fromkeys(GROUP_KEYS, 0)
+    unreadable = 0
+    for o in outcomes:
+        groups[o.group] += 1
+        unreadable += o.unreadable
+    return {**groups, GROUP_NO_FACE: groups[GROUP_NO_FACE] - unreadable, "unreadable": unreadable,
+            "pending": pending, "no_face_group": groups[GROUP_NO_FACE]}
+
 
 
 # --- What the review screen and the exports get ------------------------------------------------------

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sessions_app.models import PhotoSession
 
-from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, GROUP_NOT_BLINKING, GROUP_TITLES, PhotoCard
+from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_TITLES, PhotoCard, counts_of
 from .labels import _strictness, thresholds_for
 from .loading import _load_session
+from .outcomes import Outcome, sessions_outcomes
 
 SORT_CONFIDENCE = "confidence"  # least confident first: the ones worth a look
 SORT_TIME = "time"
@@ -43,15 +44,7 @@ class Groups:
 
     @property
     def counts(self) -> dict[str, int]:
-        unreadable = sum(1 for c in self.no_face if c.unreadable)
-        return {
-            GROUP_BLINKING: len(self.blinking),
-            GROUP_NOT_BLINKING: len(self.not_blinking),
-            # Callers that show unreadable files separately add this up with "unreadable".
-            GROUP_NO_FACE: len(self.no_face) - unreadable,
-            "unreadable": unreadable,
-            "pending": self.pending,
-        }
+        return counts_of(self.all_cards(), self.pending)
 
     @property
     def groups(self) -> list[Group]:
@@ -101,16 +94,30 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _sort_key(sort: str):
+def _card_fields(c: PhotoCard) -> tuple:
+    return c.photo.original_filename, c.photo.taken_at, c.photo.id, c.confidence
+
+
+def _outcome_fields(o: Outcome) -> tuple:
+    return o.filename, o.taken_at, o.photo_id, o.confidence
+
+
+def _sort_key(sort: str, fields=_card_fields):
+    """The review's order within a group, for cards or (with `_outcome_fields`) outcomes alike."""
     if sort == SORT_TIME:
-        return lambda c: (
-            c.photo.taken_at is None, c.photo.taken_at or datetime.min, c.photo.original_filename.lower(), c.photo.id
-        )
-    if sort == SORT_NAME:
-        return lambda c: (c.photo.original_filename.lower(), c.photo.id)
-    # Least confident first; unreadable files (no confidence) last.
-    return lambda c: (c.confidence is None, c.confidence if c.confidence is not None else 0.0,
-                      c.photo.original_filename.lower(), c.photo.id)
+        def key(item):
+            name, taken_at, pk, _ = fields(item)
+            return taken_at is None, taken_at or datetime.min, name.lower(), pk
+    elif sort == SORT_NAME:
+        def key(item):
+            name, _, pk, _ = fields(item)
+            return name.lower(), pk
+    else:
+        # Least confident first; unreadable files (no confidence) last.
+        def key(item):
+            name, _, pk, confidence = fields(item)
+            return confidence is None, confidence if confidence is not None else 0.0, name.lower(), pk
+    return key
 
 
 # --- Public reads ----------------------------------------------------------------------------------------
@@ -126,6 +133,16 @@ def session_groups(*, session: PhotoSession, strictness: float | None = None, so
     for card in cards:
         by_group[card.group].append(card)
     return Groups(strictness=value, sort=sort, pending=pending, **by_group)
+
+
+def session_order(*, session: PhotoSession, sort: str = SORT_CONFIDENCE) -> list[Outcome]:
+    """Every judged or unreadable photo in the review page's order (the groups in turn, each sorted by
+    `sort`), without building cards: what the lightbox walks with its previous/next links."""
+    thresholds = thresholds_for(_strictness(session, None))
+    outcomes = sessions_outcomes([session.id], {session.id: thresholds}, with_names=True)[session.id].outcomes
+    outcomes.sort(key=_sort_key(sort if sort in SORTS else SORT_CONFIDENCE, _outcome_fields))
+    rank = {key: i for i, key in enumerate(GROUP_KEYS)}
+    return sorted(outcomes, key=lambda o: rank[o.group])  # stable: keeps the order within each group
 
 
 def session_cards(*, session: PhotoSession, strictness: float | None = None) -> list[PhotoCard]:

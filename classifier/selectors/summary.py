@@ -7,7 +7,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
@@ -15,9 +14,9 @@ from django.db.models import Count, Max, Q
 from sessions_app.models import Photo, PhotoSession
 
 from ..models import Correction, Prediction, Verdict
-from .cards import _VERDICT_GROUP, GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, PhotoCard
-from .labels import _build_card, _stacks, _strictness, thresholds_for
-from .loading import _corrections, predictions_that_count
+from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, PhotoCard, counts_of
+from .labels import _strictness, thresholds_for
+from .outcomes import Outcome, sessions_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -67,105 +66,30 @@ class Agreement:
         return f"{head}; {tail}."
 
 
-# --- Counting without cards (dashboard, progress panel, session page) ---------------------------------------
-# Counts and agreement only need each photo's group and the machine's verdict. Uncorrected photos (the vast
-# majority) get them from `ml.verdict_of` over rows read as tuples, with no model instances, eye cards or
-# reason sentences; photos with a correction still go through `_build_card`, so the rules live in one place.
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    group: str
-    verdict: str | None  # None: unreadable
-    machine_verdict: str | None
-    corrected: bool
-
-    @property
-    def unreadable(self) -> bool:
-        return self.verdict is None
-
-
-def _machine_verdict(prediction_id: int, stored_verdict: str, details: Any, thresholds) -> str:
-    from ml.verdict import verdict_of
-
-    faces = [f for f in (details or {}).get("faces") or [] if isinstance(f, dict)]
-    try:
-        return verdict_of(faces, thresholds).value
-    except (TypeError, ValueError, KeyError, AttributeError):
-        logger.warning("could not re-judge prediction %s; using its stored verdict", prediction_id, exc_info=True)
-        return stored_verdict
-
-
-@dataclass(frozen=True)
-class _LeanLoaded:
-    photos: dict[int, list[tuple[int, str, str]]]  # session id -> (photo id, status, error)
-    predictions: dict[int, tuple]  # photo id -> (id, verdict, confidence, reason, details, model_version_id)
-    stacks: dict[tuple[int, int | None], list[Correction]]
-    corrected: set[int]  # photos with a correction in force (photo- or face-level)
-
-    def outcomes(self, session_id: int, thresholds) -> tuple[list[_Outcome], int]:
-        out: list[_Outcome] = []
-        pending = 0
-        for photo_id, status, error in self.photos.get(session_id, ()):
-            if status == Photo.Status.FAILED:
-                out.append(_Outcome(GROUP_NO_FACE, None, None, False))
-            elif status != Photo.Status.DONE:
-                pending += 1
-            elif (row := self.predictions.get(photo_id)) is None:
-                out.append(_Outcome(GROUP_NO_FACE, None, None, False))
-            elif photo_id in self.corrected:
-                card = _build_card(Photo(id=photo_id, session_id=session_id, status=status, error=error),
-                                   _prediction_from_row(row), self.stacks, thresholds)
-                out.append(_Outcome(card.group, card.verdict, card.machine_verdict, card.corrected))
-            else:
-                verdict = _machine_verdict(row[0], row[1], row[4], thresholds)
-                out.append(_Outcome(_VERDICT_GROUP.get(verdict, GROUP_NO_FACE), verdict, verdict, False))
-        return out, pending
-
-
-def _prediction_from_row(row: tuple) -> Prediction:
-    pk, verdict, confidence, reason, details, model_version_id = row
-    return Prediction(id=pk, verdict=verdict, confidence=confidence, reason=reason, details=details,
-                      model_version_id=model_version_id)
-
-
-def _load_lean(session_ids: list[int]) -> _LeanLoaded:
-    """Three queries whatever the number of sessions or photos."""
-    photos: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    rows = Photo.objects.filter(session_id__in=session_ids).order_by().values_list("id", "session_id", "status", "error")
-    for photo_id, session_id, status, error in rows:
-        photos[session_id].append((photo_id, status, error))
-    predicted = predictions_that_count(Q(photo__session_id__in=session_ids)).values_list(
-        "photo_id", "id", "verdict", "confidence", "reason", "details", "model_version_id")
-    predictions: dict[int, tuple] = {}
-    for photo_id, *row in predicted:
-        predictions.setdefault(photo_id, tuple(row))
-    stacks = _stacks(_corrections(Q(photo__session_id__in=session_ids)))
-    corrected = {photo_id for (photo_id, _), stack in stacks.items() if stack}
-    return _LeanLoaded(photos=photos, predictions=predictions, stacks=stacks, corrected=corrected)
-
-
-def _counts_from_outcomes(outcomes: list[_Outcome], pending: int) -> dict[str, int]:
-    """The same dict as Groups.counts."""
-    groups = dict.fromkeys(GROUP_KEYS, 0)
-    for o in outcomes:
-        groups[o.group] += 1
-    unreadable = sum(1 for o in outcomes if o.unreadable)
-    return {**groups, GROUP_NO_FACE: groups[GROUP_NO_FACE] - unreadable, "unreadable": unreadable, "pending": pending}
+# --- Counting without cards (dashboard, progress panel, session page, after a correction) ------------------
+# Counts and agreement only need each photo's outcome (see `outcomes`): no model instances, eye cards or
+# reason sentences, and the machine's part comes from a cache that a correction doesn't invalidate.
 
 
 @dataclass(frozen=True)
 class SessionSummary:
     """Group counts and agreement of one session, without building its cards."""
 
-    counts: dict[str, int]  # as Groups.counts: blinking, not_blinking, no_face, unreadable, pending
+    counts: dict[str, int]  # see counts_of (the same dict as Groups.counts)
     agreement: Agreement
+
+    @property
+    def group_counts(self) -> list[tuple[str, int]]:
+        """(group key, photos in that review group), in the review's order."""
+        return [(key, self.counts["no_face_group"] if key == GROUP_NO_FACE else self.counts[key]) for key in GROUP_KEYS]
 
 
 def session_summary(*, session: PhotoSession) -> SessionSummary:
-    """What the session page and its polled progress panel show: counts and agreement, in three queries."""
-    outcomes, pending = _load_lean([session.id]).outcomes(session.id, thresholds_for(_strictness(session, None)))
-    return SessionSummary(counts=_counts_from_outcomes(outcomes, pending), agreement=agreement_from_cards(outcomes))
+    """What the session page, its polled progress panel and a correction's answer show: counts and agreement."""
+    thresholds = thresholds_for(_strictness(session, None))
+    result = sessions_outcomes([session.id], {session.id: thresholds})[session.id]
+    return SessionSummary(counts=counts_of(result.outcomes, result.pending),
+                          agreement=agreement_from_cards(result.outcomes))
 
 
 def session_agreement(*, session: PhotoSession) -> Agreement:
@@ -173,7 +97,7 @@ def session_agreement(*, session: PhotoSession) -> Agreement:
     return session_summary(session=session).agreement
 
 
-def agreement_from_cards(cards: Iterable[PhotoCard | _Outcome]) -> Agreement:
+def agreement_from_cards(cards: Iterable[PhotoCard | Outcome]) -> Agreement:
     total = flagged = kept = missed = corrected = 0
     for card in cards:
         if card.unreadable:
@@ -243,9 +167,9 @@ def sessions_blinking_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, i
     out = {s.id: cached[keys[s.id]] for s in sessions if keys[s.id] in cached}
     stale = [s for s in sessions if s.id not in out]
     if stale:
-        loaded = _load_lean([s.id for s in stale])
+        judged = sessions_outcomes([s.id for s in stale],
+                                   {s.id: thresholds_for(_strictness(s, None)) for s in stale})
         for session in stale:
-            outcomes, _ = loaded.outcomes(session.id, thresholds_for(_strictness(session, None)))
-            out[session.id] = sum(1 for o in outcomes if o.group == GROUP_BLINKING)
+            out[session.id] = sum(1 for o in judged[session.id].outcomes if o.group == GROUP_BLINKING)
         cache.set_many({keys[s.id]: out[s.id] for s in stale}, _COUNTS_CACHE_SECONDS)
     return out

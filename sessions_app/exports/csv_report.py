@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from classifier.selectors import EyeCard, FaceCard, PhotoCard
 
-from .naming import safe_filename
+from .naming import original_name
 
 COLUMNS = [
     "file_name",
@@ -74,7 +74,7 @@ def card_row(card: PhotoCard) -> list[str]:
     left, right = by_side.get("left"), by_side.get("right")
     who = card.corrected_by
     return [
-        _cell(safe_filename(card.photo)),
+        _cell(original_name(card.photo)),
         card.verdict or UNREADABLE,
         "" if card.corrected else _number(card.confidence),  # a person's decision has no model confidence
         card.machine_verdict or "",

@@ -5,12 +5,11 @@ stems (no extension) picks the photo and its raw twin (IMG_0001.JPG and IMG_0001
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 from classifier.selectors import PhotoCard
 
-from .naming import safe_filename
+from .naming import original_stem
 
 KEEPERS = "keepers"
 REJECTS = "rejects"
@@ -24,7 +23,7 @@ def filename_filter(cards: Iterable[PhotoCard], *, which: str = KEEPERS) -> str:
     for card in cards:
         if card.unreadable or card.is_keeper != (which == KEEPERS):
             continue
-        stem = os.path.splitext(safe_filename(card.photo))[0].replace(",", " ").strip()
+        stem = original_stem(card.photo).replace(",", " ").strip()
         if stem:
             stems.setdefault(stem, None)
     return ", ".join(sorted(stems, key=str.lower))

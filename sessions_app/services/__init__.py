@@ -30,7 +30,7 @@ from .photo_state import (
     photos_state_waiting,
 )
 from .photos import UploadRejected, UploadResult, clean_filename, photo_upload, photos_requeue_failed
-from .sessions import session_create, session_delete, session_update
+from .sessions import session_create, session_delete, session_update, sessions_set_strictness
 from .storage import storage_delete
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "session_create",
     "session_delete",
     "session_update",
+    "sessions_set_strictness",
     "storage_delete",
     "user_signup",
 ]

@@ -6,6 +6,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .. import media_names
 from ..models import Client, PhotoSession, User
@@ -72,3 +73,9 @@ def session_delete(*, session: PhotoSession) -> None:
         # Files go only once the rows are gone for sure; a rolled-back delete keeps its files.
         transaction.on_commit(lambda: storage_delete(names, prune_dirs=True))
     logger.info("deleted session with %d stored files", len(names))
+
+
+def sessions_set_strictness(*, owner: User, strictness: float) -> int:
+    """Set the strictness of every session of `owner` (a personal strictness they accepted). Returns how many."""
+    value = min(1.0, max(0.0, float(strictness)))
+    return PhotoSession.objects.filter(owner=owner).update(strictness=value, updated_at=timezone.now())

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from classifier import selectors as review
@@ -24,7 +25,7 @@ from classifier.services import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
-    eye_zoom,
+    eye_zoom_request,
 )
 
 from .. import selectors
@@ -66,17 +67,21 @@ def _back(request: HttpRequest, session: PhotoSession, anchor: str = "") -> Http
     return redirect(_review_url(session, sort=request.POST.get("sort", ""), anchor=anchor))
 
 
-def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list[int], *, oob: bool) -> HttpResponse:
-    """The updated card(s), with the counts and agreement swapped in out of band."""
-    groups = review.session_groups(session=session)
-    wanted = set(photo_ids)
-    cards = [c for c in groups.all_cards() if c.photo.id in wanted]
+def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Photo], *, oob: bool) -> HttpResponse:
+    """The updated card(s), with the counts and agreement swapped in out of band.
+
+    Only the changed photos are judged again; the counts come from the session's outcomes, whose machine
+    part is cached (a correction never re-judges the rest of the session).
+    """
+    summary = review.session_summary(session=session)
+    cards = [card for photo in photos if (card := review.photo_card(photo=photo)) is not None]
     context = {
         "session": session,
-        "groups": groups,
+        "counts": summary.counts,
+        "group_counts": summary.group_counts,
         "cards": cards,
         "oob": oob,
-        "agreement": review.agreement_from_cards(groups.all_cards()),
+        "agreement": summary.agreement,
         "sort": request.POST.get("sort", ""),
     }
     return render_no_store(request, "sessions_app/_review_update.html", context)
@@ -85,7 +90,7 @@ def _cards_response(request: HttpRequest, session: PhotoSession, photo_ids: list
 def _card_changed(request: HttpRequest, photo: Photo) -> HttpResponse:
     """After a change to one photo: its new card for htmx, else back to the card on the review page."""
     if is_htmx(request):
-        return _cards_response(request, photo.session, [photo.id], oob=False)
+        return _cards_response(request, photo.session, [photo], oob=False)
     return _back(request, photo.session, anchor=f"card-{photo.uuid}")
 
 
@@ -104,6 +109,7 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
     context = {
         "session": session,
         "groups": groups,
+        "counts": groups.counts,
         "sort": groups.sort,
         "sorts": review.SORTS,
         "agreement": review.agreement_from_cards(cards),
@@ -158,7 +164,9 @@ def review_bulk(request: HttpRequest, session_uuid) -> HttpResponse:
         changed = [c.photo_id for c in corrections_bulk_create(photos=photos, label=form.cleaned_data["action"],
                                                                by=request.user)]
     if is_htmx(request):
-        return _cards_response(request, session, [p.id for p in photos], oob=True)
+        for photo in photos:
+            photo.session = session  # cards read the session's strictness; no query per photo
+        return _cards_response(request, session, photos, oob=True)
     messages.success(request, f"Updated {len(changed)} photo{'s' if len(changed) != 1 else ''}.")
     return _back(request, session)
 
@@ -217,42 +225,56 @@ def photo_lightbox(request: HttpRequest, photo_uuid) -> HttpResponse:
 
 
 def _lightbox_page_context(photo: Photo, sort: str) -> dict:
+    """This photo's card and its neighbours in the review's order (read from the outcomes: no other cards)."""
     session = photo.session
-    groups = review.session_groups(session=session, sort=sort)
-    cards = groups.all_cards()
-    index = next((i for i, c in enumerate(cards) if c.photo.id == photo.id), None)
-    if index is None:
+    sort = sort if sort in review.SORTS else review.SORT_CONFIDENCE
+    order = review.session_order(session=session, sort=sort)
+    index = next((i for i, o in enumerate(order) if o.photo_id == photo.id), None)
+    card = review.photo_card(photo=photo) if index is not None else None
+    if card is None:
         raise Http404("This photo is still being processed.")
-    query = f"?sort={groups.sort}" if groups.sort != review.SORT_CONFIDENCE else ""
+    query = f"?sort={sort}" if sort != review.SORT_CONFIDENCE else ""
 
     def url(i: int) -> str:
-        return reverse("sessions:photo_lightbox", args=[cards[i].photo.uuid]) + query if 0 <= i < len(cards) else ""
+        return reverse("sessions:photo_lightbox", args=[order[i].photo_uuid]) + query if 0 <= i < len(order) else ""
 
     return {
-        "card": cards[index],
+        "card": card,
         "session": session,
-        "sort": groups.sort,
+        "sort": sort,
         "standalone": True,
         "prev_url": url(index - 1),
         "next_url": url(index + 1),
         "position": index + 1,
-        "count": len(cards),
-        "back_url": _review_url(session, sort=groups.sort, anchor=f"card-{photo.uuid}"),
+        "count": len(order),
+        "back_url": _review_url(session, sort=sort, anchor=f"card-{photo.uuid}"),
     }
+
+
+ZOOM_PENDING_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="96" viewBox="0 0 320 96">'
+    '<rect width="320" height="96" fill="#1f2329"/><text x="160" y="54" fill="#c9ced6" font-family="sans-serif" '
+    'font-size="15" text-anchor="middle">Preparing the 100 % view…</text></svg>'
+)
 
 
 @login_required
 @require_GET
 def photo_zoom(request: HttpRequest, photo_uuid, face: int) -> HttpResponse:
-    """A JPEG of one face's eyes cropped from the original at 100%."""
+    """A JPEG of one face's eyes cropped from the original at 100% — or, while a worker cuts it, 202 with a
+    placeholder (zoom.js asks again until it is there)."""
     photo = _photo_for_review(request, photo_uuid)
-    card = review.photo_card(photo=photo)
     stored = review.photo_stored_faces(photo=photo)
-    if card is None or card.unreadable or not 0 <= face < len(stored.faces):
+    if photo.status != Photo.Status.DONE or not 0 <= face < len(stored.faces):
         raise Http404("No such face.")
     try:
-        name = eye_zoom(photo=photo, face=stored.faces[face], face_index=face,
-                        model_version_id=stored.model_version_id)
+        zoom = eye_zoom_request(photo=photo, face=stored.faces[face], face_index=face,
+                                model_version_id=stored.model_version_id)
     except ZoomUnavailable as exc:
         raise Http404(exc.reason) from None
-    return serve_stored_file(photo.original.storage, name, content_type="image/jpeg")
+    if zoom.pending:
+        response = HttpResponse(ZOOM_PENDING_SVG, status=202, content_type="image/svg+xml")
+        response["Retry-After"] = "1"
+        add_never_cache_headers(response)
+        return response
+    return serve_stored_file(photo.original.storage, zoom.name, content_type="image/jpeg")

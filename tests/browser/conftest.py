@@ -63,10 +63,26 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+def _new_page(chromium, *, bypass_csp: bool):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    return context, page
+
+
+@pytest.fixture
+def page(chromium):
+    # Playwright's wait_for_function evaluates its string with eval, which our strict CSP refuses (so such a
+    # wait fails whenever its first look is false). These tests are about behaviour; tests/browser/test_csp.py
+    # checks the policy itself, on `strict_page`.
+    context, page = _new_page(chromium, bypass_csp=True)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def strict_page(chromium):
+    """A page that enforces the site's Content-Security-Policy like any browser."""
+    context, page = _new_page(chromium, bypass_csp=False)
     yield page
     context.close()

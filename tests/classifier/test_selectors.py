@@ -31,7 +31,8 @@ def test_groups_split_photos_by_verdict_with_counts(session):
     assert _names(groups.blinking) == ["IMG_0001.JPG"]
     assert _names(groups.not_blinking) == ["IMG_0002.JPG"]
     assert sorted(_names(groups.no_face)) == ["IMG_0003.JPG", "IMG_0004.JPG"]
-    assert groups.counts == {"blinking": 1, "not_blinking": 1, "no_face": 1, "unreadable": 1, "pending": 1}
+    assert groups.counts == {"blinking": 1, "not_blinking": 1, "no_face": 1, "unreadable": 1, "pending": 1,
+                             "no_face_group": 2}
     unreadable = next(c for c in groups.no_face if c.unreadable)
     assert unreadable.reason == "file is truncated" and unreadable.verdict is None
     card = groups.blinking[0]

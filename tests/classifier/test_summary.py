@@ -37,3 +37,41 @@ def test_summary_matches_the_review_groups(mixed_session, strictness):
     assert summary.agreement == selectors.agreement_from_cards(groups.all_cards())
     assert selectors.sessions_blinking_counts(sessions=[mixed_session]) == {mixed_session.id: len(groups.blinking)}
     assert summary.counts["pending"] == 1 and summary.counts["unreadable"] == 1
+
+
+@pytest.mark.parametrize("sort", list(selectors.SORTS))
+def test_session_order_walks_the_photos_exactly_as_the_review_page_shows_them(mixed_session, sort):
+    cards = selectors.session_groups(session=mixed_session, sort=sort).all_cards()
+    order = selectors.session_order(session=mixed_session, sort=sort)
+    assert [o.photo_id for o in order] == [c.photo.id for c in cards]
+    assert [(o.group, o.verdict, o.confidence) for o in order] == [(c.group, c.verdict, c.confidence) for c in cards]
+    assert all(o.photo_uuid == c.photo.uuid for o, c in zip(order, cards))
+
+
+def test_cached_machine_outcomes_follow_corrections_re_runs_and_promotions(mixed_session):
+    """The machine's part is cached; a correction, a changed prediction or a new live model still shows at once."""
+    from classifier.models import ModelVersion, Prediction
+
+    def blinking() -> int:
+        return selectors.session_summary(session=mixed_session).counts["blinking"]
+
+    def truth() -> int:
+        return len(selectors.session_groups(session=mixed_session).blinking)
+
+    start = blinking()
+    assert start == truth()
+    open_photo = mixed_session.photos.order_by("id")[7]
+    Correction.objects.create(photo=open_photo, label="BLINKING")
+    assert blinking() == truth() == start + 1
+
+    prediction = Prediction.objects.get(photo=mixed_session.photos.order_by("id")[3])  # face-less until re-run
+    prediction.details = {"faces": BLINK}
+    prediction.save()
+    assert blinking() == truth() == start + 2
+
+    newer = ModelVersion.objects.create(name="newer", is_live=False)
+    Prediction.objects.create(photo=mixed_session.photos.order_by("id")[6], model_version=newer, verdict="BLINKING",
+                              confidence=1.0, reason="x", details={"faces": BLINK})
+    ModelVersion.objects.update(is_live=False)
+    ModelVersion.objects.filter(pk=newer.pk).update(is_live=True)
+    assert blinking() == truth() == start + 3

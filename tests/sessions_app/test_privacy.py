@@ -5,6 +5,7 @@ of id in a URL must be taught to `_fill` below (the test fails until it is).
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -12,7 +13,15 @@ from django.core.files.base import ContentFile
 from django.test import Client as WebClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sessions_app.models import Client, Export
+from sessions_app.galleries.access import new_token
+from sessions_app.models import (
+    Client,
+    Export,
+    Gallery,
+    GalleryPhoto,
+    Selection,
+    SelectionItem,
+)
 from tests.factories import make_client, make_model_version, make_photo
 
 from .conftest import mark_done
@@ -46,7 +55,15 @@ def alices_things(alice, alice_session):
     mark_done(photo, p_closed=0.9, model_version=make_model_version(), crops={"left": f"derived/{photo.uuid}/eye.png"})
     export = Export.objects.create(session=alice_session, format=Export.Format.CSV, requested_by=alice)
     export.file.save("x.csv", ContentFile(b"a"), save=True)
-    return {"session": alice_session, "photo": photo, "client": client, "export": export}
+    gallery = Gallery.objects.create(session=alice_session, title="G", token=new_token())
+    item = GalleryPhoto.objects.create(gallery=gallery, photo=photo)
+    selection = Selection.objects.create(gallery=gallery, name="Jane", email="jane@example.com")
+    SelectionItem.objects.create(selection=selection, gallery_photo=item, action=SelectionItem.Action.FAVOURITE)
+    return {"session": alice_session, "photo": photo, "client": client, "export": export, "gallery": gallery,
+            "selection": selection, "item": item}
+
+
+FIXED_VALUES = {"fmt": "csv", "action": "seen", "size": "480"}
 
 
 def _fill(route: str, pattern: URLPattern, things: dict) -> str:
@@ -56,8 +73,13 @@ def _fill(route: str, pattern: URLPattern, things: dict) -> str:
             value = "0"
         elif name == "side":
             value = "left"
+        elif name in FIXED_VALUES:
+            value = FIXED_VALUES[name]
+        elif name == "token":
+            value = things["gallery"].token
         else:
-            kind = next((k for k in ("session", "photo", "client", "export") if name.startswith(k)), None)
+            kind = next((k for k in ("session", "photo", "client", "export", "gallery", "selection", "item")
+                         if name.startswith(k)), None)
             if kind is None:
                 pytest.fail(f"{route}: teach test_privacy._fill about the URL parameter {name!r}")
             value = str(things[kind].uuid)
@@ -74,6 +96,8 @@ def test_the_sweep_covers_the_platform_views():
         "sessions/<uuid:session_uuid>/upload/", "sessions/<uuid:session_uuid>/progress/",
         "sessions/<uuid:session_uuid>/rerun/", "photos/<uuid:photo_uuid>/thumb/", "photos/<uuid:photo_uuid>/preview/",
         "photos/<uuid:photo_uuid>/original/", "photos/<uuid:photo_uuid>/eye/<int:face>/<str:side>/",
+        "galleries/<uuid:gallery_uuid>/", "galleries/<uuid:gallery_uuid>/export/<str:fmt>/",
+        "galleries/<uuid:gallery_uuid>/guests/<uuid:selection_uuid>/<str:action>/",
     ]:
         assert expected in routes
 
@@ -115,7 +139,8 @@ def _db_rows() -> dict[str, list[dict]]:
     from sessions_app.models import Client, Photo, PhotoSession
 
     return {m.__name__: list(m.objects.order_by("pk").values())
-            for m in (Client, PhotoSession, Photo, Export, Correction, Prediction)}
+            for m in (Client, PhotoSession, Photo, Export, Correction, Prediction, Gallery, GalleryPhoto, Selection,
+                      SelectionItem)}
 
 
 @pytest.fixture
@@ -159,3 +184,113 @@ def test_get_never_changes_anything(web, alices_things, route, pattern, enqueued
     before = _db_rows()
     assert web.get(url).status_code < 500, url
     assert _db_rows() == before and enqueued == []
+
+
+# --- Gallery links: every URL of the `gallery` namespace (/g/<token>/...) ---------------------------------
+
+
+def _gallery_patterns() -> list[tuple[str, URLPattern]]:
+    out: list[tuple[str, URLPattern]] = []
+
+    def walk(resolver: URLResolver, prefix: str, in_ns: bool) -> None:
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                walk(p, prefix + str(p.pattern), in_ns or p.namespace == "gallery")
+            elif in_ns:
+                out.append((prefix + str(p.pattern), p))
+
+    walk(get_resolver(), "", False)
+    return out
+
+
+GALLERY_ROUTES = _gallery_patterns()
+# Without a guest cookie these two still answer (the entry form, and entering); all others need a guest.
+ENTRY_ROUTES = {"g/<str:token>/", "g/<str:token>/enter/"}
+GUEST_POST = {"name": "Mallory", "email": "m@example.com", "password": "x", "favourite": "1", "comment": "hi"}
+
+
+def _guest(gallery: Gallery) -> WebClient:
+    web = WebClient()
+    assert web.post(f"/g/{gallery.token}/enter/", {"name": "Jane", "email": "jane@example.com"}).status_code == 302
+    return web
+
+
+def _unavailable(resp) -> bool:
+    return resp.status_code == 404 and b"This gallery isn't available" in resp.content
+
+
+def test_the_gallery_sweep_covers_every_public_view():
+    routes = {r for r, _ in GALLERY_ROUTES}
+    assert {"g/<str:token>/", "g/<str:token>/enter/", "g/<str:token>/submit/",
+            "g/<str:token>/p/<uuid:item_uuid>/<int:size>.jpg", "g/<str:token>/p/<uuid:item_uuid>/download/",
+            "g/<str:token>/p/<uuid:item_uuid>/favourite/", "g/<str:token>/p/<uuid:item_uuid>/comment/"} <= routes
+
+
+def _wrong_tokens(token: str) -> list[str]:
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    return [new_token(), flipped, token[:-1], token.upper() if token.upper() != token else token.lower(), "0" * 43]
+
+
+@pytest.mark.parametrize(("route", "pattern"), GALLERY_ROUTES, ids=[r for r, _ in GALLERY_ROUTES])
+def test_wrong_revoked_and_expired_links_serve_nothing(alices_things, route, pattern):
+    from django.utils import timezone
+
+    gallery = alices_things["gallery"]
+    guest = _guest(gallery)
+    url = _fill(route, pattern, alices_things)
+    before = _db_rows()
+    bodies = set()
+    for token in _wrong_tokens(gallery.token):
+        for resp in (guest.get(url.replace(gallery.token, token)), guest.post(url.replace(gallery.token, token),
+                                                                                GUEST_POST)):
+            assert _unavailable(resp) or resp.status_code == 405, (token, resp.status_code)  # 405: any token alike
+            if resp.status_code == 404:
+                bodies.add(resp.content)
+    for change in ({"revoked_at": timezone.now()}, {"expires_at": timezone.now() - timezone.timedelta(minutes=1)}):
+        Gallery.objects.filter(pk=gallery.pk).update(**change)
+        for resp in (guest.get(url), guest.post(url, GUEST_POST)):
+            assert _unavailable(resp) or resp.status_code == 405, (change, resp.status_code)
+            if resp.status_code == 404:
+                bodies.add(resp.content)
+        Gallery.objects.filter(pk=gallery.pk).update(revoked_at=None, expires_at=None)
+    assert len(bodies) == 1  # one page for every case: an answer never tells which it was
+    rows = _db_rows()
+    rows["Selection"] = before["Selection"] = []  # the guest entering above is the only change
+    assert rows == before
+
+
+@pytest.mark.parametrize(("route", "pattern"), [(r, p) for r, p in GALLERY_ROUTES if r not in ENTRY_ROUTES],
+                         ids=[r for r, _ in GALLERY_ROUTES if r not in ENTRY_ROUTES])
+def test_gallery_urls_need_an_entered_guest_of_that_gallery(alices_things, alice_session, route, pattern):
+    other = Gallery.objects.create(session=alice_session, title="Other", token=new_token())
+    url = _fill(route, pattern, alices_things)
+    stranger, other_guest = WebClient(), _guest(other)
+    before = _db_rows()
+    for web in (stranger, other_guest):
+        for resp in (web.get(url), web.post(url, GUEST_POST)):
+            assert _unavailable(resp) or resp.status_code == 405, resp.status_code
+    # A forged cookie naming Jane's selection, unsigned (other_guest's is signed for the other gallery).
+    stranger.cookies["eyespy_guest"] = json.dumps({"s": str(alices_things["selection"].uuid), "u": ""})
+    resp = stranger.post(url, GUEST_POST)
+    assert _unavailable(resp) or resp.status_code == 405
+    assert _db_rows() == before
+
+
+@pytest.mark.parametrize(("route", "pattern"), GALLERY_ROUTES, ids=[r for r, _ in GALLERY_ROUTES])
+def test_gallery_posts_without_the_csrf_token_are_refused(alices_things, route, pattern):
+    gallery = alices_things["gallery"]
+    web = WebClient(enforce_csrf_checks=True)
+    web.cookies.update(_guest(gallery).cookies)
+    url = _fill(route, pattern, alices_things)
+    before = _db_rows()
+    assert web.post(url, GUEST_POST).status_code == 403
+    assert _db_rows() == before
+
+
+@pytest.mark.parametrize(("route", "pattern"), GALLERY_ROUTES, ids=[r for r, _ in GALLERY_ROUTES])
+def test_gallery_gets_never_change_anything(alices_things, route, pattern):
+    guest = _guest(alices_things["gallery"])
+    url = _fill(route, pattern, alices_things)
+    before = _db_rows()
+    assert guest.get(url).status_code < 500
+    assert _db_rows() == before

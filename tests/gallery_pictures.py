@@ -1,0 +1,71 @@
+"""Pictures for the gallery browser tests and screenshots: real photos from ../shared/data/photos (read in
+place) and drawn landscapes in several aspect ratios, so the justified grid has something to justify."""
+from __future__ import annotations
+
+import io
+import random
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw, ImageFilter
+
+from sessions_app import media_names
+from sessions_app.models import Photo
+from tests.conftest import SHARED_DATA
+
+REAL = ["closed/hoanganhpham1006_close.jpg", "unlabeled/hoanganhpham1006_test2.jpg",
+        "unlabeled/hoanganhpham1006_test1.jpg"]
+# The two devices the gallery browser tests run on.
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1400, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+              "device_scale_factor": 2},
+}
+PALETTES = [((250, 214, 165), (214, 110, 90), (64, 48, 70)), ((190, 220, 240), (120, 170, 200), (40, 70, 60)),
+            ((255, 236, 210), (240, 160, 120), (90, 80, 110)), ((220, 235, 220), (150, 190, 150), (50, 80, 60)),
+            ((235, 225, 245), (180, 150, 200), (70, 60, 90)), ((245, 240, 230), (200, 180, 150), (90, 70, 50))]
+SHAPES = [(1500, 1000), (1000, 1500), (1500, 1000), (1200, 1200), (1000, 1500), (1600, 900)]
+
+
+def drawn(n: int) -> Image.Image:
+    """A soft landscape: sky gradient, sun, two hill lines. Different for each n."""
+    rng = random.Random(n)
+    w, h = SHAPES[n % len(SHAPES)]
+    sky, mid, ground = PALETTES[n % len(PALETTES)]
+    image = Image.new("RGB", (w, h))
+    draw = ImageDraw.Draw(image)
+    for y in range(h):
+        t = y / h
+        draw.line([(0, y), (w, y)], fill=tuple(int(sky[i] * (1 - t) + mid[i] * t) for i in range(3)))
+    r = rng.randint(h // 14, h // 8)
+    cx, cy = rng.randint(w // 5, 4 * w // 5), rng.randint(h // 6, h // 3)
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(255, 248, 230))
+    for k, colour in enumerate((mid, ground)):
+        base = int(h * (0.55 + 0.15 * k))
+        points = [(0, h)] + [(x, base + int(rng.uniform(-1, 1) * h * 0.06)) for x in range(0, w + 100, 100)] + [(w, h)]
+        draw.polygon(points, fill=tuple(max(0, c - 25 * k) for c in colour))
+    return image.filter(ImageFilter.GaussianBlur(1.2))
+
+
+def picture(n: int) -> Image.Image:
+    real = [SHARED_DATA / "photos" / name for name in REAL]
+    if n < len(real) and real[n].exists():
+        return Image.open(real[n]).convert("RGB")
+    return drawn(n)
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def give_preview(photo: Photo, image: Image.Image) -> None:
+    """What the worker would have stored: a preview of at most 1600 px and a 400 px thumbnail."""
+    image = image.copy()
+    image.thumbnail((1600, 1600))
+    photo.preview.save(media_names.preview_name(photo.uuid), ContentFile(jpeg(image)), save=False)
+    photo.width, photo.height = image.size
+    image.thumbnail((400, 400))
+    photo.thumbnail.save(media_names.thumbnail_name(photo.uuid), ContentFile(jpeg(image)), save=False)
+    photo.save(update_fields=["preview", "thumbnail", "width", "height"])
+
