@@ -20,6 +20,10 @@ _LAZY = {
     "judge": "ml.verdict",
     "judgement": "ml.verdict",
     "verdict_from_faces": "ml.verdict",
+    "check_reasons": "ml.verdict",
+    "session_baseline": "ml.openness",
+    "relative_openness": "ml.openness",
+    "narrower_than_usual": "ml.openness",
     "load_model": "ml.eye_model",
     "EyeModel": "ml.eye_model",
     "DEFAULT_MODEL_PATH": "ml.eye_model",
@@ -34,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ml.analysis import analyse, analyse_batch
     from ml.eye_model import DEFAULT_MODEL_PATH, EyeModel, load_model
     from ml.imaging import DecodedImage, ImageError, decode, make_derivatives
-    from ml.verdict import judge, judgement, verdict_from_faces
+    from ml.openness import narrower_than_usual, relative_openness, session_baseline
+    from ml.verdict import check_reasons, judge, judgement, verdict_from_faces
 
 
 def __getattr__(name: str) -> Any:

@@ -19,8 +19,9 @@ from PIL import Image
 
 from ml import eyes as eyes_mod
 from ml import faces as faces_mod
+from ml import openness as openness_mod
 from ml.types import Box, EyeResult, EyeState, FaceResult, PhotoAnalysis, Thresholds
-from ml.verdict import eye_state, judge, subject_flags
+from ml.verdict import eye_state, judgement, subject_flags
 
 if TYPE_CHECKING:
     from ml.eye_model import EyeModel
@@ -139,30 +140,37 @@ def _finish(prep: _Prepared, p_closed: np.ndarray, thresholds: Thresholds) -> Ph
     k = 0
     for face, is_subject in zip(prep.faces, flags):
         eye_results = []
+        # Dark glasses (or a hand) over either eye: neither eye of this face is judged.
+        covered = any(eyes_mod.eye_covered(prep.crops[k + i]) for i, e in enumerate(face.eyes) if e.visible)
         for eye in face.eyes:
             p = float(p_closed[k])
             png = prep.crop_pngs[k]
             k += 1
-            if eye.visible:
-                state, p_out, openness = eye_state(p, thresholds), round(p, 4), round(1.0 - p, 4)
+            if eye.visible and not covered:
+                openness = openness_mod.openness(p, eye.lid_ratio)
+                state, p_out = eye_state(1.0 - openness, thresholds), round(p, 4)
             else:
                 state, p_out, openness = EyeState.NOT_VISIBLE, 0.0, 0.0
+            # Pixels of real detail across the eye: an upscaled small photo adds none.
+            width_px = eye.width / max(prep.px_per_original, 1.0)
             eye_results.append(EyeResult(
                 side=eye.side, state=state, p_closed=p_out, openness=openness,
                 box=_box(*eye.box(), prep.image_size), lid_ratio=round(eye.lid_ratio, 4), crop=png,
+                width_px=round(width_px, 1),
             ))
         x0, y0, x1, y1 = face.detection.box
         results.append(FaceResult(
             box=_box(x0, y0, x1, y1, prep.image_size), score=round(face.detection.score, 4),
             size_px=max(1, round(face.width / prep.px_per_original)), is_subject=is_subject,
-            eyes=tuple(eye_results),
+            eyes=tuple(eye_results), presence=round(face.presence, 4),
         ))
     t = time.perf_counter()
-    verdict, confidence, reason = judge(results, thresholds)
+    judged = judgement(results, thresholds)
     timings = dict(prep.timings)
     timings["judge"] = _ms(t)
-    return PhotoAnalysis(verdict=verdict, confidence=confidence, reason=reason, faces=tuple(results),
-                         width=prep.width, height=prep.height, timings_ms=timings)
+    return PhotoAnalysis(verdict=judged.verdict, confidence=judged.confidence, reason=judged.reason,
+                         faces=tuple(results), width=prep.width, height=prep.height, timings_ms=timings,
+                         needs_check=judged.needs_check, check_reasons=judged.check_reasons)
 
 
 def _model(model: EyeModel | None) -> EyeModel:

@@ -75,7 +75,9 @@ def build_model(*, input_size: int = INPUT_SIZE, width: int = 24, dropout: float
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(64, activation="relu")(x)
     x = layers.Dropout(dropout / 2)(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="p_closed")(x)
+    # The logit is its own layer so calibration can read it and bake a temperature into it.
+    logit = layers.Dense(1, name="logit")(x)
+    outputs = layers.Activation("sigmoid", name="p_closed")(logit)
     return keras.Model(inputs, outputs, name="eye_cnn")
 
 

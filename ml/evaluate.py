@@ -5,9 +5,12 @@ Default mode runs the full `ml.analyse` pipeline on every image (photos or face 
 size); a photo where no face is found counts as a NOT_BLINKING prediction and is also counted
 in `no_face`. `--eyes` treats every image as an eye crop and runs only the CNN.
 
-Prints n, accuracy, precision, recall, F1, the confusion matrix, images/s and the worst errors
-by file name; `--json` writes {"n","accuracy","precision","recall","f1","tp","fp","tn","fn",
-"no_face","images_per_s"}.
+Prints n, accuracy, precision, recall, F1, the confusion matrix, images/s, how many images read
+partly closed and how many went to the "check these" group (with the accuracy on the rest), and the
+worst errors by file name; `--json` writes {"n","accuracy","precision","recall","f1","tp","fp","tn",
+"fn","no_face","images_per_s","partly","check"}. `partly`: images whose main face has a partly closed
+eye (eye mode: crops that read partly closed); `check`: images sent to the check group (eye mode: crops
+whose closedness is within the check band of the cut-off).
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ class ItemResult:
     score: float  # P(closed) behind the prediction (max over the subject eyes in face mode)
     note: str = ""  # the analysis reason, or "" in eye mode
     no_face: bool = False
+    partly: bool = False  # the main face (eye mode: the crop) has a partly closed eye
+    check: bool = False  # sent to the "check these" group
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,21 @@ class EvalReport:
             "n": m["n"], "accuracy": m["accuracy"], "precision": m["precision"], "recall": m["recall"],
             "f1": m["f1"], "tp": m["tp"], "fp": m["fp"], "tn": m["tn"], "fn": m["fn"],
             "no_face": self.no_face, "images_per_s": round(self.images_per_s, 2),
+            "partly": self.partly, "check": self.check,
         }
+
+    @property
+    def partly(self) -> int:
+        return sum(it.partly for it in self.items)
+
+    @property
+    def check(self) -> int:
+        return sum(it.check for it in self.items)
+
+    def rest_metrics(self) -> Metrics:
+        """Metrics over the items not sent to the check group."""
+        rest = [it for it in self.items if not it.check]
+        return binary_metrics(np.array([it.truth for it in rest]), np.array([it.predicted for it in rest]))
 
     def worst_errors(self, limit: int = 15) -> list[ItemResult]:
         """Misclassified items, most confidently wrong first."""
@@ -84,7 +103,11 @@ def evaluate_eyes(files: list[tuple[Path, int]], *, model_path: str | Path | Non
                   threshold: float = 0.5) -> EvalReport:
     """Every image is an eye crop: resize to the CNN input and classify."""
     from ml.eye_model import load_model
+    from ml.openness import openness
+    from ml.types import EyeState, Thresholds
+    from ml.verdict import CHECK_BAND, eye_state
 
+    cut = Thresholds().closed
     model = load_model(model_path)
     started = time.perf_counter()
     crops, kept, unreadable = [], [], []
@@ -97,8 +120,12 @@ def evaluate_eyes(files: list[tuple[Path, int]], *, model_path: str | Path | Non
             unreadable.append(str(path))
     p = model.predict(np.stack(crops)) if crops else np.zeros((0,), np.float32)
     seconds = time.perf_counter() - started
-    items = [ItemResult(path=path, truth=label, predicted=int(score >= threshold), score=float(score))
-             for (path, label), score in zip(kept, p)]
+    items = []
+    for (path, label), score in zip(kept, p):
+        closedness = 1.0 - openness(float(score))  # a bare crop has no lid outline: openness from the CNN
+        items.append(ItemResult(path=path, truth=label, predicted=int(score >= threshold), score=float(score),
+                                partly=eye_state(closedness, Thresholds()) is EyeState.PARTLY_CLOSED,
+                                check=abs(closedness - cut) < CHECK_BAND))
     metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
     return EvalReport(metrics=metrics, no_face=0, images_per_s=len(items) / seconds if seconds else 0.0,
                       seconds=seconds, mode="eyes", model_version=model.version, items=items, unreadable=unreadable)
@@ -135,7 +162,7 @@ def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | N
     from ml.analysis import analyse
     from ml.eye_model import load_model
     from ml.imaging import ImageError
-    from ml.types import Thresholds, Verdict
+    from ml.types import EyeState, Thresholds, Verdict
 
     thresholds = thresholds or Thresholds()
     model = load_model(model_path)
@@ -156,8 +183,11 @@ def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | N
             continue
         found = result.verdict is not Verdict.NO_FACE
         no_face += not found
+        main_eyes = result.faces[0].eyes if result.faces else ()
         items.append(ItemResult(path=path, truth=label, predicted=int(result.verdict is Verdict.BLINKING),
-                                score=_subject_p(result), note=result.reason, no_face=not found))
+                                score=_subject_p(result), note=result.reason, no_face=not found,
+                                partly=any(e.state is EyeState.PARTLY_CLOSED for e in main_eyes),
+                                check=result.needs_check))
     seconds = time.perf_counter() - started
     metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
     return EvalReport(metrics=metrics, no_face=no_face, images_per_s=len(items) / seconds if seconds else 0.0,
@@ -178,6 +208,10 @@ def evaluate(directory: str | Path, *, eyes: bool = False, model_path: str | Pat
 def format_report(report: EvalReport, *, root: Path | None = None, worst: int = 15) -> str:
     lines = [f"mode: {report.mode}   model: {report.model_version}", report.metrics.summary(),
              f"no_face: {report.no_face}   images/s: {report.images_per_s:.1f}   ({report.seconds:.1f}s)"]
+    rest = report.rest_metrics()
+    share = report.check / report.metrics.n if report.metrics.n else 0.0
+    lines.append(f"partly: {report.partly}   check: {report.check} ({share:.1%}; on the other {rest.n}: "
+                 f"accuracy={rest.accuracy:.4f} recall={rest.recall:.4f})")
     if report.unreadable:
         lines.append(f"unreadable (not counted): {len(report.unreadable)}")
     errors = report.worst_errors(worst)
@@ -186,7 +220,7 @@ def format_report(report: EvalReport, *, root: Path | None = None, worst: int = 
         for it in errors:
             name = it.path.relative_to(root) if root and it.path.is_relative_to(root) else it.path
             truth = "closed" if it.truth else "open"
-            extra = f"  {it.note}" if it.note else ""
+            extra = (f"  {it.note}" if it.note else "") + ("  [check]" if it.check else "")
             lines.append(f"  {truth:>6}  p_closed={it.score:.2f}  {name}{extra}")
     return "\n".join(lines)
 

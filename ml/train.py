@@ -1,9 +1,13 @@
 """Train the eye-state CNN: `python -m ml.train --data ../shared/data --out DIR`.
 
 Data: CEW eye patches (<data>/cew/eyes), eyes cut by our own pipeline from the CEW face crops
-(<data>/faces, when ml.faces/ml.eyes are importable) and optional extra labelled crops
-(<extra>/{closed,open}/**, e.g. photographers' corrections). Split: by group (source photo /
-LFW person), seeded and deterministic; the validation groups never reach training.
+(<data>/faces, when ml.faces/ml.eyes are importable), the yawn_eyes RGB close-ups (<data>/yawn_eyes,
+all to training) and optional extra labelled crops (<extra>/{closed,open}/**, e.g. photographers'
+corrections). Split: by group (source photo / LFW person), seeded and deterministic; the validation
+groups never reach training. A temperature fitted on the validation split is baked into the export.
+
+This is the retraining flow the app runs. The committed model is made by `python -m ml.crossval final`
+(grouped cross-validation split and choices, see ml/models/MODEL_CARD.md); both share `fit_arrays`.
 
 Writes OUT/eye_cnn.keras, OUT/eye_cnn.tflite and OUT/metrics.json; prints the metrics.
 TensorFlow is imported only inside train().
@@ -49,6 +53,7 @@ class TrainReport:
     metrics: dict  # validation eye crops (all sources), through the exported .tflite
     metrics_by_source: dict[str, dict] = field(default_factory=dict)
     collection_check: dict = field(default_factory=dict)
+    temperature: float = 1.0  # baked into the exported model's last layer
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -211,6 +216,83 @@ def _metrics_at(p: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> Metrics
 # --------------------------------------------------------------------------- training
 
 
+def fit_arrays(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    seed: int = datasets.DEFAULT_SEED,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_size: int = DEFAULT_BATCH,
+    threads: int = 2,
+    width: int = 24,
+    aug_strength: float = 1.0,
+    closed_weight: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    progress: object | None = None,
+) -> object:
+    """Train the eye CNN on uint8 [N,S,S] crops (1 = closed); returns the Keras model.
+
+    The loop behind `train()` and `ml.crossval`: fresh augmentation every epoch, Adam with cosine
+    decay from 2e-3, binary cross-entropy. Deterministic for a given seed and data.
+    `progress(model) -> str` is appended to the log line every 5th epoch and the last.
+    """
+    from ml.cnn import build_model, configure_tensorflow
+
+    configure_tensorflow(threads=threads, seed=seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    model = build_model(input_size=x_train.shape[1], width=width)
+    steps = max(1, math.ceil(len(x_train) / batch_size)) * max(1, epochs)
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps, alpha=0.02)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="acc")],
+    )
+    weights = np.where(y_train == 1, closed_weight, 1.0).astype(np.float32)
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, np.float32)
+    # A plain batch loop (train_on_batch) rather than fit(): no tf.data pipeline per epoch.
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        x_aug = augment(x_train, rng, strength=aug_strength).astype(np.float32)[..., None]
+        order = rng.permutation(len(x_aug))
+        losses, accs = [], []
+        for start in range(0, len(order), batch_size):
+            idx = order[start: start + batch_size]
+            with _quiet_keras():
+                loss, acc = model.train_on_batch(x_aug[idx], y_train[idx].astype(np.float32),
+                                                 sample_weight=weights[idx], return_dict=False)
+            losses.append(float(loss))
+            accs.append(float(acc))
+        line = f"epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f} train acc {np.mean(accs):.4f}"
+        if progress is not None and (epoch == epochs - 1 or epoch % 5 == 0):
+            line += progress(model)
+        logger.info("%s (%.1fs)", line, time.perf_counter() - t0)
+    return model
+
+
+def logits_of(model: object, x: np.ndarray, batch: int = 1024) -> np.ndarray:
+    """The CNN's pre-sigmoid output (float64 [N]) for uint8 crops: what calibration is fitted on."""
+    import keras
+
+    head = keras.Model(model.inputs, model.get_layer("logit").output)
+    x = np.asarray(x, np.float32)[..., None]
+    out = [keras.ops.convert_to_numpy(head([x[i: i + batch]], training=False)).reshape(-1)
+           for i in range(0, len(x), batch)]
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0,), np.float64)
+
+
+def bake_temperature(model: object, temperature: float) -> None:
+    """Divide the final logit by `temperature` inside the model, so the exported file serves calibrated P."""
+    layer = model.get_layer("logit")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel / temperature, bias / temperature])
+
+
 def train(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -231,7 +313,7 @@ def train(
     `extra_examples`: a folder laid out closed/ open/ (nested allowed) of labelled eye crops of
     any size; all of them go to training. `max_train` caps the training set (smoke tests).
     """
-    from ml.cnn import build_model, configure_tensorflow, export_tflite
+    from ml.cnn import export_tflite
     from ml.eye_model import EyeModel
 
     started = time.perf_counter()
@@ -248,6 +330,11 @@ def train(
         if face_parts is not None:
             train_parts.append(face_parts[0])
             val_parts.append(face_parts[1])
+    if use_faces and (data_dir / "yawn_eyes").is_dir():  # RGB close-ups: all to training (groups unknown to CEW)
+        from ml.devdata import yawn_eyes
+
+        yawn = yawn_eyes(data_dir)
+        train_parts.append(_Part("yawn", yawn.x, yawn.y, list(yawn.group), list(yawn.item)))
     if extra_examples is not None:
         if datasets.list_labelled_files(Path(extra_examples)):
             train_parts.append(_extra_part(Path(extra_examples)))
@@ -261,7 +348,7 @@ def train(
             entry[f"{side}_closed"] = int(part.y.sum())
             entry[f"{side}_open"] = int((part.y == 0).sum())
     # The split invariant, checked rather than trusted.
-    train_groups = {g for p in train_parts if p.name != "extra" for g in p.groups}
+    train_groups = {g for p in train_parts if p.name not in ("extra", "yawn") for g in p.groups}
     leaked = train_groups & {g for p in val_parts for g in p.groups}
     if leaked:
         raise RuntimeError(f"group split leaked {len(leaked)} groups, e.g. {sorted(leaked)[:3]}")
@@ -274,40 +361,24 @@ def train(
     x_val, y_val = _concat(val_parts)
     logger.info("training on %d crops, validating on %d (%s)", len(x_train), len(x_val), counts)
 
-    configure_tensorflow(threads=threads, seed=seed)
-    import keras
-
-    model = build_model(input_size=INPUT_SIZE, width=width)
-    steps = max(1, math.ceil(len(x_train) / batch_size)) * max(1, epochs)
-    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps, alpha=0.02)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="acc")],
-    )
     x_val_f = x_val.astype(np.float32)[..., None]
-    weights = np.where(y_train == 1, closed_weight, 1.0).astype(np.float32)
-    # A plain batch loop (train_on_batch) rather than fit(): no tf.data pipeline per epoch.
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        x_aug = augment(x_train, rng, strength=aug_strength).astype(np.float32)[..., None]
-        order = rng.permutation(len(x_aug))
-        losses, accs = [], []
-        for start in range(0, len(order), batch_size):
-            idx = order[start: start + batch_size]
-            with _quiet_keras():
-                loss, acc = model.train_on_batch(x_aug[idx], y_train[idx].astype(np.float32),
-                                                 sample_weight=weights[idx], return_dict=False)
-            losses.append(float(loss))
-            accs.append(float(acc))
-        line = (f"epoch {epoch + 1}/{epochs} loss {np.mean(losses):.4f} "
-                f"train acc {np.mean(accs):.4f}")
-        if epoch == epochs - 1 or epoch % 5 == 0:
-            p_val = _predict(model, x_val_f)
-            m = _metrics_at(p_val, y_val)
-            line += f" | val acc {m.accuracy:.4f} recall {m.recall:.4f}"
-        logger.info("%s (%.1fs)", line, time.perf_counter() - t0)
 
+    def log_val(model: object) -> str:
+        m = _metrics_at(_predict(model, x_val_f), y_val)
+        return f" | val acc {m.accuracy:.4f} recall {m.recall:.4f}"
+
+    model = fit_arrays(x_train, y_train, seed=seed, epochs=epochs, batch_size=batch_size, threads=threads,
+                       width=width, aug_strength=aug_strength, closed_weight=closed_weight, rng=rng,
+                       progress=log_val if len(x_val) else None)
+
+    # Calibrate on the validation split: the served file gives calibrated P(closed), which the
+    # openness scale and the check band assume (ml.calibration, MODEL_CARD.md).
+    temperature = 1.0
+    if len(x_val) and 0 < int(y_val.sum()) < len(y_val):
+        from ml.calibration import fit_temperature
+
+        temperature = fit_temperature(logits_of(model, x_val), y_val)
+        bake_temperature(model, temperature)
     keras_path = out_dir / "eye_cnn.keras"
     with _quiet_keras():
         model.save(keras_path)
@@ -330,7 +401,7 @@ def train(
         out_dir=out_dir, keras_path=keras_path, tflite_path=tflite_path, version=served.version,
         seed=seed, epochs=epochs,
         seconds=round(time.perf_counter() - started, 1), counts=counts, metrics=overall,
-        metrics_by_source=metrics_by_source, collection_check=check,
+        metrics_by_source=metrics_by_source, collection_check=check, temperature=round(temperature, 4),
     )
     (out_dir / "metrics.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report

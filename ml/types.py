@@ -40,10 +40,12 @@ class Box:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """How strict the verdict is. `closed` and `partly` are P(closed) cut-offs for one eye.
+    """How strict the verdict is. `closed` and `partly` are cut-offs on an eye's closedness, 1 - openness.
 
-    A photo is BLINKING when an eye of a subject face reaches `closed`, or, with
-    `partly_counts` on, reaches `partly`.
+    A photo is BLINKING when an eye of a subject face reaches `closed`, or, with `partly_counts`
+    on, reaches `partly`. (For analyses stored before schema 3, openness was 1 - P(closed), so
+    the same cut-offs read them exactly as before.) The openness scale is fitted so that the
+    defaults are the cross-validated operating point (ml/openness.py, MODEL_CARD.md).
     """
 
     closed: float = 0.5
@@ -64,11 +66,12 @@ class Thresholds:
 class EyeResult:
     side: str  # "left" / "right": the subject's own left and right
     state: EyeState
-    p_closed: float  # 0-1 from the CNN (NaN-free; 0.0 when not visible)
-    openness: float  # 0-1, 1 = wide open; what the UI shows
+    p_closed: float  # 0-1 calibrated P(closed) from the CNN (0.0 when not visible)
+    openness: float  # 0-1, 1 = wide open: lid aperture fused with the CNN (ml.openness); states come from it
     box: Box  # where the eye crop came from, in image fractions
     lid_ratio: float | None = None  # lid contour height / width from the iris model, when measured
     crop: bytes | None = field(default=None, compare=False, repr=False)  # small grayscale PNG for the review UI
+    width_px: float | None = None  # eye width in pixels of real detail (original photo, or analysed if smaller)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class FaceResult:
     size_px: int  # face width in pixels of the original image
     is_subject: bool  # False for small background faces, which never decide the verdict
     eyes: tuple[EyeResult, ...]
+    presence: float | None = None  # the landmark model's face-presence score, when measured
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ class PhotoAnalysis:
     width: int  # oriented size of the original photo
     height: int
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+    # The "check these" group: the verdict is uncertain (ml.verdict.check_reasons says why).
+    needs_check: bool = False
+    check_reasons: tuple[str, ...] = ()
 
     def to_dict(self, *, with_crops: bool = False) -> dict:
         """The stored form: JSON-ready (enums as values, crops dropped unless asked for), with `schema`.
@@ -99,6 +106,7 @@ class PhotoAnalysis:
         data = asdict(self)
         data["schema"] = SCHEMA_VERSION
         data["verdict"] = self.verdict.value
+        data["check_reasons"] = list(self.check_reasons)
         for face in data["faces"]:
             for eye in face["eyes"]:
                 eye["state"] = EyeState(eye["state"]).value
@@ -112,7 +120,8 @@ class PhotoAnalysis:
 
         Schema 1 (before the version key existed) may lack `size_px`, `score`, `is_subject`, `lid_ratio`
         and the photo size; they get neutral defaults (sizes 0 mean "unknown": judging then falls back
-        to the stored subject flags).
+        to the stored subject flags). Schemas 1-2 lack `width_px`, `presence`, `needs_check` and
+        `check_reasons` (None / False / ()); their openness is 1 - P(closed), which judges as before.
         """
         if not isinstance(data, Mapping):
             raise ValueError("a stored analysis is a JSON object")
@@ -129,13 +138,21 @@ class PhotoAnalysis:
                 width=int(data.get("width") or 0),
                 height=int(data.get("height") or 0),
                 timings_ms=dict(data.get("timings_ms") or {}),
+                needs_check=bool(data.get("needs_check", False)),
+                check_reasons=tuple(str(r) for r in data.get("check_reasons") or ()),
             )
         except (TypeError, KeyError) as exc:
             raise ValueError(f"unreadable stored analysis: {exc}") from exc
 
 
 # Version of PhotoAnalysis.to_dict(). 1: no "schema" key (stored before it existed). 2: "schema" added.
-SCHEMA_VERSION = 2
+# 3: calibrated p_closed, fused openness (states come from it), eye width_px, face presence,
+#    needs_check + check_reasons.
+SCHEMA_VERSION = 3
+
+
+def _opt_float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _box_from_dict(data: Any) -> Box:
@@ -155,6 +172,7 @@ def _eye_from_dict(data: Mapping[str, Any]) -> EyeResult:
         openness=float(openness) if openness is not None else 1.0 - p_closed,
         box=_box_from_dict(data.get("box")),
         lid_ratio=float(lid) if lid is not None else None,
+        width_px=_opt_float(data.get("width_px")),
     )
 
 
@@ -165,4 +183,5 @@ def _face_from_dict(data: Mapping[str, Any]) -> FaceResult:
         size_px=int(data.get("size_px") or 0),
         is_subject=bool(data.get("is_subject", True)),
         eyes=tuple(_eye_from_dict(e) for e in data.get("eyes") or () if isinstance(e, Mapping)),
+        presence=_opt_float(data.get("presence")),
     )

@@ -1,10 +1,12 @@
-"""Turn per-eye P(closed) into a photo verdict, a confidence and a reason: every verdict rule lives here.
+"""Turn per-eye openness and P(closed) into a photo verdict, a confidence, a reason and the check flag:
+every verdict rule lives here.
 
 Pure and cheap: the web app's strictness slider re-judges stored analyses with it
 (`judge(analysis.to_dict()["faces"], Thresholds.from_strictness(s))`) without re-analysing.
 The rules: which faces are subjects (`subject_flags`, and "no subject known -> every face counts"),
 each eye's state at the thresholds (`eye_state`; not_visible stays), each face's own label, the photo's
-verdict from its faces (`verdict_from_faces`, which also takes faces a person has labelled).
+verdict from its faces (`verdict_from_faces`, which also takes faces a person has labelled), and whether
+the photo belongs in the "check these" group (`check_reasons`).
 `judgement` gives all of it in one pass; `judge` and `verdict_of` are its short forms.
 """
 from __future__ import annotations
@@ -15,13 +17,32 @@ from typing import Any, Mapping, Sequence
 from ml.types import EyeState, FaceResult, Thresholds, Verdict
 
 
-def eye_state(p_closed: float, thresholds: Thresholds) -> EyeState:
-    """open / partly_closed / closed for a visible eye."""
-    if p_closed >= thresholds.closed:
+# The check group (chosen by grouped cross-validation, see ml/models/MODEL_CARD.md).
+CHECK_BAND = 0.20  # the most closed eye within this of the deciding cut-off (on 1 - openness)
+MIN_FACE_SCORE = 0.6  # detector confidence below this: the face box is doubtful
+MIN_PRESENCE = 0.5  # landmark face-presence below this: doubtful too
+MIN_EYE_PX = 8.0  # a visible eye narrower than this (px of real detail) is too small to be sure
+NEAR_CUT = "near the cut-off"
+EYES_HIDDEN = "eyes not visible"
+FACE_DOUBTFUL = "face box doubtful"
+EYES_TINY = "eyes too small"
+
+
+def eye_state(closedness: float, thresholds: Thresholds) -> EyeState:
+    """open / partly_closed / closed for a visible eye from its closedness (1 - openness)."""
+    if closedness >= thresholds.closed:
         return EyeState.CLOSED
-    if p_closed >= thresholds.partly:
+    if closedness >= thresholds.partly:
         return EyeState.PARTLY_CLOSED
     return EyeState.OPEN
+
+
+def closedness(eye: Any) -> float:
+    """1 - openness, the scale states are judged on (== P(closed) for analyses stored before schema 3)."""
+    value = _field(eye, "openness")
+    if value is None:
+        return float(_field(eye, "p_closed", 0.0) or 0.0)
+    return 1.0 - float(value)
 
 
 def subject_flags(widths: Sequence[float], thresholds: Thresholds) -> list[bool]:
@@ -35,6 +56,8 @@ class _Eye:
     side: str
     state: EyeState
     p_closed: float
+    closedness: float
+    width_px: float | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,8 @@ class _Face:
     label: str
     is_subject: bool
     eyes: tuple[_Eye, ...]
+    score: float | None = None
+    presence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,11 @@ class Judgement:
     confidence: float  # 0.5-1
     reason: str
     faces: tuple[FaceJudgement, ...]
+    check_reasons: tuple[str, ...] = ()  # why the photo belongs in the "check these" group; () = it does not
+
+    @property
+    def needs_check(self) -> bool:
+        return bool(self.check_reasons)
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -81,17 +111,27 @@ def _normalise(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresh
         for eye in _field(face, "eyes", ()) or ():
             stored = EyeState(_field(eye, "state", EyeState.OPEN))
             p = float(_field(eye, "p_closed", 0.0) or 0.0)
-            state = EyeState.NOT_VISIBLE if stored is EyeState.NOT_VISIBLE else eye_state(p, thresholds)
-            eyes.append(_Eye(side=str(_field(eye, "side", "")), state=state, p_closed=p))
+            c = closedness(eye)
+            state = EyeState.NOT_VISIBLE if stored is EyeState.NOT_VISIBLE else eye_state(c, thresholds)
+            width = _field(eye, "width_px")
+            eyes.append(_Eye(side=str(_field(eye, "side", "")), state=state, p_closed=p, closedness=c,
+                             width_px=float(width) if width is not None else None))
+        score, presence = _field(face, "score"), _field(face, "presence")
         out.append(_Face(label="main face" if index == 0 else f"face {index + 1}", is_subject=is_subject,
-                         eyes=tuple(eyes)))
+                         eyes=tuple(eyes), score=float(score) if score is not None else None,
+                         presence=float(presence) if presence is not None else None))
     return out
 
 
+def _describe_eye(eye: _Eye) -> str:
+    # A closed eye shows its calibrated P(closed); a partly closed one how open it still is.
+    if eye.state is EyeState.PARTLY_CLOSED:
+        return f"{eye.side} eye partly closed ({round(100 * (1 - eye.closedness))}% open)"
+    return f"{eye.side} eye {eye.state.value.replace('_', ' ')} ({eye.p_closed:.2f})"
+
+
 def _describe(face: _Face, states: set[EyeState]) -> str:
-    parts = [f"{eye.side} eye {eye.state.value.replace('_', ' ')} ({eye.p_closed:.2f})"
-             for eye in face.eyes if eye.state in states]
-    return f"{face.label}: " + ", ".join(parts)
+    return f"{face.label}: " + ", ".join(_describe_eye(eye) for eye in face.eyes if eye.state in states)
 
 
 def _plural(n: int, word: str) -> str:
@@ -158,7 +198,45 @@ def judgement(
         for f in norm
     )
     verdict, confidence, reason = _photo_verdict(norm, thresholds)
-    return Judgement(verdict, confidence, reason, per_face)
+    return Judgement(verdict, confidence, reason, per_face, tuple(_check(norm, thresholds)))
+
+
+def check_reasons(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]],
+                  thresholds: Thresholds = Thresholds()) -> list[str]:
+    """Why the photo's verdict needs a human look ([] = it does not); `judgement(...).check_reasons`.
+
+    Over the subject faces: the most closed visible eye within CHECK_BAND of the cut-off that decides
+    the verdict ("near the cut-off"); a subject face with no visible eye ("eyes not visible": turned
+    away, sunglasses, a mask); a detector / landmark score under MIN_FACE_SCORE / MIN_PRESENCE ("face
+    box doubtful"); a visible eye narrower than MIN_EYE_PX ("eyes too small"). No face: [] (NO_FACE is
+    a group of its own).
+    """
+    return list(judgement(faces, thresholds).check_reasons) if faces else []
+
+
+def _check(norm: list[_Face], thresholds: Thresholds) -> list[str]:
+    reasons: list[str] = []
+    worst: tuple[float, str] | None = None
+    for face in norm:
+        if not face.is_subject:
+            continue
+        visible = [e for e in face.eyes if e.state is not EyeState.NOT_VISIBLE]
+        # 0 or missing = not measured (analyses stored before schema 2 load with score 0.0).
+        if (face.score and face.score < MIN_FACE_SCORE) or (face.presence is not None and face.presence < MIN_PRESENCE):
+            reasons.append(f"{FACE_DOUBTFUL} ({face.label})")
+        if face.eyes and not visible:
+            reasons.append(f"{EYES_HIDDEN} ({face.label})")
+        small = [e.width_px for e in visible if e.width_px is not None and e.width_px < MIN_EYE_PX]
+        if small:
+            reasons.append(f"{EYES_TINY} ({face.label}, {min(small):.0f} px)")
+        for eye in visible:
+            if worst is None or eye.closedness > worst[0]:
+                worst = (eye.closedness, f"{face.label} {eye.side} eye")
+    # The verdict flips where the most closed eye crosses the cut-off that decides it.
+    cut = thresholds.partly if thresholds.partly_counts else thresholds.closed
+    if worst is not None and abs(worst[0] - cut) < CHECK_BAND:
+        reasons.append(f"{NEAR_CUT} ({worst[1]} {round(100 * (1 - worst[0]))}% open)")
+    return reasons
 
 
 def _photo_verdict(norm: list[_Face], thresholds: Thresholds) -> tuple[Verdict, float, str]:
@@ -169,14 +247,7 @@ def _photo_verdict(norm: list[_Face], thresholds: Thresholds) -> tuple[Verdict, 
     blinking = _blinking(subjects, trigger)
     if blinking:
         reason = "; ".join(_describe(f, {EyeState.CLOSED, EyeState.PARTLY_CLOSED}) for f in blinking)
-        # How far the most closed triggering eye is past its cut-off, scaled to 0.5-1.
-        margins = []
-        for face in blinking:
-            for eye in face.eyes:
-                if eye.state in trigger:
-                    cut = thresholds.closed if eye.state is EyeState.CLOSED else thresholds.partly
-                    margins.append((eye.p_closed - cut) / max(1.0 - cut, 1e-6))
-        confidence = 0.5 + 0.5 * max(0.0, min(1.0, max(margins)))
+        confidence = _confidence(subjects, blinking=True, thresholds=thresholds)
         return Verdict.BLINKING, round(confidence, 3), reason
 
     visible = [e for f in subjects for e in f.eyes if e.state is not EyeState.NOT_VISIBLE]
@@ -192,9 +263,23 @@ def _photo_verdict(norm: list[_Face], thresholds: Thresholds) -> tuple[Verdict, 
             reason = f"{head}, no eye closed; " + "; ".join(_describe(f, {EyeState.PARTLY_CLOSED}) for f in partly)
         if hidden:
             reason += f" ({_plural(hidden, 'eye')} not visible)"
-        cut = thresholds.partly if thresholds.partly_counts else thresholds.closed
-        worst = max(e.p_closed for e in visible)
-        confidence = 0.5 + 0.5 * max(0.0, min(1.0, (cut - worst) / max(cut, 1e-6)))
+        confidence = _confidence(subjects, blinking=False, thresholds=thresholds)
     if background:
         reason += f"; {_plural(background, 'background face')} ignored"
     return Verdict.NOT_BLINKING, round(confidence, 3), reason
+
+
+def _confidence(subjects: list[_Face], *, blinking: bool, thresholds: Thresholds) -> float:
+    """0.5-1. At the default kind of verdict (closed eyes decide) it is the calibrated P(closed) of the
+    most closed visible eye — P that the photo is a blink — or 1 minus it; measured calibrated on faces
+    in MODEL_CARD.md. When partly closed eyes count, it is the distance of the most closed eye from the
+    partly cut-off, scaled to 0.5-1 (no calibrated probability exists for "partly closed")."""
+    visible = [e for f in subjects for e in f.eyes if e.state is not EyeState.NOT_VISIBLE]
+    if not visible:
+        return 0.5
+    if thresholds.partly_counts:
+        c, cut = max(e.closedness for e in visible), thresholds.partly
+        margin = (c - cut) / max(1.0 - cut, 1e-6) if blinking else (cut - c) / max(cut, 1e-6)
+        return 0.5 + 0.5 * max(0.0, min(1.0, margin))
+    p = max(e.p_closed for e in visible)
+    return max(0.5, p if blinking else 1.0 - p)

@@ -14,7 +14,8 @@ from ml.analysis import CROP_PNG_SIZE, analyse, analyse_batch
 from ml.eye_model import load_model
 from ml.imaging import ImageError, decode
 from ml.types import EyeState, PhotoAnalysis, Thresholds, Verdict
-from ml.verdict import judge
+from ml.openness import openness
+from ml.verdict import eye_state, judge
 from tests.conftest import require
 
 STAGES = {"decode", "detect", "landmarks", "crop", "cnn", "judge", "total"}
@@ -67,11 +68,15 @@ def test_cew_faces_are_judged_and_described(shared_data, model):
         for eye in face.eyes:
             if eye.state is EyeState.NOT_VISIBLE:
                 continue
-            assert eye.openness == pytest.approx(1.0 - eye.p_closed, abs=1e-3)
+            assert 0.0 <= eye.openness <= 1.0
+            assert eye.openness == pytest.approx(openness(eye.p_closed, eye.lid_ratio), abs=1e-3)
+            assert eye.state is eye_state(1.0 - eye.openness, Thresholds())
             assert eye.lid_ratio is not None and 0.0 < eye.lid_ratio < 1.0
+            assert eye.width_px is not None and 8 <= eye.width_px <= 40  # px of the 100 px original
             assert face.box.x0 - 0.05 <= eye.box.x0 < eye.box.x1 <= face.box.x1 + 0.05
             with Image.open(io.BytesIO(eye.crop)) as crop:
                 assert crop.format == "PNG" and crop.mode == "L" and crop.size == (CROP_PNG_SIZE, CROP_PNG_SIZE)
+        assert face.presence is not None and 0.0 <= face.presence <= 1.0
         assert STAGES <= set(result.timings_ms)
     # The committed model on faces it never saw (measured 97% on the 388 validation faces).
     assert correct >= 14, f"only {correct}/16 CEW validation faces judged right"

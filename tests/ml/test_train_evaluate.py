@@ -14,7 +14,8 @@ from PIL import Image
 from ml import datasets
 from tests.conftest import ROOT
 
-JSON_KEYS = {"n", "accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn", "no_face", "images_per_s"}
+JSON_KEYS = {"n", "accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn", "no_face", "images_per_s",
+             "partly", "check"}
 
 
 def _copy_some(src: Path, dst: Path, count: int, *, step: int = 37) -> list[Path]:

@@ -33,7 +33,7 @@ def test_reason_names_the_eyes_that_close():
     assert reason == "main face: left eye closed (0.94), right eye closed (0.61)"
     assert 0.5 < confidence <= 1.0
     verdict, _, reason = judge([_face(0.94, 0.41)], Thresholds())
-    assert reason == "main face: left eye closed (0.94), right eye partly closed (0.41)"
+    assert reason == "main face: left eye closed (0.94), right eye partly closed (59% open)"
 
 
 def test_all_open():
@@ -48,11 +48,11 @@ def test_strictness_moves_a_partly_closed_eye_across_the_line():
     lenient, strict = Thresholds.from_strictness(0.0), Thresholds.from_strictness(1.0)
     assert judge(faces, lenient)[0] is Verdict.NOT_BLINKING
     assert judge(faces, Thresholds())[0] is Verdict.NOT_BLINKING
-    assert "partly closed (0.45)" in judge(faces, Thresholds())[2]
+    assert "partly closed (55% open)" in judge(faces, Thresholds())[2]
     assert judge(faces, strict)[0] is Verdict.BLINKING
     # partly_counts: a partly closed eye decides on its own.
     verdict, _, reason = judge(faces, Thresholds(closed=0.9, partly=0.4, partly_counts=True))
-    assert verdict is Verdict.BLINKING and reason == "main face: left eye partly closed (0.45)"
+    assert verdict is Verdict.BLINKING and reason == "main face: left eye partly closed (55% open)"
 
 
 def test_confidence_grows_with_the_distance_from_the_cut_off():
