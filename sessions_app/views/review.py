@@ -89,7 +89,8 @@ def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Ph
 def _card_changed(request: HttpRequest, photo: Photo) -> HttpResponse:
     """After a change to one photo: its new card for htmx, else back to the card on the review page."""
     if is_htmx(request):
-        return _cards_response(request, photo.session, [photo], oob=False)
+        # review.js asks for every part out of band (its queued requests can't hold on to a target element).
+        return _cards_response(request, photo.session, [photo], oob=request.POST.get("swap") == "oob")
     return _back(request, photo.session, anchor=f"card-{photo.uuid}")
 
 

@@ -3,18 +3,16 @@
  * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
  * undoes the last change, X / Space select, Shift+B / Shift+K mark the selection, Enter opens the
  * lightbox, 1 2 3 jump to a group. Each change is one POST answered with the updated card and
- * out-of-band counts (the same partials htmx uses for mouse clicks). Requests go one at a time, in
- * order, so an undo never overtakes the change it undoes. Without JavaScript every button is a
- * plain form POST.
+ * out-of-band counts (the same partials htmx uses for mouse clicks). Every request, typed or clicked,
+ * goes through htmx's queue on #review (hx-sync="this:queue all"): one at a time, in order, so an undo
+ * never overtakes the change it undoes. Without JavaScript every button is a plain form POST.
  */
 (function () {
   "use strict";
 
   const review = document.getElementById("review");
-  setupCopyButtons();
-  setupExportForm();
-  setupLightboxPage();
   if (!review) return;
+  const { typing, centreZooms } = window.EyeSpy;
   setupStickyOffset();
 
   const status = document.getElementById("review-status");
@@ -27,16 +25,7 @@
   const undoStack = []; // each entry: photo uuids changed by one action
   let currentId = null;
   let faceFocus = null; // index of the face picked with F on the current card
-  let queue = Promise.resolve();
-  let inFlight = 0;
-
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (e) {
-      return "";
-    }
-  }
+  let inFlight = 0; // requests sent through htmx's queue and not answered yet
 
   function cards() {
     return Array.from(review.querySelectorAll(".photo-card"));
@@ -54,9 +43,17 @@
     if (status) status.textContent = text;
   }
 
+  let whenIdle = []; // callbacks waiting for every queued change to be answered
+
   function setBusy(delta) {
     inFlight += delta;
     document.body.dataset.reviewBusy = inFlight > 0 ? "1" : "0";
+    if (inFlight === 0) whenIdle.splice(0).forEach((fn) => fn());
+  }
+
+  function afterChanges(fn) {
+    if (inFlight === 0) fn();
+    else whenIdle.push(fn);
   }
 
   // --- Focus ------------------------------------------------------------------------------------------
@@ -126,60 +123,39 @@
 
   // --- Server round trips -------------------------------------------------------------------------------
 
+  // Every change is answered with out-of-band parts only (swap "none"): whatever was swapped in by an earlier
+  // answer in the queue, each part finds its element by id when its own answer arrives.
   function post(url, params) {
-    const body = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) {
-      if (Array.isArray(value)) value.forEach((v) => body.append(key, v));
-      else if (value !== null && value !== undefined) body.append(key, value);
-    }
-    const run = () =>
-      fetch(url, {
-        method: "POST",
-        body,
-        credentials: "same-origin",
-        headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
-      }).then(async (response) => {
-        const text = await response.text();
-        if (!response.ok) throw new Error(text || response.statusText);
-        applyUpdate(text);
-      });
     setBusy(+1);
-    queue = queue
-      .then(run)
-      .catch((err) => say("Not saved: " + err.message))
-      .finally(() => setBusy(-1));
-    return queue;
+    const values = Object.assign({ swap: "oob" }, params);
+    Object.keys(values).forEach((k) => (values[k] === null || values[k] === undefined) && delete values[k]);
+    return window.htmx.ajax("POST", url, { source: review, values, swap: "none" });
   }
 
-  function applyUpdate(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html;
-    for (const fresh of Array.from(template.content.children)) {
-      if (!fresh.id) continue;
-      const old = document.getElementById(fresh.id);
-      if (!old) continue;
-      fresh.removeAttribute("hx-swap-oob");
-      const wasCurrent = old.classList.contains("is-current");
-      old.replaceWith(fresh);
-      if (window.htmx) window.htmx.process(fresh);
-      if (fresh.classList.contains("photo-card")) {
-        markMoved(fresh);
-        if (wasCurrent) {
-          fresh.classList.add("is-current");
-          if (faceFocus !== null) {
-            const face = fresh.querySelector('.face[data-face="' + faceFocus + '"]');
-            if (face) {
-              face.classList.add("face-focus");
-              const folded = face.closest("details");
-              if (folded) folded.open = true;
-            }
-          }
-          if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
-        }
+  function afterSwap(fresh) {
+    if (!fresh.classList || !fresh.classList.contains("photo-card")) return;
+    markMoved(fresh);
+    if (fresh.dataset.photo !== currentId) return;
+    fresh.classList.add("is-current");
+    if (faceFocus !== null) {
+      const face = fresh.querySelector('.face[data-face="' + faceFocus + '"]');
+      if (face) {
+        face.classList.add("face-focus");
+        const folded = face.closest("details");
+        if (folded) folded.open = true;
       }
     }
-    updateBulkCount();
+    if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
   }
+
+  // The queue's requests are counted from the moment they are queued until htmx has answered them.
+  review.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt !== review) return;
+    setBusy(-1);
+    updateBulkCount();
+  });
+  // Fired on each element swapped in (the new card), after the old one is gone.
+  document.body.addEventListener("htmx:oobAfterSwap", (event) => afterSwap(event.target));
 
   function markMoved(card) {
     const section = card.closest("[data-group]:not(.photo-card)");
@@ -194,9 +170,8 @@
     const name = card.querySelector(".fname") ? card.querySelector(".fname").textContent : "photo";
     const what = { BLINKING: "blinking", NOT_BLINKING: "keep", NO_FACE: "no face" }[value];
     say(name + (face !== null ? " face " + (face + 1) : "") + " → " + what + ". U undoes.");
-    const done = post(card.dataset.correctUrl, params);
+    post(card.dataset.correctUrl, params);
     if (face === null) moveBy(1);
-    return done;
   }
 
   function selected() {
@@ -211,10 +186,9 @@
     }
     undoStack.push(ids);
     say("Marked " + ids.length + " photo" + (ids.length === 1 ? "" : "s") + " " + (value === "BLINKING" ? "blinking" : "keep") + ". U undoes.");
-    post(bulkUrl, { action: value, photos: ids, sort }).then(() => {
-      document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
-      updateBulkCount();
-    });
+    document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
+    post(bulkUrl, { action: value, photos: ids, sort });
+    updateBulkCount();
   }
 
   function undo() {
@@ -280,13 +254,6 @@
 
   // --- Keys ---------------------------------------------------------------------------------------------
 
-  function typing(target) {
-    if (!target || !target.tagName) return false;
-    const tag = target.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable) return true;
-    return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
-  }
-
   document.addEventListener("keydown", (event) => {
     if (typing(event.target) || event.altKey || event.metaKey) return;
     const key = event.key;
@@ -327,9 +294,8 @@
       case "k":
       case "n":
         if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
-        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]).then(() => {
-          if (inBox) openLightbox(current());
-        });
+        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]);
+        if (inBox) afterChanges(() => openLightbox(current()));
         break;
       case "B":
         bulk("BLINKING");
@@ -406,7 +372,10 @@
       if (button) {
         event.preventDefault();
         const card = current();
-        if (card) label(card, button.dataset.lbLabel).then(() => openLightbox(current()));
+        if (card) {
+          label(card, button.dataset.lbLabel);
+          afterChanges(() => openLightbox(current()));
+        }
       }
     });
   }
@@ -443,82 +412,6 @@
   document.body.dataset.reviewReady = "1";
   document.body.dataset.reviewBusy = "0";
 
-  // --- Copy buttons (exports page) ------------------------------------------------------------------------------
-
-  function setupCopyButtons() {
-    document.addEventListener("click", (event) => {
-      const button = event.target.closest("[data-copy]");
-      if (!button) return;
-      const field = document.querySelector(button.dataset.copy);
-      if (!field) return;
-      const done = () => {
-        const before = button.textContent;
-        button.textContent = "Copied";
-        setTimeout(() => (button.textContent = before), 1500);
-      };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, () => legacyCopy(field, done));
-      } else {
-        legacyCopy(field, done);
-      }
-    });
-  }
-
-  function legacyCopy(field, done) {
-    field.focus();
-    field.select();
-    try {
-      document.execCommand("copy");
-      done();
-    } catch (e) {
-      /* the text stays selected for Ctrl+C */
-    }
-  }
-
-  // --- Eyes at 100% (lightbox and lightbox page) ----------------------------------------------------------------
-
-  // The crop is shown at its real pixel size in a scrolling box; start with the middle of the eyes in view.
-  function centreZooms(root) {
-    root.querySelectorAll(".lb-zoom-box img").forEach((img) => {
-      const centre = () => {
-        const box = img.parentElement;
-        box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
-        box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
-      };
-      if (img.complete && img.naturalWidth) centre();
-      else img.addEventListener("load", centre, { once: true });
-    });
-  }
-
-  // The standalone lightbox page (/photos/<id>/lightbox/): arrows follow its previous/next links, Esc goes back
-  // to the review, B / K press its buttons.
-  function setupLightboxPage() {
-    const page = document.getElementById("lightbox-page");
-    if (!page) return;
-    centreZooms(page);
-    const follow = (selector) => {
-      const link = document.querySelector(selector);
-      if (link) location.assign(link.href);
-      return !!link;
-    };
-    const press = (value) => {
-      const button = page.querySelector('.lb-actions button[value="' + value + '"]');
-      if (button) button.click();
-      return !!button;
-    };
-    document.addEventListener("keydown", (event) => {
-      if (typing(event.target) || event.altKey || event.metaKey || event.ctrlKey || event.shiftKey) return;
-      const done = {
-        ArrowLeft: () => follow("[data-lb-prev]"),
-        ArrowRight: () => follow("[data-lb-next]"),
-        Escape: () => follow("[data-lb-back]"),
-        b: () => press("BLINKING"),
-        k: () => press("NOT_BLINKING"),
-      }[event.key];
-      if (done && done()) event.preventDefault();
-    });
-  }
-
   // --- Sticky review header ----------------------------------------------------------------------------------------
 
   // Cards and group sections scroll to just below the sticky header, whatever height it wraps to.
@@ -529,22 +422,5 @@
     update();
     if (window.ResizeObserver) new ResizeObserver(update).observe(head);
     else window.addEventListener("resize", update);
-  }
-
-  // --- Export form -------------------------------------------------------------------------------------------------
-
-  // The XMP options only matter for XMP sidecars: hide them for the other formats (without JS they stay visible).
-  function setupExportForm() {
-    const form = document.querySelector(".export-form");
-    const options = form && form.querySelector(".xmp-options");
-    if (!options) return;
-    const update = () => {
-      const chosen = form.querySelector('input[name="format"]:checked');
-      options.hidden = !chosen || chosen.value !== options.dataset.format;
-    };
-    form.addEventListener("change", (event) => {
-      if (event.target.name === "format") update();
-    });
-    update();
   }
 })();

@@ -282,7 +282,7 @@ def test_lightbox_page_links_previous_and_next_in_the_review_order(web, alice_se
     assert "2 of 5" in page
     assert f'href="/sessions/{alice_session.uuid}/review/?sort=name#card-{photos["group"].uuid}" data-lb-back' in page
     assert "previous / next photo" in page and "<kbd>Esc</kbd> back to the review" in page
-    assert "js/review.js" in page  # the script that makes those keys work
+    assert "js/lightbox.js" in page  # the script that makes those keys work
 
     first = web.get(f"/photos/{photos['blink'].uuid}/lightbox/?sort=name").content.decode()
     assert "data-lb-prev" not in first and "data-lb-next" in first
