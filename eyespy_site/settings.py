@@ -18,6 +18,8 @@ VAR_DIR = Path(env_str("EYESPY_VAR_DIR", str(BASE_DIR / "var")))
 # --- Core -------------------------------------------------------------------------------------------
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 DEBUG = env_bool("DEBUG", True)
+# Django's own debug 404/500 pages (URL patterns, settings) only when asked for: DEBUG is on by default.
+EYESPY_DEBUG_PAGES = env_bool("EYESPY_DEBUG_PAGES", False)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # no-store on photographer pages; our 404/500 pages even with DEBUG on (sessions_app/middleware.py).
+    "sessions_app.middleware.ReviewTruthMiddleware",
 ]
 
 ROOT_URLCONF = "eyespy_site.urls"

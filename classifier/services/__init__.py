@@ -9,6 +9,8 @@ from .corrections import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
+    session_undo_last,
+    SessionUndo,
 )
 from .eye_zoom import ZoomUnavailable, eye_zoom
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
@@ -35,6 +37,8 @@ __all__ = [
     "correction_undo",
     "corrections_bulk_create",
     "corrections_undo",
+    "session_undo_last",
+    "SessionUndo",
     "ImageInfo",
     "SweepReport",
     "UnreadableImage",

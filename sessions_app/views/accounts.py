@@ -47,3 +47,12 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Welcome to Eye Spy! Start with a session and drop your photos in.")
             return redirect("sessions:dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    """'Check your email' — or, with no mail server set up (console backend), where the link really went."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["mail_in_terminal"] = settings.EMAIL_BACKEND.endswith("console.EmailBackend")
+        return context

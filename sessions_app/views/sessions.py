@@ -34,6 +34,7 @@ def _progress_context(session: PhotoSession, summary: review.SessionSummary | No
         "session": session,
         "progress": selectors.session_progress(session=session),
         "groups": selectors.session_group_counts(session=session, summary=summary),
+        "rejections": selectors.session_rejected_uploads(session=session),
         "review_url": _review_url(session),
     }
 

@@ -21,9 +21,9 @@ window.EyeSpy = (function () {
 
   // A 100% crop is shown at its real pixel size in a scrolling box: start with the middle of the eyes in view.
   function centreZooms(root) {
-    root.querySelectorAll(".lb-zoom-box img").forEach((img) => {
+    root.querySelectorAll(".lb-zoom-box img, .loupe-zoom.is-100 img").forEach((img) => {
       const centre = () => {
-        const box = img.parentElement;
+        const box = img.parentElement; // the scrolling box
         box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
         box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
       };

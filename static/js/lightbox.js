@@ -6,6 +6,10 @@
   const page = document.getElementById("lightbox-page");
   if (!page) return;
   window.EyeSpy.centreZooms(page);
+  // Opened and shown: the agreement line may count it (a GET never changes anything, so it is a POST).
+  const seen = new URLSearchParams({ photos: page.dataset.photo });
+  fetch(page.dataset.seenUrl, { method: "POST", body: seen, credentials: "same-origin",
+    headers: { "X-CSRFToken": window.EyeSpy.csrfToken(), "HX-Request": "true" } }).catch(() => null);
   const follow = (selector) => {
     const link = document.querySelector(selector);
     if (link) location.assign(link.href);

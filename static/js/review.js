@@ -1,8 +1,9 @@
-/* Eye Spy review screen: keyboard review without page reloads.
+/* Eye Spy review screen: keyboard review without page reloads, in the grid or the loupe (loupe.js).
  *
  * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
- * undoes the last change, X / Space select, Shift+B / Shift+K mark the selection, Enter opens the
- * lightbox, 1 2 3 jump to a group. Each change is one POST answered with the updated card and
+ * undoes the last change you made in this session (the server keeps the history, so it survives a
+ * reload), X / Space select, Shift+B / Shift+K mark the selection, Enter opens the lightbox, L the loupe
+ * (G back to the grid; there P keeps, X rejects, Z shows the eyes at 100%, C compares), 1 2 3 jump to a group. Each change is one POST answered with the updated card and
  * out-of-band counts (the same partials htmx uses for mouse clicks). Every request, typed or clicked,
  * goes through htmx's queue on #review (hx-sync="this:queue all"): one at a time, in order, so an undo
  * never overtakes the change it undoes. Without JavaScript every button is a plain form POST.
@@ -22,7 +23,9 @@
   const bulkCount = document.getElementById("bulk-count");
   const bulkUrl = review.dataset.bulkUrl;
   const sort = review.dataset.sort || "";
-  const undoStack = []; // each entry: photo uuids changed by one action
+  const undoUrl = review.dataset.undoUrl;
+  const loupe = () => window.EyeSpy.loupe; // loupe.js; absent on pages without a loupe
+  const inLoupe = () => !!(loupe() && loupe().isOpen());
   let currentId = null;
   let faceFocus = null; // index of the face picked with F on the current card
   let inFlight = 0; // requests sent through htmx's queue and not answered yet
@@ -69,10 +72,12 @@
     card.classList.add("is-current");
     card.focus({ preventScroll: true });
     if (!opts || opts.scroll !== false) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (inLoupe()) loupe().show(card);
   }
 
   function clearFaceFocus(card) {
     faceFocus = null;
+    if (inLoupe()) loupe().pickFace(null);
     if (card) card.querySelectorAll(".face.face-focus").forEach((f) => f.classList.remove("face-focus"));
   }
 
@@ -117,7 +122,8 @@
     faces.forEach((f) => f.classList.toggle("face-focus", f === face));
     const folded = face.closest("details");
     if (folded) folded.open = true;
-    face.scrollIntoView({ block: "nearest" });
+    if (!inLoupe()) face.scrollIntoView({ block: "nearest" });
+    else loupe().pickFace(faceFocus);
     say("Face " + (faceFocus + 1) + " picked: B or K marks just this face, F the next one, Esc the whole photo again.");
   }
 
@@ -135,6 +141,7 @@
   function afterSwap(fresh) {
     if (!fresh.classList || !fresh.classList.contains("photo-card")) return;
     markMoved(fresh);
+    if (loupe()) loupe().refresh(fresh.dataset.photo);
     if (fresh.dataset.photo !== currentId) return;
     fresh.classList.add("is-current");
     if (faceFocus !== null) {
@@ -166,7 +173,6 @@
     const face = faceFocus;
     const params = { label: value, sort };
     if (face !== null) params.face = face;
-    undoStack.push([card.dataset.photo]);
     const name = card.querySelector(".fname") ? card.querySelector(".fname").textContent : "photo";
     const what = { BLINKING: "blinking", NOT_BLINKING: "keep", NO_FACE: "no face" }[value];
     say(name + (face !== null ? " face " + (face + 1) : "") + " → " + what + ". U undoes.");
@@ -184,24 +190,17 @@
       say("Nothing selected: X or Space selects the focused photo.");
       return;
     }
-    undoStack.push(ids);
     say("Marked " + ids.length + " photo" + (ids.length === 1 ? "" : "s") + " " + (value === "BLINKING" ? "blinking" : "keep") + ". U undoes.");
     document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
     post(bulkUrl, { action: value, photos: ids, sort });
     updateBulkCount();
   }
 
+  // The server knows the last change you made here (one photo, a face or a bulk change) and answers with
+  // the cards it put back plus a status line naming what was undone.
   function undo() {
-    const ids = undoStack.pop();
-    if (ids) {
-      say("Undone.");
-      return post(bulkUrl, { action: "undo", photos: ids, sort });
-    }
-    const card = current();
-    if (card) {
-      say("Undone on " + (card.querySelector(".fname") || {}).textContent + ".");
-      return post(card.dataset.undoUrl, { sort });
-    }
+    say("Undoing…");
+    post(undoUrl, { sort });
   }
 
   function toggleSelect(card) {
@@ -233,6 +232,7 @@
       .then((html) => {
         lightboxBody.innerHTML = html;
         centreZooms(lightboxBody);
+        if (loupe()) loupe().markSeen(card.dataset.photo); // shown to the photographer: it was looked at
         lightbox.hidden = false;
         document.body.classList.add("lightbox-open");
       })
@@ -273,6 +273,7 @@
       return;
     }
     const inBox = lightboxOpen();
+    const strip = inLoupe(); // the grid is a filmstrip: every arrow walks it
     switch (key) {
       case "ArrowRight":
         moveBy(1);
@@ -284,11 +285,41 @@
         break;
       case "ArrowDown":
         if (inBox) return;
-        moveVertical(1);
+        if (strip) moveBy(1);
+        else moveVertical(1);
         break;
       case "ArrowUp":
         if (inBox) return;
-        moveVertical(-1);
+        if (strip) moveBy(-1);
+        else moveVertical(-1);
+        break;
+      case "l":
+      case "L":
+        if (!loupe() || inBox || !card) return;
+        if (strip) loupe().close();
+        else loupe().open(card);
+        card.scrollIntoView({ block: "nearest", inline: "center" });
+        break;
+      case "g":
+      case "G":
+        if (!strip || !card) return;
+        loupe().close();
+        card.scrollIntoView({ block: "center" });
+        break;
+      case "z":
+      case "Z":
+        if (!strip) return;
+        loupe().zoom(faceFocus);
+        break;
+      case "c":
+      case "C":
+        if (!strip || !card) return;
+        say(loupe().compare(card) ? "Pinned " + card.querySelector(".fname").textContent + ": the next photos show beside it. C unpins." : "Compare off.");
+        break;
+      case "p":
+      case "P":
+        if (!strip || !card || !card.querySelector(".card-actions")) return;
+        label(card, "NOT_BLINKING");
         break;
       case "b":
       case "k":
@@ -308,6 +339,12 @@
         undo();
         break;
       case "x":
+        if (strip) {
+          if (card.querySelector(".card-actions")) label(card, "BLINKING");
+          break;
+        }
+        toggleSelect(card);
+        break;
       case " ":
         toggleSelect(card);
         break;
@@ -319,6 +356,7 @@
         break;
       case "Escape":
         if (inBox) closeLightbox();
+        else if (faceFocus === null && strip) loupe().close();
         else if (card) {
           clearFaceFocus(card);
           say("");
@@ -346,7 +384,12 @@
     if (!card) return;
     if (event.target.closest("[data-open-lightbox]")) {
       event.preventDefault();
-      openLightbox(card);
+      // On a touch screen the loupe is where the faces' eyes are big enough to judge.
+      if (loupe() && window.matchMedia("(pointer: coarse)").matches) {
+        focusCard(card, { scroll: false });
+        loupe().open(card);
+        window.scrollTo({ top: 0 });
+      } else openLightbox(card);
       return;
     }
     if (!event.target.closest("button, input, label, a, summary")) focusCard(card, { scroll: false });
@@ -380,6 +423,34 @@
     });
   }
 
+  // The loupe's buttons and swipes (loupe.js) act on the current photo like the keys do.
+  review.addEventListener("eyespy:loupe-action", (event) => {
+    const detail = event.detail;
+    const card = current();
+    if (!card) return;
+    if (detail.undo) return undo();
+    if (detail.step) return moveBy(detail.step);
+    if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
+    if (detail.face !== null && detail.face !== undefined) {
+      const saved = faceFocus;
+      faceFocus = detail.face;
+      label(card, detail.value);
+      faceFocus = saved;
+      return;
+    }
+    label(card, detail.value);
+  });
+
+  // The filmstrip in the loupe: a tap on a thumbnail shows that photo.
+  review.addEventListener("click", (event) => {
+    if (!inLoupe()) return;
+    const thumb = event.target.closest(".photo-card .thumb");
+    if (!thumb) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    focusCard(thumb.closest(".photo-card"));
+  }, true);
+
   // htmx swaps from mouse clicks (after htmx has settled the new card's attributes): keep the "moved"
   // marks, the current card and the selection count right.
   document.body.addEventListener("htmx:afterSettle", () => {
@@ -409,6 +480,15 @@
   const fromHash = location.hash.startsWith("#card-") ? document.getElementById(location.hash.slice(1)) : null;
   const first = fromHash || review.querySelector(".photo-card");
   if (first) focusCard(first, { scroll: !!fromHash });
+  const openButton = document.getElementById("loupe-open");
+  if (openButton && loupe()) {
+    openButton.hidden = false;
+    openButton.addEventListener("click", () => {
+      if (inLoupe()) loupe().close();
+      else if (current()) loupe().open(current());
+    });
+  }
+  if (new URLSearchParams(location.search).get("view") === "loupe" && loupe() && current()) loupe().open(current());
   document.body.dataset.reviewReady = "1";
   document.body.dataset.reviewBusy = "0";
 
