@@ -118,6 +118,7 @@
   function open(card) {
     review.classList.add("is-loupe");
     loupe.hidden = false;
+    window.scrollTo({ top: 0 }); // the loupe sits right below the review header and fits the window
     show(card);
     if (card) card.scrollIntoView({ block: "nearest", inline: "center" });
   }

@@ -68,5 +68,19 @@ def page(chromium):
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.on("pageerror", lambda exc: print(f"page error: {exc}"))  # shown with a failing test's output
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """A 390x844 touch phone (what an iPhone 12-15 reports), for layout and touch checks."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda exc: print(f"page error: {exc}"))
+    yield page
+    context.close()
+
