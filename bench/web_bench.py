@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO / "bench" / "results" / "web_bench.json"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/eyespy_perf"
 TARGETS_MS = {"dashboard": 300, "progress partial": 50, "review page": 1000, "correction (htmx)": 30,
-              "lightbox step": 30, "lightbox (htmx)": 30}
+              "lightbox step": 30, "lightbox (htmx)": 30, "loupe part (htmx)": 30, "session undo (htmx)": 50,
+              "seen report (htmx)": 50}
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -189,6 +190,32 @@ def run_backend(args) -> dict:
         n = next(steps)
         return web.get(f"/photos/{photo_uuids[n % len(photo_uuids)]}/lightbox/").status_code
 
+    undo_flips = iter(range(10_000))
+
+    def correct_then_undo():
+        # The server-side undo: a change, then U takes it back (the undo alone is what is timed below).
+        n = next(undo_flips)
+        web.post(f"/photos/{photo_uuids[n % len(photo_uuids)]}/correct/", {"label": "BLINKING"},
+                 HTTP_HX_REQUEST="true")
+        t0 = time.perf_counter()
+        status = web.post(f"/sessions/{session.uuid}/review/undo/", {"swap": "oob"}, HTTP_HX_REQUEST="true").status_code
+        undo_times.append((time.perf_counter() - t0) * 1000)
+        return status
+
+    undo_times: list[float] = []
+    seen_batches = iter(range(10_000))
+
+    def seen_report():
+        n = next(seen_batches) * 5
+        batch = [photo_uuids[(n + k) % len(photo_uuids)] for k in range(5)]
+        return web.post(f"/sessions/{session.uuid}/review/seen/", {"photos": batch}, HTTP_HX_REQUEST="true").status_code
+
+    loupe_steps = iter(range(10_000))
+
+    def loupe_part():
+        n = next(loupe_steps)
+        return web.get(f"/photos/{photo_uuids[n % len(photo_uuids)]}/loupe/", HTTP_HX_REQUEST="true").status_code
+
     s = session.uuid
     def dashboard_cold():
         cache.clear()  # blink counts judged afresh: the first look after a restart or at changed sessions
@@ -207,7 +234,15 @@ def run_backend(args) -> dict:
         _measure("strictness preview", get(f"/sessions/{s}/review/strictness/preview/?strictness=0.8"),
                  repeat=args.repeat),
         _measure("CSV export", csv_export, repeat=args.repeat),
+        _measure("loupe part (htmx)", loupe_part, repeat=args.repeat),
+        _measure("seen report (htmx)", seen_report, repeat=args.repeat),
     ]
+    # The undo row times the undo request alone (each run first makes the change it takes back).
+    undo_row = _measure("session undo (htmx)", correct_then_undo, repeat=args.repeat)
+    undo_times[:] = undo_times[1:]  # the warm-up
+    undo_row.update(p50_ms=round(statistics.median(undo_times), 1), min_ms=round(min(undo_times), 1),
+                    queries=None)
+    rows.append(undo_row)
     return {"backend": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1], "sessions": args.sessions,
             "photos_per_session": args.photos, "build_s": round(build_s, 1), "rows": rows}
 
@@ -219,7 +254,8 @@ def _print(result: dict) -> None:
     for r in result["rows"]:
         target = f"<{r['target_ms']}" if r["target_ms"] else ""
         flag = " !" if r["target_ms"] and r["p50_ms"] > r["target_ms"] else ""
-        print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{r['queries']:>9}{target:>9}{flag}")
+        queries = "" if r["queries"] is None else r["queries"]
+        print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{queries:>9}{target:>9}{flag}")
 
 
 def _pg_recreate(url: str) -> None:

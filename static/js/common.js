@@ -32,5 +32,11 @@ window.EyeSpy = (function () {
     });
   }
 
+  // Back/Forward must show the truth: pages are sent no-store, and should a browser still restore one from
+  // its back-forward cache (state frozen before a correction), fetch it again.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
+  });
+
   return { csrfToken, typing, centreZooms };
 })();

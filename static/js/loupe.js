@@ -14,11 +14,12 @@
   if (!review || !loupe) return;
   const slot = document.getElementById("loupe-current");
   const pinnedSlot = document.getElementById("loupe-pinned");
-  const AHEAD = 3; // photos fetched ahead of the current one
+  const AHEAD = 4; // photos fetched ahead of the current one
   const cache = new Map(); // photo uuid -> Promise of a ready DocumentFragment's HTML
   const seen = new Set();
   let shown = null; // uuid in the loupe now
   let pinned = null; // uuid pinned for comparison
+  const pendingSeen = []; // shown, not reported yet
   let seenTimer = null;
 
   function urlFor(card) {
@@ -94,7 +95,6 @@
     clearTimeout(seenTimer);
     seenTimer = setTimeout(flushSeen, 600);
   }
-  const pendingSeen = [];
 
   function flushSeen() {
     if (!pendingSeen.length) return;
@@ -111,6 +111,12 @@
     navigator.sendBeacon(loupe.dataset.seenUrl, body);
   });
 
+  // The toolbar's toggle says where it leads.
+  function label(open) {
+    const button = document.getElementById("loupe-open");
+    if (button && button.firstChild) button.firstChild.textContent = open ? "Grid " : "Loupe ";
+  }
+
   function isOpen() {
     return review.classList.contains("is-loupe");
   }
@@ -119,6 +125,7 @@
     review.classList.add("is-loupe");
     loupe.hidden = false;
     window.scrollTo({ top: 0 }); // the loupe sits right below the review header and fits the window
+    label(true);
     show(card);
     if (card) card.scrollIntoView({ block: "nearest", inline: "center" });
   }
@@ -130,6 +137,7 @@
     pinnedSlot.hidden = true;
     pinnedSlot.innerHTML = "";
     shown = null;
+    label(false);
   }
 
   // C: pin the photo in the loupe; the next photos show beside it. C again unpins.

@@ -49,6 +49,7 @@ def test_the_loupe_walks_100_photos_with_the_keyboard(page, server_url):
 
     steps = []
     for photo_uuid in order[1:]:
+        page.wait_for_timeout(150)  # a glance at each photo: quick for a photographer, time for the prefetch
         page.keyboard.press("ArrowRight")
         _wait_shown(page, photo_uuid)
         steps.append(int(page.get_attribute("#loupe", "data-last-ms")))
@@ -61,6 +62,8 @@ def test_the_loupe_walks_100_photos_with_the_keyboard(page, server_url):
     # The server heard what was shown (in batches), not what was only prefetched.
     page.keyboard.press("g")  # back to the grid; the last batch goes out shortly after
     page.wait_for_function("document.getElementById('agreement').textContent.includes('You looked at 100 of 100')")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "review-grid.png")
     assert Photo.objects.filter(session=session, seen=True).count() == 100
 
 
@@ -76,7 +79,6 @@ def test_loupe_keys_keep_reject_zoom_and_compare(page, server_url):
     open_review(page, server_url, session, "?sort=name")
     page.keyboard.press("l")
     _wait_shown(page, str(a.uuid))
-    shot(page, "review-loupe.png")
 
     # Z: the eyes at true 100% (the crop's own pixel size), Z again: fitted to the panel.
     page.keyboard.press("z")
@@ -90,6 +92,7 @@ def test_loupe_keys_keep_reject_zoom_and_compare(page, server_url):
     # The group photo's three faces each get a close-up big enough to read, not a thin strip.
     sizes = page.eval_on_selector_all("#loupe-current .loupe-zoom img", "els => els.map(i => i.getBoundingClientRect().toJSON())")
     assert len(sizes) == 3 and all(s["width"] >= 250 and s["height"] >= 80 for s in sizes), sizes
+    shot(page, "review-loupe.png")
     page.keyboard.press("ArrowRight")
     _wait_shown(page, str(b.uuid))
     page.keyboard.press("x")  # reject B
@@ -114,5 +117,4 @@ def test_loupe_keys_keep_reject_zoom_and_compare(page, server_url):
     page.keyboard.press("c")
     assert "is-compare" not in page.get_attribute("#review", "class")
     page.keyboard.press("g")
-    shot(page, "review-grid.png")
     assert page.is_hidden("#loupe")

@@ -83,7 +83,7 @@ def test_touch_review_by_tap_and_swipe_without_keyboard_hints(phone, server_url)
     phone.wait_for_selector(f"#loupe[data-photo='{photos[0].uuid}'][data-ready='1']")
     assert phone.is_visible("#loupe-current .loupe-zoom img")  # the face close-ups are reachable on touch
     assert phone.is_visible("#loupe-current .touch-hint") and not phone.is_visible("#loupe-current .key-hint")
-    shot(phone, "review-phone-loupe.png", full_page=False)
+    shot(phone, "review-phone.png")
 
     phone.tap("#loupe-current [data-loupe-label='NOT_BLINKING']")  # tap Keep: IMG_0001 kept, on to the next
     phone.wait_for_selector(f"#loupe[data-photo='{photos[1].uuid}'][data-ready='1']")
