@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Client, Export, Photo, PhotoSession, User
+from .models import Client, Export, Photo, PhotoSession, RejectedUpload, User
 
 
 class EyeSpyUserCreationForm(AdminUserCreationForm):
@@ -148,3 +148,14 @@ class ExportAdmin(admin.ModelAdmin):
     @admin.display(description="file")
     def file_name(self, obj: Export) -> str:
         return obj.file.name or "—"
+
+
+@admin.register(RejectedUpload)
+class RejectedUploadAdmin(admin.ModelAdmin):
+    """Files refused at upload, with the reason the photographer saw (read-only: a record, not a to-do)."""
+
+    list_display = ("filename", "reason", "session", "created_at")
+    list_select_related = ("session",)
+    raw_id_fields = ("session",)
+    search_fields = ("filename", "reason", "session__title")
+    readonly_fields = ("session", "filename", "reason", "bytes", "created_at")
