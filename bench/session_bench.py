@@ -1,8 +1,13 @@
 """How long a whole session takes on the embedded defaults: import N photos, let the real worker process them.
 
-Runs Eye Spy exactly as `bin/run` does, in a scratch folder: SQLite, media on disk, the filesystem
-Celery broker and ONE worker (prefork -c 2, prefetch 1, embedded beat). Photos are imported with
-`manage.py import_session` WITHOUT --inline, so every photo goes through the broker to the worker.
+Runs Eye Spy exactly as `bin/run` does, in a scratch folder: SQLite, media on disk, the embedded Redis
+broker (eyespy_site/embedded_redis.py) and ONE worker (prefork -c 2, prefetch 1, embedded beat). Photos are
+imported with `manage.py import_session` WITHOUT --inline, so every photo goes through the broker to the worker.
+
+Then, in the same run and on the same photos, the ceiling: what `bench/ml_bench.py --modes decode` measures
+(read + decode + derivatives in a pool of --concurrency processes, nothing else). `ceiling_photos_per_s` and
+`ratio` (= photos_per_s / ceiling_photos_per_s) say how much broker, database and storage cost per photo on
+top of the work nobody can skip. `--no-ceiling` skips it.
 
 Photos: `--photos DIR` uses your files (the first N, folders searched recursively). Otherwise N unique
 camera-like 24 MP JPEGs are made from the frames of bench/make_photos.py (12 by default, generated into
@@ -34,6 +39,9 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: `python bench/session_bench.py`
+from eyespy_site import embedded_redis  # noqa: E402
+
 PYTHON = REPO / ".venv" / "bin" / "python"
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "eyespy-session-bench"
 DEFAULT_JSON = REPO / "bench" / "results" / "session_bench.json"
@@ -120,7 +128,7 @@ def start_worker(env, var: Path, concurrency: int) -> tuple[subprocess.Popen, Pa
     cmd = [
         str(REPO / ".venv" / "bin" / "celery"), "-A", "eyespy_site", "worker",
         "--pool", "prefork", "--concurrency", str(concurrency), "--max-tasks-per-child", "200",
-        "--prefetch-multiplier", "1", "-Q", "photos,exports,training", "-B", "--schedule", str(var / "celerybeat-schedule"),
+        "--prefetch-multiplier", "1", "-Q", "zooms,photos,exports,training", "-B", "--schedule", str(var / "celerybeat-schedule"),
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
     ]
     with log.open("wb") as fh:
@@ -175,6 +183,19 @@ def worker_cpu_s(proc: subprocess.Popen) -> tuple[float, float] | tuple[None, No
 
 
 # --- measuring ----------------------------------------------------------------------------------------
+
+
+def measure_ceiling(photos: list[Path], procs: int) -> dict:
+    """bench/ml_bench.py's decode mode on these photos: read + ml.decode + ml.make_derivatives, `procs`
+    forked processes, timed after a warm-up. Nothing the worker does per photo can be faster."""
+    import ml_bench  # a sibling script (bench/ is on sys.path)
+    from ml import imaging
+
+    print(f"ceiling: decode + derivatives of the same {len(photos)} photos on {procs} processes...", flush=True)
+    result = ml_bench.run_config("decode", procs, photos, repeat=1, max_side=imaging.WORKING_SIDE, pin=False)
+    keys = ("images_per_s", "wall_s", "p50_ms", "p95_ms", "cpu_mean_ms", "stage_median_ms", "loadavg_1min")
+    return {"procs": procs, "jobs": result["jobs"], **{k: result[k] for k in keys}}
+
 
 
 def _ts(value: str | None) -> float | None:
@@ -269,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and media")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the decode + derivatives ceiling")
     args = parser.parse_args(argv)
     if args.work.resolve().is_relative_to(REPO):
         raise SystemExit("--work must be outside the repository")
@@ -287,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     manage(env, "seed_demo")
 
     load_before = os.getloadavg()
+    broker = embedded_redis.start(var)  # what bin/run's supervisor starts first
     proc, log = start_worker(env, var, args.concurrency)
     try:
         print("importing (the worker starts on the first photo right away)...", flush=True)
@@ -307,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         cpu_s, main_cpu_s = worker_cpu_s(proc)
     finally:
         stop_worker(proc)
+        broker.stop()
     load_after = os.getloadavg()
+    ceiling = None if args.no_ceiling else measure_ceiling(photos, args.concurrency)
 
     report = summarise(result["rows"], import_s=import_s, wall_s=wall_s, n_files=len(photos),
                        concurrency=args.concurrency)
@@ -315,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         kind="tiny 640x480" if args.tiny else ("your photos" if args.photos else "generated 24 MP JPEGs"),
         mean_file_mb=round(total_mb / max(1, len(photos)), 2),
         concurrency=args.concurrency,
-        broker="filesystem (polling 0.05 s)",
+        broker="embedded Redis (unix socket, append-only file)",
         peak_rss_mb=result["peak_rss_mb"],
         # Contention-free view: what the photos cost the worker in CPU time (the machine may be shared).
         worker_cpu_s=round(cpu_s, 1) if cpu_s is not None else None,
@@ -328,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         loadavg_after=[round(v, 2) for v in load_after],
         measured_at=datetime.now().isoformat(timespec="seconds"),
     )
+    if ceiling is not None:
+        report.update(
+            ceiling_photos_per_s=ceiling["images_per_s"],
+            ratio=round(report["photos_per_s"] / ceiling["images_per_s"], 3) if report["photos_per_s"] else None,
+            ceiling=ceiling,
+        )
     print(json.dumps(report, indent=1))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")

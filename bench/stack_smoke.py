@@ -247,6 +247,11 @@ class StackSmoke:
         self.facts["redis_broker_unprefixed_new_keys"] = sorted(k.decode(errors="replace")
                                                                 for k in after - self.broker_keys_before)
 
+    def _throttle_idents(self) -> list[str]:
+        """What login_throttle counts under: the email, the client address and the (email, address) pair."""
+        ip = getattr(self, "client_ip", None)
+        return [i for i in (self.email, ip, f"{self.email.strip().lower()}|{ip}" if ip else None) if i]
+
     def _clean_cache_keys(self, idents: list[str]) -> None:
         # The dashboard's cached BLINKING counts (classifier/selectors/summary.py) that appeared during the run.
         counts = set(self.redis_cache.scan_iter(match=f"{CACHE_KEY_PREFIX}:*:eyespy:blinking:*"))
@@ -293,7 +298,7 @@ class StackSmoke:
         self.start("worker", [
             str(BIN / "celery"), "-A", "eyespy_site", "worker", "--pool=prefork",
             f"--concurrency={self.worker_concurrency}", "--max-tasks-per-child=200", "--prefetch-multiplier=1",
-            "--queues=photos,exports,training", f"--hostname={self.worker_node}", "--loglevel=INFO",
+            "--queues=zooms,photos,exports,training", f"--hostname={self.worker_node}", "--loglevel=INFO",
         ])
         # Compose's beat command (schedule and pidfile on the "beatdata volume").
         self.beat_pidfile = self.var_dir / "beat" / "beat.pid"
@@ -686,7 +691,7 @@ class StackSmoke:
             with self.step("manage.py createsuperuser --noinput") as rec:
                 self.manage_ok(rec, "createsuperuser", "--noinput", env_extra={
                     "DJANGO_SUPERUSER_EMAIL": self.email, "DJANGO_SUPERUSER_PASSWORD": self.password})
-            self.cleanups.append(("redis cache keys", lambda: self._clean_cache_keys([i for i in (self.email, getattr(self, "client_ip", None)) if i])))
+            self.cleanups.append(("redis cache keys", lambda: self._clean_cache_keys(self._throttle_idents())))
             with self.step("start gunicorn, celery worker, celery beat") as rec:
                 self.start_app()
                 self.wait_app(rec)

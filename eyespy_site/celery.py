@@ -1,14 +1,38 @@
-"""The Celery app. Workers: `celery -A eyespy_site worker -Q photos,exports,training`.
+"""The Celery app. Workers: `celery -A eyespy_site worker -Q zooms,photos,exports,training`.
 
 Nothing heavy is imported here: models load lazily inside the first task of each child process
 (loading TensorFlow/LiteRT before fork hangs the children).
 """
 import os
+import threading
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eyespy_site.settings")
 
 app = Celery("eyespy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# --- Worker heartbeat (eyespy_site/heartbeat.py): the web can tell when no worker is alive ------------
+_heartbeat_stop = threading.Event()
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **kwargs) -> None:
+    from . import heartbeat
+
+    heartbeat.start_beating(sender.hostname, _heartbeat_stop)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(sender=None, **kwargs) -> None:
+    from . import heartbeat
+
+    _heartbeat_stop.set()
+    try:
+        heartbeat.forget(sender.hostname)
+    except Exception:  # the broker may be gone already; the key expires by itself
+        pass

@@ -1,7 +1,8 @@
 """Eye Spy settings.
 
 Everything comes from environment variables (see README "Configuration"). With none set you get a
-zero-service local install: SQLite and media under ./var, an embedded filesystem Celery broker, console email.
+zero-service local install: SQLite and media under ./var, an embedded Redis broker on a unix socket (started
+by bin/run), console email.
 """
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from . import embedded_redis
 from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("EYESPY_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite default lives here: a first `manage.py migrate` just works
 
 # --- Core -------------------------------------------------------------------------------------------
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+# 50+ characters like any key (check --deploy W009), so a dev key copied somewhere still passes the length check
+# honestly; it is refused by name when DEBUG is off.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-never-use-it-in-production"
 DEBUG = env_bool("DEBUG", True)
 # Django's own debug 404/500 pages (URL patterns, settings) only when asked for: DEBUG is on by default.
 EYESPY_DEBUG_PAGES = env_bool("EYESPY_DEBUG_PAGES", False)
@@ -27,8 +32,8 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 if not DEBUG:
     # Refuse to start with development defaults in production.
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (>= 32 random characters) when DEBUG is off.")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("Set SECRET_KEY (>= 50 random characters) when DEBUG is off.")
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
         raise ImproperlyConfigured("Set ALLOWED_HOSTS to your host names when DEBUG is off ('*' is refused).")
 
@@ -45,9 +50,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "eyespy_site.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which would turn an unparsable upload body into a bare 400 page.
+    "sessions_app.middleware.UploadBodyErrorsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -178,29 +186,27 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger files spool to a temp file, never all in RAM
 
 # --- Celery -----------------------------------------------------------------------------------------
-_BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed", "control"):
-        (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_BROKER_DIR / "queue"),
-        "data_folder_out": str(_BROKER_DIR / "queue"),
-        # Same filesystem as the queue so the claim is an atomic rename.
-        "processed_folder": str(_BROKER_DIR / "processed"),
-        "control_folder": str(_BROKER_DIR / "control"),  # default is ./control in the working directory
-        "store_processed": False,
-        "polling_interval": 0.05,
-    }
-elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than the longest task; restore promptly after a worker dies (see shared notes).
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
-        "unacked_restore_throttle": 1,
-    }
-    if env_str("CELERY_BROKER_KEY_PREFIX"):
-        # Several installs (or test runs) sharing one Redis database keep their queues apart.
-        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_BROKER_KEY_PREFIX")
+# Default: the embedded Redis that bin/run starts on a unix socket under var/ (eyespy_site/embedded_redis.py),
+# so a local install has production's broker semantics. Production: CELERY_BROKER_URL=redis://host:6379/0.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded_redis.broker_url(VAR_DIR)
+if CELERY_BROKER_URL.startswith(("filesystem:", "sqla+")):
+    # They lose what a dead worker held, and the filesystem one crashed under load (docs/ARCHITECTURE.md "Brokers").
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL {CELERY_BROKER_URL!r} is unsafe; use Redis (or leave it unset)")
+_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest task: a message unacked this long belonged to a dead worker and is
+    # delivered again. Restore scans run every interval and act every time (kombu's throttle of 10
+    # would add ~100 s; shared/notes/platform-checks.md).
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(10, _VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+}
+if env_str("CELERY_BROKER_KEY_PREFIX"):
+    # Several installs (or test runs) sharing one Redis database keep their queues apart.
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_BROKER_KEY_PREFIX")
+# A broker outage must not hang an upload: give up publishing after ~1 s (the sweeper re-sends).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -214,11 +220,16 @@ CELERY_TASK_DEFAULT_QUEUE = "photos"
 CELERY_TASK_ROUTES = {
     "classifier.tasks.process_photo_task": {"queue": "photos"},
     "classifier.tasks.sweep_stuck_photos_task": {"queue": "photos"},
+    # 100 % eye zooms: a photographer is waiting, so they don't queue behind a session's photos.
+    "classifier.tasks.make_eye_zoom_task": {"queue": "zooms"},
     "sessions_app.tasks.*": {"queue": "exports"},
     "classifier.tasks.retrain_model_task": {"queue": "training"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-photos": {"task": "classifier.tasks.sweep_stuck_photos_task", "schedule": 120.0},
+    "sweep-stuck-photos": {
+        "task": "classifier.tasks.sweep_stuck_photos_task",
+        "schedule": float(env_int("EYESPY_SWEEP_EVERY_SECONDS", 120)),
+    },
 }
 # Photos stuck in processing longer than this are re-queued (or failed after EYESPY_MAX_ATTEMPTS).
 EYESPY_STUCK_AFTER_SECONDS = env_int("EYESPY_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 60)

@@ -1,32 +1,26 @@
 """Forms validate input only; services do the writing."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
-from django.contrib.auth import password_validation
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from . import login_throttle
 from .models import Client, User
 
 
-class EmailAuthenticationForm(AuthenticationForm):
-    """Log in with an email address, in any letter case (accounts are stored lower-case)."""
-
-    username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-    # Django's default says "both fields may be case-sensitive"; the email here never is.
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That email and password don't match an account. Check the password: "
-                         "it is case-sensitive (the email isn't).",
-    }
+class ThrottledLoginMixin:
+    """Refuses a login while its (email, address) pair, its address or (for addresses that failed on it)
+    its account is over the limit, and counts each failure (sessions_app/login_throttle.py)."""
 
     def clean_username(self) -> str:
-        return self.cleaned_data["username"].strip().lower()
+        return (self.cleaned_data.get("username") or "").strip().lower()
 
     def clean(self):
-        # Throttled before authenticate(): a locked-out email or address never gets its password checked.
+        # Throttled before authenticate(): a locked-out pair or address never gets its password checked.
         email = self.cleaned_data.get("username")
         ip = login_throttle.client_ip(self.request)
         wait = login_throttle.login_retry_after(email=email, ip=ip)
@@ -39,53 +33,54 @@ class EmailAuthenticationForm(AuthenticationForm):
                 login_throttle.login_failure_record(email=email, ip=ip)
             raise
         if self.user_cache is not None:
-            login_throttle.login_success_record(email=email)
+            login_throttle.login_success_record(email=email, ip=ip)
         return cleaned
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The Django admin's login (staff see every studio's data), throttled with the same counters."""
+
+
+class EmailAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """Log in with an email address, in any letter case (accounts are stored lower-case)."""
+
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    # Django's default says "both fields may be case-sensitive"; the email here never is.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password don't match an account. Check the password: "
+                         "it is case-sensitive (the email isn't).",
+    }
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):
     """At most a few reset mails per email per hour. Over the limit nothing is sent, and the page says
-    the same as always, so it never tells whether the account exists."""
+    the same as always, so it never tells whether the account exists.
+
+    The link is built from SITE_URL, never from the request's Host header: a forged Host would
+    otherwise put an attacker's domain in front of a valid reset token."""
 
     def save(self, *args, **kwargs) -> None:
         email = self.cleaned_data["email"]
         if not login_throttle.password_reset_allowed(email=email):
             return
+        site = urlsplit(settings.SITE_URL)
+        kwargs.update(domain_override=site.netloc, use_https=site.scheme == "https")
         super().save(*args, **kwargs)
 
 
 class SignupForm(forms.Form):
+    """Only who you are: the password is chosen from the link mailed to the address, so the form's
+    answer is the same whether or not the email already has an account (sessions_app/signup.py)."""
+
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
     name = forms.CharField(max_length=150, required=False, label="Your name")
     studio_name = forms.CharField(max_length=150, required=False, label="Studio name")
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists. Log in or reset your password.")
-        return email
-
-    def clean(self):
-        cleaned = super().clean()
-        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords don't match.")
-        elif p1:
-            probe = User(email=cleaned.get("email") or "", name=cleaned.get("name") or "")
-            try:
-                password_validation.validate_password(p1, probe)
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
-        return cleaned
+        return User.objects.normalize_email(self.cleaned_data["email"]).strip().lower()
 
 
 class ClientForm(forms.Form):

@@ -1,13 +1,22 @@
-"""Login and password-reset throttling, counted in Django's cache (Redis in production, so every web worker
-shares the counts; the local-memory default counts per process).
+"""Login, sign-up and password-reset throttling, counted in Django's cache (Redis in production, so every
+web worker shares the counts; the local-memory default counts per process).
 
-Each counter is a fixed window that opens at the first attempt it counts:
+Why per (account, address): a lock on the account alone lets a stranger lock its owner out at will
+(10 wrong passwords, every 15 minutes). So failures count per (email, client address), and only that
+pair is locked; the owner, from their own address, still gets in. Each counter is a fixed window that
+opens at the first attempt it counts:
 
-* 10 failed logins for one email (any letter case) or 30 from one client address within 15 minutes lock
-  that email / address out until the window closes; the password is not even checked meanwhile.
-  A successful login clears the email's counter.
+* 10 failed logins for one email (any letter case) from one client address within 15 minutes lock that
+  pair until the window closes; the password is not even checked meanwhile. Success clears the pair.
+* 30 failed logins from one address (any accounts) lock that address: a guesser moving between
+  accounts, or between the app's and the admin's login, is stopped.
+* 100 failed logins for one email from anywhere (a guesser spread over many addresses) lock that email
+  for the addresses that have failed on it: an address with no failure on it (its owner's) still gets in.
+* Sign-up: 10 per address per hour; confirmation mails 3 per email per hour (silently).
 * 5 password-reset requests per email per hour; later ones are dropped silently, so the answer never
   says whether an account exists.
+
+The app's login form and the Django admin's use the same counters (sessions_app/forms.py).
 """
 from __future__ import annotations
 
@@ -31,8 +40,11 @@ class Limit:
     window_s: int
 
 
-LOGIN_PER_EMAIL = Limit("login-email", 10, 15 * 60)
+LOGIN_PER_EMAIL_AND_IP = Limit("login-email-ip", 10, 15 * 60)
 LOGIN_PER_IP = Limit("login-ip", 30, 15 * 60)
+LOGIN_PER_EMAIL = Limit("login-email", 100, 15 * 60)
+SIGNUP_PER_IP = Limit("signup-ip", 10, 60 * 60)
+SIGNUP_MAIL_PER_EMAIL = Limit("signup-email", 3, 60 * 60)
 RESET_PER_EMAIL = Limit("reset-email", 5, 60 * 60)
 
 
@@ -44,6 +56,14 @@ def _keys(limit: Limit, ident: str) -> tuple[str, str]:
     digest = hashlib.sha256(ident.strip().lower().encode()).hexdigest()[:32]
     base = f"throttle:{limit.scope}:{digest}"
     return f"{base}:n", f"{base}:since"
+
+
+def _pair(email: str | None, ip: str | None) -> str | None:
+    return f"{email.strip().lower()}|{ip}" if email and ip else None
+
+
+def _count(limit: Limit, ident: str | None) -> int:
+    return cache.get(_keys(limit, ident)[0], 0) if ident else 0
 
 
 def _retry_after(limit: Limit, ident: str | None) -> int:
@@ -101,18 +121,42 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 
 def login_retry_after(*, email: str | None, ip: str | None) -> int:
-    """Seconds before this email / address may try to log in again; 0 when it may now."""
-    return max(_retry_after(LOGIN_PER_EMAIL, email), _retry_after(LOGIN_PER_IP, ip))
+    """Seconds before this email may try to log in again from this address; 0 when it may now."""
+    pair = _pair(email, ip)
+    wait = max(_retry_after(LOGIN_PER_EMAIL_AND_IP, pair), _retry_after(LOGIN_PER_IP, ip))
+    # The account-wide cap holds only addresses that have failed on this account themselves.
+    if _count(LOGIN_PER_EMAIL_AND_IP, pair) or not ip:
+        wait = max(wait, _retry_after(LOGIN_PER_EMAIL, email))
+    return wait
 
 
 def login_failure_record(*, email: str | None, ip: str | None) -> None:
-    _hit(LOGIN_PER_EMAIL, email)
+    _hit(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
     _hit(LOGIN_PER_IP, ip)
+    _hit(LOGIN_PER_EMAIL, email)
 
 
-def login_success_record(*, email: str | None) -> None:
-    """The right password clears the email's failures (the address's count stays: it may be guessing others)."""
-    _clear(LOGIN_PER_EMAIL, email)
+def login_success_record(*, email: str | None, ip: str | None) -> None:
+    """The right password clears this pair's failures (the address's count stays: it may be guessing
+    others; the account-wide count stays: a spread-out guesser is still at it)."""
+    _clear(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
+
+
+def signup_retry_after(*, ip: str | None) -> int:
+    """Seconds before this address may sign up again; 0 when it may now."""
+    return _retry_after(SIGNUP_PER_IP, ip)
+
+
+def signup_attempt_record(*, ip: str | None) -> None:
+    _hit(SIGNUP_PER_IP, ip)
+
+
+def signup_mail_allowed(*, email: str | None) -> bool:
+    """Count one sign-up confirmation mail for `email`; False once it is over the hourly limit (silently)."""
+    if _retry_after(SIGNUP_MAIL_PER_EMAIL, email):
+        return False
+    _hit(SIGNUP_MAIL_PER_EMAIL, email)
+    return True
 
 
 def password_reset_allowed(*, email: str | None) -> bool:
@@ -123,6 +167,6 @@ def password_reset_allowed(*, email: str | None) -> bool:
     return True
 
 
-def retry_message(seconds: int) -> str:
+def retry_message(seconds: int, *, what: str = "failed attempts") -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return f"Too many failed attempts; try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    return f"Too many {what}; try again in {minutes} minute{'' if minutes == 1 else 's'}."

@@ -136,6 +136,9 @@ class Photo(TimeStampedModel):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The task (Celery task id) whose run claimed the photo: the same message delivered again means that
+    # run died, whether or not the broker marks it redelivered.
+    claimed_by_task = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     thumbnail = models.FileField(max_length=255, blank=True)

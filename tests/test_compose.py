@@ -117,7 +117,7 @@ def test_web_runs_gunicorn_on_port_8000():
 def test_worker_uses_the_measured_settings():
     command = _command("worker")
     assert "celery -A eyespy_site worker" in command
-    for option in ("--pool=prefork", "--max-tasks-per-child=", "--prefetch-multiplier=1", "--queues=photos,exports,training"):
+    for option in ("--pool=prefork", "--max-tasks-per-child=", "--prefetch-multiplier=1", "--queues=zooms,photos,exports,training"):
         assert option in command
     assert SERVICES["worker"]["environment"]["OMP_NUM_THREADS"] == "1"
     assert " -B" not in command and "--beat" not in command  # beat is its own single service
@@ -165,15 +165,18 @@ def test_env_example_names_every_required_variable():
         assert re.search(rf"^{name}=", example, re.M), f".env.example lacks {name}"
 
 
-def test_bin_run_starts_one_worker_like_compose_does():
-    """bin/run (README command 1) is the local twin of the worker service."""
+def test_bin_run_starts_one_worker_like_compose_does(tmp_path):
+    """bin/run (README command 1) is the local twin of the worker service: its supervisor starts one worker."""
+    from eyespy_site.supervisor import worker_command
+
     script = (ROOT / "bin" / "run").read_text()
     assert (ROOT / "bin" / "run").stat().st_mode & 0o111, "bin/run must be executable"
-    assert script.count("celery -A eyespy_site worker") == 1
-    for option in ("--pool prefork", "--concurrency", "--max-tasks-per-child", "--prefetch-multiplier 1",
-                   "-Q photos,exports,training", "-B --schedule"):
-        assert option in script, option
-    for step in ("bin/install", "manage.py migrate", "manage.py ensure_default_model", "manage.py seed_demo",
-                 "manage.py runserver"):
+    for step in ("bin/install", "manage.py migrate", "manage.py ensure_default_model", "manage.py seed_demo"):
         assert step in script, step
-    assert "trap stop_worker EXIT" in script  # the worker never outlives the web server
+    # exec: the supervisor is bin/run's own pid, so a SIGTERM to it stops web, worker and Redis.
+    assert 'exec "$PY" -m eyespy_site.supervisor' in script
+    cmd = " ".join(worker_command(concurrency=2, var_dir=tmp_path))
+    assert cmd.split()[1:4] == ["-A", "eyespy_site", "worker"]
+    for option in ("--pool prefork", "--concurrency 2", "--max-tasks-per-child", "--prefetch-multiplier 1",
+                   "-Q zooms,photos,exports,training", "-B --schedule"):
+        assert option in cmd, option

@@ -82,11 +82,15 @@ def test_views_never_reach_ml_or_the_worker_model():
         tuple(w + "." for w in worker_side)) or name in worker_side) == []
 
 
-def test_templates_load_only_djangos_own_tag_libraries():
+def test_templates_reach_ml_through_no_tag_library():
+    """Templates can only reach code through tag libraries: Django's own, or ours, which never import ml."""
+    ours = {p.stem: p for app in APPS for p in (REPO / app / "templatetags").glob("*.py") if p.stem != "__init__"}
     loads = set()
     for path in (REPO / "templates").rglob("*.html"):
         loads.update(lib for match in re.findall(r"{%\s*load\s+([^%]+)%}", path.read_text()) for lib in match.split())
-    assert loads <= {"static", "i18n", "l10n", "tz", "humanize", "cache"}, loads
+    assert loads <= {"static", "i18n", "l10n", "tz", "humanize", "cache", *ours}, loads
+    worker_side = ("ml", "classifier.worker_model", "classifier.services.processing")
+    assert _violations(list(ours.values()), lambda _, name: name.startswith(worker_side)) == []
 
 
 @pytest.mark.parametrize("app", APPS)

@@ -85,10 +85,12 @@ def test_check_deploy_is_clean_with_the_compose_configuration(tmp_path):
         ({**PRODUCTION, "ALLOWED_HOSTS": "eyespy.example.com,*"}, "'*' is refused"),
         ({"DEBUG": "maybe"}, "DEBUG must be a boolean"),
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be 'local' or 's3'"),
+        ({**PRODUCTION, "SECRET_KEY": "x" * 49}, "Set SECRET_KEY (>= 50"),
         ({"STORAGE_BACKEND": "s3"}, "needs AWS_STORAGE_BUCKET_NAME"),
+        ({"CELERY_BROKER_URL": "filesystem://"}, "is unsafe; use Redis"),
     ],
     ids=["no-key", "dev-key", "short-key", "no-hosts", "star-host", "star-among-hosts", "bad-bool", "bad-storage",
-         "s3-no-bucket"],
+         "49-char-key", "s3-no-bucket", "filesystem-broker"],
 )
 def test_startup_refuses_unsafe_or_broken_configuration(env, message, tmp_path):
     proc = _run(["manage.py", "check"], env, tmp_path)
@@ -112,9 +114,16 @@ def test_defaults_are_zero_service(tmp_path):
     assert shown["db"]["NAME"] == str(tmp_path / "var" / "db.sqlite3")
     assert shown["db_options"]["transaction_mode"] == "IMMEDIATE"
     assert shown["storage"] == "FileSystemStorage"
-    assert shown["broker"] == "filesystem://"
-    assert shown["broker_options"]["data_folder_in"] == str(tmp_path / "var" / "broker" / "queue")
-    assert (tmp_path / "var" / "broker" / "queue").is_dir()
+    # The embedded Redis on a unix socket under var/ (bin/run starts it), with production's redelivery settings.
+    assert shown["broker"] == f"redis+socket://{tmp_path / 'var' / 'run' / 'redis.sock'}"
+    assert shown["broker_options"]["visibility_timeout"] == 3600
+    assert shown["broker_options"]["unacked_restore_throttle"] == 1
+
+
+def test_visibility_timeout_is_configurable_and_restores_are_scanned_within_it(tmp_path):
+    shown = _settings({"CELERY_VISIBILITY_TIMEOUT": "8"}, tmp_path)
+    assert shown["broker_options"]["visibility_timeout"] == 8
+    assert shown["broker_options"]["unacked_restore_interval"] == 2
 
 
 def test_sqlite_database_url_parses(tmp_path):

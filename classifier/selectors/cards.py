@@ -26,11 +26,7 @@ _VERDICT_GROUP = {
 
 FACES_SHOWN = 3  # faces a review card shows before folding the rest away
 
-VERDICT_LABELS = {
-    Verdict.BLINKING.value: "Blinking",
-    Verdict.NOT_BLINKING.value: "Not blinking",
-    Verdict.NO_FACE.value: "No face",
-}
+VERDICT_LABELS = dict(Verdict.choices)  # ml's labels, through the model choices made from them
 
 FACE_WORDS = {Verdict.BLINKING.value: "blinking", Verdict.NOT_BLINKING.value: "fine"}
 

@@ -12,7 +12,7 @@ from .corrections import (
     session_undo_last,
     SessionUndo,
 )
-from .eye_zoom import ZoomUnavailable, eye_zoom
+from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
 from .model_versions import (
     live_model_version,
@@ -40,6 +40,10 @@ __all__ = [
     "session_undo_last",
     "SessionUndo",
     "ImageInfo",
+    "ZoomState",
+    "ZoomUnavailable",
+    "eye_zoom_make",
+    "eye_zoom_request",
     "SweepReport",
     "UnreadableImage",
     "inspect_upload",

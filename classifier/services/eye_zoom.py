@@ -1,4 +1,10 @@
-"""100% crops of a face's eyes from the original, for the review lightbox.
+"""100% crops of a face's eyes from the original, for the review lightbox — cut by a worker, never in a request.
+
+A 100 % crop needs the original's full pixels, and a 120-megapixel JPEG decodes to ~360 MB: three first
+views at once once took a web process from 96 MB to 1.6 GB. So the web side only asks (`eye_zoom_request`:
+the cached crop if there is one, else it queues `make_eye_zoom_task` once per crop and says "pending"), and
+the worker cuts it (`eye_zoom_make`), where the pool size caps how many decode at once and the child's
+memory limit recycles it.
 
 Eye boxes are fractions of the EXIF-oriented image. Rather than rotating a whole 24-megapixel photo,
 the box is mapped into the stored (raw) orientation, cropped there, and only the small crop is turned
@@ -9,7 +15,10 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, UnidentifiedImageError
@@ -143,13 +152,74 @@ def _open(name: str) -> Image.Image:
     return image
 
 
-def eye_zoom(*, photo: Photo, face: dict, face_index: int, model_version_id: int) -> str:
-    """Storage name of a JPEG showing the face's eyes at 100% (made on first use, then cached).
+@dataclass(frozen=True)
+class ZoomState:
+    name: str  # the stored crop, when ready
+    pending: bool  # queued for a worker; ask again shortly
 
-    `face` is the stored face of `model_version_id`'s prediction: the cache is per version because the
-    faces are.
+
+# How long a queued request keeps later requests for the same crop from queueing another task.
+_PENDING_SECONDS = 120
+
+
+def _zoom_name(photo: Photo, face_index: int, model_version_id: int) -> str:
+    return media_names.zoom_name(photo_uuid=photo.uuid, model_version_id=model_version_id, face_index=face_index)
+
+
+def eye_zoom_request(*, photo: Photo, face: dict, face_index: int, model_version_id: int) -> ZoomState:
+    """The face's 100 % eye crop if it is made; else queue it for a worker (once) and say it is pending.
+
+    `face` is the stored face of `model_version_id`'s prediction: the crop is per version because the
+    faces are. Raises ZoomUnavailable when there is nothing to zoom into.
     """
-    name = media_names.zoom_name(photo_uuid=photo.uuid, model_version_id=model_version_id, face_index=face_index)
+    name = _zoom_name(photo, face_index, model_version_id)
+    if default_storage.exists(name):
+        return ZoomState(name=name, pending=False)
+    eyes_region(face)  # refuse a face without a position now, not in the worker
+    key = f"eyespy:zoom-pending:{name}"
+    if cache.add(key, 1, _PENDING_SECONDS):
+        _in_background(lambda: _queue(photo.pk, model_version_id, face_index, key))
+    return ZoomState(name="", pending=True)
+
+
+def _in_background(send) -> None:
+    # Publishing waits on the broker (seconds when it is down); the photographer's request must not.
+    threading.Thread(target=send, name="eyespy-zoom-send", daemon=True).start()
+
+
+def _queue(photo_id: int, model_version_id: int, face_index: int, key: str) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from classifier.tasks import make_eye_zoom_task  # tasks import services; import late
+
+    try:
+        make_eye_zoom_task.apply_async((photo_id, model_version_id, face_index), retry=False)
+    except (BrokerError, OSError):
+        # Broker down: the page keeps saying "preparing" and the next ask queues it again.
+        cache.delete(key)
+        logger.warning("could not queue the zoom of photo %s face %s", photo_id, face_index, exc_info=True)
+
+
+def eye_zoom_make(*, photo_id: int, model_version_id: int, face_index: int) -> str:
+    """The worker's job: cut and store one face's 100 % eye crop (idempotent: an existing one is kept).
+
+    Reads the face from that model version's prediction. Returns the storage name; raises ZoomUnavailable
+    when the photo, prediction or face is gone or the image can't be opened.
+    """
+    from classifier.models import Prediction
+
+    prediction = (Prediction.objects.filter(photo_id=photo_id, model_version_id=model_version_id)
+                  .select_related("photo").first())
+    if prediction is None:
+        raise ZoomUnavailable("the photo or its analysis is gone")
+    faces = [f for f in (prediction.details or {}).get("faces") or [] if isinstance(f, dict)]
+    if not 0 <= face_index < len(faces):
+        raise ZoomUnavailable("no such face")
+    return _make(prediction.photo, faces[face_index], face_index, model_version_id)
+
+
+def _make(photo: Photo, face: dict, face_index: int, model_version_id: int) -> str:
+    name = _zoom_name(photo, face_index, model_version_id)
     if default_storage.exists(name):
         return name
     aspect = (photo.width / photo.height) if photo.width and photo.height else 1.5
@@ -166,7 +236,7 @@ def eye_zoom(*, photo: Photo, face: dict, face_index: int, model_version_id: int
     if image is None:
         raise ZoomUnavailable("the photo can't be opened")
     crop = crop_upright(image, region)
+    del image
     buf = io.BytesIO()
     crop.save(buf, "JPEG", quality=92)
     return default_storage.save(name, ContentFile(buf.getvalue()))
-

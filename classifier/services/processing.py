@@ -67,22 +67,23 @@ def photos_enqueue(*, photo_ids) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def photo_claim(*, photo_id: int, redelivered: bool = False) -> bool:
+def photo_claim(*, photo_id: int, redelivered: bool = False, task_id: str = "") -> bool:
     """Move the photo queued -> processing. False when it isn't queued (done, failed, or someone has it).
 
-    A redelivered message means the worker that had it died mid-photo (acks_late + reject_on_worker_lost),
-    so it may also take the photo back from `processing` — unless the photo has now killed
-    EYESPY_MAX_ATTEMPTS workers, in which case it fails for good instead of crashing them forever.
+    The same message coming back means the worker that had it died mid-photo (acks_late +
+    reject_on_worker_lost): the broker may flag it `redelivered`, and it carries the task id that claimed
+    the photo (which is recorded), so either way it takes the photo back from `processing` at once, with
+    no sweeper wait — unless the photo has now killed EYESPY_MAX_ATTEMPTS workers, in which case it fails
+    for good instead of crashing them forever. Another message for the same photo (a re-send) still can't.
     """
-    if redelivered:
-        max_attempts = settings.EYESPY_MAX_ATTEMPTS
-        if sessions_services.photo_state_give_up(
-            photo_id=photo_id, max_attempts=max_attempts,
-            error=f"processing stopped the worker {max_attempts} times; the file may be damaged",
-        ):
-            # Otherwise the log only says "not queued; skipping" for a photo that just failed for good.
-            logger.warning("photo %s stopped the worker %d times; failed", photo_id, max_attempts)
-    return sessions_services.photo_state_claim(photo_id=photo_id, take_back=redelivered)
+    max_attempts = settings.EYESPY_MAX_ATTEMPTS
+    if (redelivered or task_id) and sessions_services.photo_state_give_up(
+        photo_id=photo_id, max_attempts=max_attempts, task_id=task_id, take_back=redelivered,
+        error=f"processing stopped the worker {max_attempts} times; the file may be damaged",
+    ):
+        # Otherwise the log only says "not queued; skipping" for a photo that just failed for good.
+        logger.warning("photo %s stopped the worker %d times; failed", photo_id, max_attempts)
+    return sessions_services.photo_state_claim(photo_id=photo_id, task_id=task_id, take_back=redelivered)
 
 
 def photo_release(*, photo_id: int) -> None:
@@ -117,7 +118,7 @@ def photos_requeue(*, photos_qs: QuerySet[Photo]) -> int:
 # --- The job ------------------------------------------------------------------------------------------
 
 
-def photo_process(*, photo_id: int, redelivered: bool = False) -> None:
+def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = "") -> None:
     """Process one photo end to end (see module doc). Quietly does nothing if the photo isn't queued.
 
     Bad files end as `failed` with the reason; anything else (database, storage, a bug) puts the photo
@@ -125,7 +126,7 @@ def photo_process(*, photo_id: int, redelivered: bool = False) -> None:
     """
     from ml.imaging import ImageError
 
-    if not photo_claim(photo_id=photo_id, redelivered=redelivered):
+    if not photo_claim(photo_id=photo_id, redelivered=redelivered, task_id=task_id):
         logger.info("photo %s is not queued (done, failed, gone or taken); skipping", photo_id)
         return
     try:

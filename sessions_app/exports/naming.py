@@ -1,19 +1,33 @@
-"""File names inside exports: the photographer's own names, made safe and unique."""
+"""File names inside exports: the photographer's own names, made safe, portable and unique."""
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 
 from sessions_app.models import Photo
 
+# Characters Windows (and so many unzip tools and the NAS shares photographers copy to) refuse in a name.
+_NOT_PORTABLE = re.compile(r'[<>:"|?*]')
+# Device names Windows reserves whatever the extension: "CON.jpg" can't be created there.
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
+def portable_name(name: str) -> str:
+    """A name every common file system accepts: no control or reserved characters, no trailing dots or
+    spaces, no device names. Letters of any script are kept."""
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C")
+    name = _NOT_PORTABLE.sub("_", name).strip().rstrip(". ")
+    if _RESERVED.match(name):
+        name = f"_{name}"
+    return name
+
 
 def safe_filename(photo: Photo) -> str:
-    """The original file name as a bare, printable name (never a path), falling back to the stored one."""
+    """The original file name as a bare, portable name (never a path), falling back to the stored one."""
     name = (photo.original_filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C").strip()
-    if name in ("", ".", ".."):
-        name = f"{photo.uuid.hex}{photo.extension}"
-    return name.lstrip(".") or f"{photo.uuid.hex}{photo.extension}"
+    name = portable_name(name).lstrip(".")
+    return name or f"{photo.uuid.hex}{photo.extension}"
 
 
 class UniqueNames:

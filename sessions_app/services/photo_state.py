@@ -18,20 +18,33 @@ ERROR_MAX_CHARS = 500
 S = Photo.Status
 
 
-def photo_state_claim(*, photo_id: int, take_back: bool = False) -> bool:
-    """queued -> processing (attempts + 1). `take_back` also claims a photo left in `processing`: only for
-    a delivery known to come from a dead worker."""
+def _left_by_a_dead_run(*, task_id: str, take_back: bool) -> Q:
+    # Processing, and either the broker says the message was redelivered (`take_back`), or it is the very
+    # message that claimed the photo (same task id) coming back: the run that had it is gone.
+    if take_back:
+        return Q(status=S.PROCESSING)
+    if task_id:
+        return Q(status=S.PROCESSING, claimed_by_task=task_id)
+    return Q(pk__in=[])
+
+
+def photo_state_claim(*, photo_id: int, task_id: str = "", take_back: bool = False) -> bool:
+    """queued -> processing (attempts + 1), recording which task has it. Also takes the photo back from
+    `processing` when the run that had it died (see `_left_by_a_dead_run`)."""
     now = timezone.now()
-    claimable = Q(status=S.QUEUED) | Q(status=S.PROCESSING) if take_back else Q(status=S.QUEUED)
+    claimable = Q(status=S.QUEUED) | _left_by_a_dead_run(task_id=task_id, take_back=take_back)
     return Photo.objects.filter(claimable, pk=photo_id).update(
-        status=S.PROCESSING, attempts=F("attempts") + 1, started_at=now, finished_at=None, updated_at=now
+        status=S.PROCESSING, attempts=F("attempts") + 1, started_at=now, finished_at=None, updated_at=now,
+        claimed_by_task=task_id[:64],
     ) == 1
 
 
-def photo_state_give_up(*, photo_id: int, max_attempts: int, error: str) -> bool:
-    """processing with `max_attempts` used -> failed."""
+def photo_state_give_up(*, photo_id: int, max_attempts: int, error: str, task_id: str = "",
+                        take_back: bool = False) -> bool:
+    """Left by a dead run with `max_attempts` used -> failed."""
     now = timezone.now()
-    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING, attempts__gte=max_attempts).update(
+    dead = _left_by_a_dead_run(task_id=task_id, take_back=take_back)
+    return Photo.objects.filter(dead, pk=photo_id, attempts__gte=max_attempts).update(
         status=S.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now, updated_at=now
     ) == 1
 
@@ -76,7 +89,8 @@ def photos_state_rerun(*, photos_qs: QuerySet[Photo], stuck_before: datetime) ->
     ids = list(photos_qs.filter(eligible).values_list("pk", flat=True))
     if ids:
         Photo.objects.filter(eligible, pk__in=ids).update(
-            status=S.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=timezone.now()
+            status=S.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=timezone.now(),
+            claimed_by_task="",
         )
     return ids
 

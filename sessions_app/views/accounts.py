@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 
-from .. import services
+from .. import login_throttle, signup as signups
 from ..forms import EmailAuthenticationForm, SignupForm, ThrottledPasswordResetForm
 
 
@@ -33,20 +32,36 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("sessions:dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_signup(
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-                name=form.cleaned_data["name"],
-                studio_name=form.cleaned_data["studio_name"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        ip = login_throttle.client_ip(request)
+        wait = login_throttle.signup_retry_after(ip=ip)
+        if wait:
+            form.add_error(None, login_throttle.retry_message(wait, what="sign-ups from your address"))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Eye Spy! Start with a session and drop your photos in.")
-            return redirect("sessions:dashboard")
+            login_throttle.signup_attempt_record(ip=ip)
+            signups.signup_request(**form.cleaned_data)  # the same answer whether or not the email is known
+            return redirect("signup_sent")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    if not settings.EYESPY_ALLOW_SIGNUP:
+        raise Http404("Sign-up is switched off on this server.")
+    return render(request, "registration/signup_sent.html")
+
+
+class SignupConfirmView(auth_views.PasswordResetConfirmView):
+    """The mailed sign-up link: choose a password, which activates the account and logs in."""
+
+    token_generator = signups.signup_token_generator
+    template_name = "registration/signup_confirm.html"
+    success_url = reverse_lazy("sessions:dashboard")
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+
+    def form_valid(self, form):
+        form.user.is_active = True  # only the inbox's owner has this link: the account is theirs
+        messages.success(self.request, "Welcome to Eye Spy! Start with a session and drop your photos in.")
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from classifier import selectors as review
@@ -24,7 +25,7 @@ from classifier.services import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
-    eye_zoom,
+    eye_zoom_request,
     session_undo_last,
 )
 
@@ -279,18 +280,30 @@ def _lightbox_page_context(photo: Photo, sort: str) -> dict:
     }
 
 
+ZOOM_PENDING_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="96" viewBox="0 0 320 96">'
+    '<rect width="320" height="96" fill="#1f2329"/><text x="160" y="54" fill="#c9ced6" font-family="sans-serif" '
+    'font-size="15" text-anchor="middle">Preparing the 100 % view…</text></svg>'
+)
+
+
 @login_required
 @require_GET
 def photo_zoom(request: HttpRequest, photo_uuid, face: int) -> HttpResponse:
-    """A JPEG of one face's eyes cropped from the original at 100%."""
+    """A JPEG of one face's eyes cropped from the original at 100% — or, while a worker cuts it, 202 with a
+    placeholder (zoom.js asks again until it is there)."""
     photo = _photo_for_review(request, photo_uuid)
-    card = review.photo_card(photo=photo)
     stored = review.photo_stored_faces(photo=photo)
-    if card is None or card.unreadable or not 0 <= face < len(stored.faces):
+    if photo.status != Photo.Status.DONE or not 0 <= face < len(stored.faces):
         raise Http404("No such face.")
     try:
-        name = eye_zoom(photo=photo, face=stored.faces[face], face_index=face,
-                        model_version_id=stored.model_version_id)
+        zoom = eye_zoom_request(photo=photo, face=stored.faces[face], face_index=face,
+                                model_version_id=stored.model_version_id)
     except ZoomUnavailable as exc:
         raise Http404(exc.reason) from None
-    return serve_stored_file(photo.original.storage, name, content_type="image/jpeg")
+    if zoom.pending:
+        response = HttpResponse(ZOOM_PENDING_SVG, status=202, content_type="image/svg+xml")
+        response["Retry-After"] = "1"
+        add_never_cache_headers(response)
+        return response
+    return serve_stored_file(photo.original.storage, zoom.name, content_type="image/jpeg")

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from classifier import selectors as review
+from eyespy_site import heartbeat
 
 from .. import selectors, services
 from ..forms import SessionForm
@@ -30,9 +31,12 @@ def _review_url(session: PhotoSession) -> str | None:
 
 
 def _progress_context(session: PhotoSession, summary: review.SessionSummary | None = None) -> dict:
+    progress = selectors.session_progress(session=session)
     return {
         "session": session,
-        "progress": selectors.session_progress(session=session),
+        "progress": progress,
+        # Asked only while work is pending: "N waiting" is a lie when no worker will ever take them.
+        "no_worker": progress.is_active and heartbeat.workers_alive() is False,
         "groups": selectors.session_group_counts(session=session, summary=summary),
         "rejections": selectors.session_rejected_uploads(session=session),
         "review_url": _review_url(session),

@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
@@ -67,15 +66,9 @@ def _upload_one(request: HttpRequest, session) -> JsonResponse:
 
 
 def _upload_many(request: HttpRequest, session) -> HttpResponse:
-    try:
-        files = request.FILES.getlist("file")
-    except TooManyFilesSent:
-        messages.error(
-            request,
-            f"Too many files for one plain upload (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}). "
-            "Turn on JavaScript for bulk upload, or send them in smaller batches.",
-        )
-        return redirect("sessions:detail", session_uuid=session.uuid)
+    # Bodies Django can't parse (too many files, a huge file name) were answered by
+    # sessions_app/middleware.py before the CSRF check read them.
+    files = request.FILES.getlist("file")
     if not files:
         messages.error(request, "Choose one or more photos to upload.")
         return redirect("sessions:detail", session_uuid=session.uuid)

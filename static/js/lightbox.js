@@ -9,7 +9,9 @@
   // Opened and shown: the agreement line may count it (a GET never changes anything, so it is a POST).
   const seen = new URLSearchParams({ photos: page.dataset.photo });
   fetch(page.dataset.seenUrl, { method: "POST", body: seen, credentials: "same-origin",
-    headers: { "X-CSRFToken": window.EyeSpy.csrfToken(), "HX-Request": "true" } }).catch(() => null);
+    headers: { "X-CSRFToken": window.EyeSpy.csrfToken(), "HX-Request": "true" } })
+    .then((r) => r.text()) // read to the end, so the request is over (nothing on this page shows the answer)
+    .catch(() => null);
   const follow = (selector) => {
     const link = document.querySelector(selector);
     if (link) location.assign(link.href);

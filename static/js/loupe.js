@@ -36,11 +36,26 @@
           const t = document.createElement("template");
           t.innerHTML = html;
           const images = Array.from(t.content.querySelectorAll("img")).map((img) => {
-            const pre = new Image();
-            pre.src = img.getAttribute("src");
-            return pre.decode ? pre.decode().catch(() => null) : null;
+            const src = img.getAttribute("src");
+            // A 100 % crop may still be cut by a worker (202 + placeholder): asking now starts it. One that is
+            // ready is decoded ahead like the preview and needs no zoom.js watch; a pending one keeps its
+            // data-zoom, and zoom.js swaps the crop in once shown.
+            const ready = img.dataset.zoom
+              ? fetch(src, { credentials: "same-origin", redirect: "manual" }).then((r) => {
+                if (r.body) r.body.cancel().catch(() => {});
+                const made = r.status === 200 || r.type === "opaqueredirect";
+                if (made) img.removeAttribute("data-zoom");
+                return made;
+              }).catch(() => false)
+              : Promise.resolve(true);
+            return ready.then((made) => {
+              if (!made) return null;
+              const pre = new Image();
+              pre.src = src;
+              return pre.decode ? pre.decode().catch(() => null) : null;
+            });
           });
-          return Promise.all(images).then(() => html);
+          return Promise.all(images).then(() => t.innerHTML);
         });
       ready.catch(() => cache.delete(id));
       cache.set(id, ready);
@@ -65,6 +80,8 @@
       el.style.top = el.dataset.y + "%";
     });
     target.querySelectorAll(".loupe-zoom img").forEach((img) => img.closest(".loupe-zoom").classList.toggle("is-loaded", img.complete));
+    // zoom.js swaps a "preparing" placeholder for the crop once the worker has cut it.
+    target.dispatchEvent(new CustomEvent("eyespy:content", { bubbles: true }));
   }
 
   function show(card) {

@@ -231,6 +231,7 @@
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
       .then((html) => {
         lightboxBody.innerHTML = html;
+        lightboxBody.dispatchEvent(new CustomEvent("eyespy:content", { bubbles: true })); // zoom.js: 100 % crops
         centreZooms(lightboxBody);
         if (loupe()) loupe().markSeen(card.dataset.photo); // shown to the photographer: it was looked at
         lightbox.hidden = false;

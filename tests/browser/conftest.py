@@ -63,12 +63,28 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+def _new_page(chromium, *, bypass_csp: bool):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.on("pageerror", lambda exc: print(f"page error: {exc}"))  # shown with a failing test's output
+    return context, page
+
+
+@pytest.fixture
+def page(chromium):
+    # Playwright's wait_for_function evaluates its string with eval, which our strict CSP refuses (so such a
+    # wait fails whenever its first look is false). These tests are about behaviour; tests/browser/test_csp.py
+    # checks the policy itself, on `strict_page`.
+    context, page = _new_page(chromium, bypass_csp=True)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def strict_page(chromium):
+    """A page that enforces the site's Content-Security-Policy like any browser."""
+    context, page = _new_page(chromium, bypass_csp=False)
     yield page
     context.close()
 
@@ -76,8 +92,9 @@ def page(chromium):
 @pytest.fixture
 def phone(chromium):
     """A 390x844 touch phone (what an iPhone 12-15 reports), for layout and touch checks."""
+    # bypass_csp: like `page` (Playwright's waits use eval); test_csp.py checks the policy itself.
     context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                   device_scale_factor=2)
+                                   device_scale_factor=2, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.on("pageerror", lambda exc: print(f"page error: {exc}"))

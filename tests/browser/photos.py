@@ -45,7 +45,7 @@ def _background(rng: random.Random, size) -> Image.Image:
 
 
 def make_shoot_photo(session, *, name: str, faces: list[tuple[Path, float, float]], seed: int = 0, width_frac=0.24,
-                     size: tuple[int, int] = SIZE):
+                     size: tuple[int, int] = SIZE, make_zooms: bool = True):
     """A done photo with `faces` = [(CEW crop, P(closed) left, P(closed) right), ...] side by side."""
     rng = random.Random(seed)
     frame = _background(rng, size)
@@ -86,5 +86,10 @@ def make_shoot_photo(session, *, name: str, faces: list[tuple[Path, float, float
             crop = frame.crop(tuple(int(v) for v in px)).convert("L").resize((96, 64))
             name = media_names.eye_crop_new_name(photo_uuid=photo.uuid, model_version_id=0, face_index=fi, side=eye["side"])
             eye[media_names.EYE_CROP_KEY] = storage.save(name, ContentFile(_png(crop)))
-    add_prediction(photo, faces=stored_faces)
+    prediction = add_prediction(photo, faces=stored_faces)
+    if make_zooms:  # what the worker does on first view (the zoom queue): tests have no worker
+        from classifier.services import eye_zoom_make
+
+        for fi in range(len(stored_faces)):
+            eye_zoom_make(photo_id=photo.id, model_version_id=prediction.model_version_id, face_index=fi)
     return photo

@@ -2,8 +2,8 @@
 
 Log in through the login form, add a client and a session through the UI, upload 20 real CEW face crops
 (10 closed-eye, 10 open-eye, read in place from ../shared/data/faces) together with an empty file, a renamed
-PDF and a truncated JPEG in one file-picker selection. A real `celery worker` subprocess on the filesystem
-broker analyses them (no fake enqueue, never eager) in the same test database and media folder as the live
+PDF and a truncated JPEG in one file-picker selection. A real `celery worker` subprocess on the embedded
+Redis analyses them (no fake enqueue, never eager) in the same test database and media folder as the live
 server. The test watches the progress panel reach "21 of 21 done", checks the rejected files and the
 unreadable one are listed with their reasons, opens the review page, checks the BLINKING / NOT BLINKING
 groups and their reason sentences, then presses K on a blinking photo and finds the correction row.
@@ -22,7 +22,7 @@ from sessions_app.models import Client, Photo, PhotoSession
 from tests.factories import PASSWORD, make_user, pdf_bytes, truncated_jpeg_bytes
 
 # The worker fixtures (and, on import, the SQLite test database moved to a file the worker can open).
-from tests.integration.conftest import filesystem_worker, shared_media, shared_media_dir  # noqa: F401
+from tests.integration.conftest import embedded_worker, shared_media, shared_media_dir  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _cards(page, section: str) -> dict[str, str]:
 
 
 def test_photographer_uploads_a_session_and_reviews_the_blinks(
-    page, server_url, shared_data, filesystem_worker, shared_media, tmp_path  # noqa: F811
+    page, server_url, shared_data, embedded_worker, shared_media, tmp_path  # noqa: F811
 ):
     started = time.monotonic()
     faces_dir = shared_data / "faces"
@@ -122,7 +122,7 @@ def test_photographer_uploads_a_session_and_reviews_the_blinks(
     assert photos.count() == total
     assert photos.filter(status=Photo.Status.DONE).count() == total - 1
     assert Prediction.objects.filter(photo__session=session).count() == total - 1
-    assert filesystem_worker.alive()
+    assert embedded_worker.alive()
 
     # The review page, reached from the panel's own button.
     page.click("#progress-panel a.btn-primary:has-text('Review')")

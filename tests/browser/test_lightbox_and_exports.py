@@ -20,6 +20,16 @@ def _log_in(page, base_url: str, user) -> None:
     page.context.add_cookies([{"name": "sessionid", "value": c.cookies["sessionid"].value, "url": base_url}])
 
 
+def _wait_until(page, predicate: str, timeout: float = 20.0) -> None:
+    """Poll `predicate` from the test (page.evaluate): the strict CSP refuses wait_for_function's eval."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"timed out waiting for {predicate}"
+        page.wait_for_timeout(100)
+
+
 def test_lightbox_page_keys_and_eyes_at_true_100_percent(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Zoom")
@@ -32,9 +42,16 @@ def test_lightbox_page_keys_and_eyes_at_true_100_percent(page, server_url):
     _log_in(page, server_url, alice)
     page.goto(f"{server_url}/photos/{photos[0].uuid}/lightbox/?sort=name")
 
+    # First view: a worker cuts the crop (here the test does the worker's job); the page shows "Preparing"
+    # meanwhile and swaps the crop in by itself once it is there.
+    from classifier.services import eye_zoom_make
+
+    page.wait_for_selector("figure.zoom-pending")
+    eye_zoom_make(photo_id=photos[0].id, model_version_id=photos[0].predictions.get().model_version_id, face_index=0)
     # The eyes crop is drawn at its own pixel size, inside a box that scrolls and starts centred.
-    page.wait_for_function("(() => { const i = document.querySelector('.lb-zoom-box img'); "
-                           "return i && i.complete && i.naturalWidth > 0; })()")
+    _wait_until(page, "() => { const i = document.querySelector('.lb-zoom-box img'); "
+                      "return !!i && i.src.includes('ready=1') && i.complete && i.naturalWidth > 0; }")
+    _wait_until(page, "() => document.querySelector('.lb-zoom-box').scrollLeft > 0")
     zoom = page.eval_on_selector(".lb-zoom-box img", """img => {
         const box = img.parentElement;
         return {natural: img.naturalWidth, shown: img.getBoundingClientRect().width, boxWidth: box.clientWidth,

@@ -311,3 +311,33 @@ def test_a_run_on_a_new_model_version_leaves_the_old_versions_crops_alone(sessio
     assert [e["crop_path"] for e in first.details["faces"][0]["eyes"]] == first_crops
     assert set(first_crops).isdisjoint(second_crops)
     assert all(default_storage.exists(n) for n in first_crops + second_crops)
+
+
+def test_the_same_message_coming_back_takes_its_photo_back_even_without_the_redelivered_flag(session):
+    """Some transports redeliver without the flag; the task id that claimed the photo says it's the same message."""
+    photo = make_photo(session)
+    assert services.photo_claim(photo_id=photo.id, task_id="task-a") is True  # then that worker dies
+    assert services.photo_claim(photo_id=photo.id, task_id="task-b") is False  # another message: still refused
+    assert services.photo_claim(photo_id=photo.id) is False
+    assert services.photo_claim(photo_id=photo.id, task_id="task-a") is True  # the same one, back: takes it
+    photo.refresh_from_db()
+    assert (photo.status, photo.attempts, photo.claimed_by_task) == (Photo.Status.PROCESSING, 2, "task-a")
+
+
+def test_the_same_message_killing_workers_again_and_again_fails_the_photo(session, settings):
+    settings.EYESPY_MAX_ATTEMPTS = 2
+    photo = make_photo(session)
+    services.photo_claim(photo_id=photo.id, task_id="t")
+    services.photo_claim(photo_id=photo.id, task_id="t")
+    assert services.photo_claim(photo_id=photo.id, task_id="t") is False
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED and "stopped the worker 2 times" in photo.error
+
+
+def test_the_task_passes_its_id_so_a_redelivery_is_recognised(session, monkeypatch):
+    from classifier.tasks import process_photo_task
+
+    seen = []
+    monkeypatch.setattr(services, "photo_process", lambda **kw: seen.append(kw))
+    process_photo_task.apply(args=[7], task_id="abc-123")
+    assert seen == [{"photo_id": 7, "redelivered": False, "task_id": "abc-123"}]

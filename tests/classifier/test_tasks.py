@@ -50,7 +50,7 @@ def test_transient_errors_are_retried_then_succeed(photo, monkeypatch):
     real = services.photo_process
     calls = []
 
-    def flaky(*, photo_id, redelivered=False):
+    def flaky(*, photo_id, redelivered=False, task_id=""):
         calls.append(photo_id)
         if len(calls) < 3:
             # What photo_process does on a transient error: release the claim, re-raise.
@@ -71,7 +71,7 @@ def test_transient_errors_are_retried_then_succeed(photo, monkeypatch):
 def test_transient_errors_give_up_after_max_retries_and_record_it(photo, monkeypatch):
     calls = []
 
-    def always_locked(*, photo_id, redelivered=False):
+    def always_locked(*, photo_id, redelivered=False, task_id=""):
         calls.append(photo_id)
         raise OperationalError("database is locked")
 
@@ -90,7 +90,7 @@ def test_a_bad_photo_fails_once_without_retry(monkeypatch):
     real = services.photo_process
     calls = []
 
-    def counting(*, photo_id, redelivered=False):
+    def counting(*, photo_id, redelivered=False, task_id=""):
         calls.append(photo_id)
         real(photo_id=photo_id)
 
@@ -105,7 +105,7 @@ def test_a_bad_photo_fails_once_without_retry(monkeypatch):
 
 
 def test_an_unexpected_error_is_recorded_on_the_photo(photo, monkeypatch):
-    def bug(*, photo_id, redelivered=False):
+    def bug(*, photo_id, redelivered=False, task_id=""):
         raise KeyError("faces")
 
     monkeypatch.setattr(services, "photo_process", bug)

@@ -44,5 +44,10 @@ def use_broker(url: str, transport_options: dict | None = None) -> Iterator[None
 
 def queue_depth(queue: str = "photos") -> int:
     """Messages waiting in `queue` of the current broker."""
+    from kombu.exceptions import ChannelError
+
     with celery_app.connection_for_read() as conn:
-        return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except ChannelError:
+            return 0  # Redis reports an empty queue as a missing one

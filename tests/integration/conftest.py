@@ -6,7 +6,8 @@ can't open, so these tests give it a file (DATABASES TEST NAME, set below before
 is created). The tests are transactional, so what the test writes is committed and the worker sees it.
 
 Media: test and worker share one folder per module. Broker: Redis (db 15 with a per-run key prefix,
-so parallel runs and other users of that database don't meet) or the embedded filesystem broker.
+so parallel runs and other users of that database don't meet) or the embedded Redis on a unix socket
+(eyespy_site/embedded_redis.py, as bin/run starts it).
 Missing services skip locally and fail in CI (tests/conftest.py `require`).
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.conf import settings as django_settings
 
 from tests.conftest import require
 from tests.integration.brokers import use_broker
-from tests.integration.worker import WorkerProcess, filesystem_broker_worker, start_worker, test_database_url
+from tests.integration.worker import WorkerProcess, embedded_redis_worker, start_worker, test_database_url
 
 REDIS_URL = os.environ.get("EYESPY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -86,7 +87,8 @@ def _redis_reachable() -> str | None:
 
 @contextmanager
 def redis_broker_worker(
-    *, django_db_blocker, media_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None
+    *, django_db_blocker, media_dir: Path, var_dir: Path, extra_env: dict[str, str] | None = None,
+    queues: str = "photos",
 ) -> Iterator[WorkerProcess]:
     """A worker on Redis (own key prefix); while the block runs, this process publishes there too."""
     problem = _redis_reachable()
@@ -104,6 +106,7 @@ def redis_broker_worker(
             **(extra_env or {}),
         },
         log_path=var_dir / "worker.log",
+        queues=queues,
     )
     try:
         worker.wait_ready()
@@ -129,10 +132,10 @@ def redis_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_
 
 
 @pytest.fixture(scope="module")
-def filesystem_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
-    """The zero-service default: kombu's filesystem broker in a folder, exactly as settings build it."""
-    var_dir = tmp_path_factory.mktemp("fs-worker-var")
+def embedded_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
+    """The zero-service default: the embedded Redis on a unix socket under var/, exactly as bin/run starts it."""
+    var_dir = tmp_path_factory.mktemp("embedded-var")
     with django_db_blocker.unblock():
         db_url = test_database_url()
-    with filesystem_broker_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir) as worker:
+    with embedded_redis_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir) as worker:
         yield worker

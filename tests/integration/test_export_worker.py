@@ -8,7 +8,7 @@ import pytest
 from sessions_app.exports import export_create
 from sessions_app.models import Export
 from tests.factories import make_session, make_user
-from tests.integration.worker import filesystem_broker_worker, test_database_url, wait_for
+from tests.integration.worker import embedded_redis_worker, test_database_url, wait_for
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,11 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def exports_worker(django_db_setup, django_db_blocker, shared_media_dir, tmp_path_factory):
-    """The zero-service default (filesystem broker), with a worker that only takes export tasks."""
+    """The zero-service default (embedded Redis), with a worker that only takes export tasks."""
     var_dir = tmp_path_factory.mktemp("exports-worker-var")
     with django_db_blocker.unblock():
         db_url = test_database_url()
-    with filesystem_broker_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir,
+    with embedded_redis_worker(db_url=db_url, var_dir=var_dir, media_dir=shared_media_dir,
                                   queues="exports") as worker:
         yield worker
 

@@ -23,7 +23,7 @@ from sessions_app.models import Export, Photo
 from sessions_app.services import session_delete
 from tests.factories import make_session, make_user, noisy_jpeg_bytes
 from tests.integration.s3 import moto_server, s3_media, s3_storage_config  # noqa: F401 - fixtures
-from tests.integration.worker import filesystem_broker_worker, test_database_url, wait_until_settled
+from tests.integration.worker import embedded_redis_worker, test_database_url, wait_until_settled
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db
@@ -188,7 +188,11 @@ def test_session_delete_removes_every_object_including_zoom_crops(
     client, s3_media, moto_server, shared_data, django_capture_on_commit_callbacks
 ):
     photo, user = _processed_face_photo(client, shared_data)
-    # The lightbox zoom is made on first view and cached in the bucket beside the other derived files.
+    # The lightbox zoom is cut by a worker on first view and kept in the bucket beside the other derived files.
+    from classifier.services import eye_zoom_make
+
+    assert client.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202
+    eye_zoom_make(photo_id=photo.id, model_version_id=photo.predictions.get().model_version_id, face_index=0)
     zoom = requests.get(_signed(client.get(f"/photos/{photo.uuid}/zoom/0/")), timeout=10)
     assert zoom.status_code == 200 and zoom.content.startswith(b"\xff\xd8")
     derived = f"derived/{photo.uuid.hex}/"
@@ -207,7 +211,7 @@ def test_worker_subprocess_uses_only_the_bucket(client, s3_media, moto_server, s
     """Web (this process) and a real Celery worker share the database and the bucket, and no folder."""
     worker_var = tmp_path_factory.mktemp("s3-worker-var")
     worker_media = tmp_path_factory.mktemp("s3-worker-media")  # the worker's MEDIA_ROOT: must stay empty
-    with filesystem_broker_worker(
+    with embedded_redis_worker(
         db_url=test_database_url(), var_dir=worker_var, media_dir=worker_media, extra_env=moto_server.env()
     ) as worker:
         user = make_user()

@@ -8,13 +8,15 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
+from eyespy_site import embedded_redis
 from tests.conftest import ROOT
 from tests.integration.brokers import use_broker
 
@@ -55,9 +57,19 @@ test_database_url.__test__ = False  # not a test, despite the name
 class WorkerProcess:
     proc: subprocess.Popen
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    queues: str = "photos"
+    concurrency: int = 1
+    beat: bool = False
+    broker: embedded_redis.EmbeddedRedis | None = None
+    log_offset: int = 0  # where this worker's lines start in a log file that a respawn shares
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as fh:
+            fh.seek(self.log_offset)
+            return fh.read().decode(errors="replace")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -69,6 +81,19 @@ class WorkerProcess:
             return " ready." in self.log()
 
         wait_for(ready, timeout=timeout, what="the celery worker to be ready", on_timeout=lambda: self.log()[-4000:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as the OOM killer or a power cut would."""
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def respawn(self) -> "WorkerProcess":
+        """A new worker with the same settings, logging to the same file (what bin/run's supervisor does)."""
+        worker = start_worker(env=self.env, log_path=self.log_path, concurrency=self.concurrency, queues=self.queues,
+                              beat=self.beat)
+        worker.broker = self.broker
+        return worker
 
     def stop(self) -> None:
         """Warm shutdown (SIGTERM to the worker's own process group), then SIGKILL if it hangs."""
@@ -82,8 +107,12 @@ class WorkerProcess:
             self.proc.wait(timeout=10)
 
 
-def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str = "photos") -> WorkerProcess:
-    """`celery -A eyespy_site worker --pool prefork` in its own process group (so it can be stopped whole)."""
+def start_worker(
+    *, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: str = "photos", beat: bool = False
+) -> WorkerProcess:
+    """`celery -A eyespy_site worker --pool prefork` in its own process group (so it can be stopped whole).
+
+    beat=True embeds beat (the periodic sweeper), as bin/run's worker does."""
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -100,49 +129,48 @@ def start_worker(*, env: dict[str, str], log_path: Path, concurrency: int = 1, q
         "-Q", queues, "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
     ]
+    if beat:
+        cmd += ["-B", "--schedule", str(log_path.parent / "celerybeat-schedule")]
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("wb")
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    log = log_path.open("ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()  # the child keeps its own handle
-    return WorkerProcess(proc=proc, log_path=log_path)
+    return WorkerProcess(proc=proc, log_path=log_path, env=env, queues=queues, concurrency=concurrency, beat=beat,
+                         log_offset=offset)
 
 
 @contextmanager
-def filesystem_broker_worker(
-    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None
+def embedded_redis_worker(
+    *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None,
+    concurrency: int = 1, beat: bool = False,
 ) -> Iterator[WorkerProcess]:
-    """A worker on kombu's filesystem broker under `var_dir/broker`, laid out exactly as settings build it.
+    """The zero-service default: the embedded Redis on `var_dir/run/redis.sock`, started by the same
+    helper bin/run uses, and a worker that finds it from EYESPY_VAR_DIR alone, exactly as settings build it.
 
-    While the block runs, this test process publishes to the same folders, so `.delay()` reaches the worker.
+    While the block runs, this test process publishes there too. `worker.broker` is the Redis server.
     """
-    broker = var_dir / "broker"
-    for sub in ("queue", "processed", "control"):
-        (broker / sub).mkdir(parents=True, exist_ok=True)
+    server = embedded_redis.start(var_dir)
     worker = start_worker(
         env={
             "DATABASE_URL": db_url,
-            "CELERY_BROKER_URL": "filesystem://",
             "EYESPY_VAR_DIR": str(var_dir),
             "MEDIA_ROOT": str(media_dir),
             **(extra_env or {}),  # e.g. STORAGE_BACKEND=s3 and its AWS_* values
         },
         log_path=var_dir / "worker.log",
         queues=queues,
+        concurrency=concurrency,
+        beat=beat,
     )
+    worker.broker = server
     try:
         worker.wait_ready()
-        options = {
-            "data_folder_in": str(broker / "queue"),
-            "data_folder_out": str(broker / "queue"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-            "polling_interval": 0.05,
-        }
-        with use_broker("filesystem://", options):
+        with use_broker(server.url, dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)):
             yield worker
     finally:
         worker.stop()
+        server.stop()
 
 
 def wait_until_settled(worker: WorkerProcess, photo_ids: Iterable[int], *, timeout: float = PROCESS_TIMEOUT) -> None:

@@ -41,36 +41,91 @@ def test_login_page_links_signup_only_when_enabled(client, settings):
     assert 'href="/accounts/signup/"' not in client.get("/accounts/login/").content.decode()
 
 
-def test_signup_creates_account_and_logs_in(client, db, settings):
+def _signup(client, email: str, *, follow: bool = False, **extra):
+    return client.post("/accounts/signup/", {"email": email, "name": "Nia", "studio_name": "Nia Photo", **extra},
+                       follow=follow)
+
+
+def _mailed_link(message) -> str:
+    return re.search(r"http://127\.0\.0\.1:8000(/accounts/\S+/)", message.body).group(1)
+
+
+def test_signup_mails_a_link_that_sets_the_password_activates_and_logs_in(client, db, settings):
     settings.EYESPY_ALLOW_SIGNUP = True
-    resp = client.post(
-        "/accounts/signup/",
-        {"email": "New@Studio.com", "name": "Nia", "studio_name": "Nia Photo", "password1": PASSWORD, "password2": PASSWORD},
-    )
-    assert resp.status_code == 302 and resp["Location"] == "/"
+    resp = _signup(client, "New@Studio.com")
+    assert resp.status_code == 302 and resp["Location"] == "/accounts/signup/sent/"
     user = User.objects.get()
     assert (user.email, user.name, user.studio_name) == ("new@studio.com", "Nia", "Nia Photo")
-    assert user.check_password(PASSWORD)
+    assert not user.is_active and not user.has_usable_password()  # nothing usable until the inbox answers
+    assert client.get("/").status_code == 302
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject == "Confirm your Eye Spy account"
+
+    resp = client.get(_mailed_link(mail.outbox[0]), follow=True)
+    assert "Choose your password" in resp.content.decode()
+    resp = client.post(resp.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert resp.status_code == 302 and resp["Location"] == "/"
+    user.refresh_from_db()
+    assert user.is_active and user.check_password(PASSWORD)
     assert client.get("/").context["user"] == user
+    # The link works once.
+    client.post("/accounts/logout/")
+    assert "no longer works" in client.get(_mailed_link(mail.outbox[0]), follow=True).content.decode()
 
 
-def test_signup_rejects_taken_email_mismatch_and_weak_password(client, alice, settings):
+def test_signup_answers_the_same_for_a_taken_email(client, alice, settings):
     settings.EYESPY_ALLOW_SIGNUP = True
-    resp = client.post("/accounts/signup/", {"email": "ALICE@example.com", "password1": PASSWORD, "password2": PASSWORD})
-    assert "already exists" in resp.content.decode()
-    resp = client.post("/accounts/signup/", {"email": "c@example.com", "password1": PASSWORD, "password2": PASSWORD + "x"})
-    assert "don&#x27;t match" in resp.content.decode()
-    resp = client.post("/accounts/signup/", {"email": "d@example.com", "password1": "123", "password2": "123"})
-    assert "too short" in resp.content.decode()
-    assert User.objects.count() == 1
+    answers = {}
+    for email in ("ALICE@example.com", "someone-new@example.com"):
+        resp = _signup(client, email, follow=True)
+        page = re.sub(r'"X-CSRFToken": "\w+"|name="csrfmiddlewaretoken" value="\w+"', "csrf", resp.content.decode())
+        answers[email] = (resp.redirect_chain, resp.status_code, page)
+    assert answers["ALICE@example.com"] == answers["someone-new@example.com"]
+    assert "already" not in answers["ALICE@example.com"][2]
+    # Alice's own inbox is told (with a reset link); her account is untouched.
+    to_alice = [m for m in mail.outbox if m.to == ["alice@example.com"]]
+    assert len(to_alice) == 1 and "already has an Eye Spy account" in to_alice[0].body
+    assert "/accounts/password/reset/" in _mailed_link(to_alice[0])
+    alice.refresh_from_db()
+    assert alice.is_active and alice.check_password(PASSWORD) and alice.name != "Nia"
+
+
+def test_signup_again_for_a_pending_account_resends_without_renaming_it(client, db, settings):
+    settings.EYESPY_ALLOW_SIGNUP = True
+    _signup(client, "pending@example.com")
+    _signup(client, "pending@example.com", name="Mallory")
+    user = User.objects.get()
+    assert user.name == "Nia" and not user.is_active
+    assert [m.subject for m in mail.outbox] == ["Confirm your Eye Spy account"] * 2
+
+
+def test_signup_rejects_a_bad_email_and_is_throttled_per_address(client, db, settings):
+    settings.EYESPY_ALLOW_SIGNUP = True
+    assert "Enter a valid email address" in _signup(client, "not-an-email").content.decode()
+    for i in range(10):
+        assert _signup(client, f"user{i}@example.com").status_code == 302
+    resp = _signup(client, "one-more@example.com")
+    assert resp.status_code == 200 and "Too many sign-ups from your address; try again in 60 minutes." in resp.content.decode()
+    assert User.objects.count() == 10
+    # Another address may still sign up.
+    from django.test import Client as WebClient
+
+    assert _signup(WebClient(REMOTE_ADDR="10.0.0.9"), "elsewhere@example.com").status_code == 302
+
+
+def test_signup_mails_are_capped_per_email_silently(client, db, settings):
+    settings.EYESPY_ALLOW_SIGNUP = True
+    for _ in range(5):
+        assert _signup(client, "flood@example.com")["Location"] == "/accounts/signup/sent/"
+    assert len(mail.outbox) == 3
 
 
 def test_signup_switched_off_is_404(client, db, settings):
     settings.EYESPY_ALLOW_SIGNUP = False
     assert client.get("/accounts/signup/").status_code == 404
-    resp = client.post("/accounts/signup/", {"email": "x@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    assert client.get("/accounts/signup/sent/").status_code == 404
+    resp = client.post("/accounts/signup/", {"email": "x@example.com"})
     assert resp.status_code == 404
-    assert not User.objects.exists()
+    assert not User.objects.exists() and mail.outbox == []
 
 
 def test_user_signup_service_refuses_duplicate_email(alice):
@@ -99,7 +154,9 @@ def test_password_reset_by_email_end_to_end(client, alice):
     message = mail.outbox[0]
     assert message.to == ["alice@example.com"]
     assert message.subject == "Reset your Eye Spy password"
-    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", message.body).group(1)
+    # Built from SITE_URL, not from the request's Host header (which a client can forge).
+    assert "testserver" not in message.body
+    link = re.search(r"http://127\.0\.0\.1:8000(/accounts/password/reset/\S+/)", message.body).group(1)
     resp = client.get(link, follow=True)  # Django swaps the token for a session key
     assert "Choose a new password" in resp.content.decode()
     set_url = resp.redirect_chain[-1][0]
@@ -109,6 +166,14 @@ def test_password_reset_by_email_end_to_end(client, alice):
     assert alice.check_password("brand-new-secret-77")
     # The link works once.
     assert "no longer works" in client.get(link, follow=True).content.decode()
+
+
+def test_password_reset_link_uses_site_url_even_with_a_forged_host(client, alice, settings):
+    settings.SITE_URL = "https://photos.example.com"
+    settings.ALLOWED_HOSTS = ["photos.example.com", "evil.example.net"]
+    client.post("/accounts/password/reset/", {"email": "alice@example.com"}, HTTP_HOST="evil.example.net")
+    assert "https://photos.example.com/accounts/password/reset/" in mail.outbox[0].body
+    assert "evil.example.net" not in mail.outbox[0].body
 
 
 def test_password_reset_for_unknown_email_sends_nothing_but_looks_the_same(client, db):

@@ -429,3 +429,17 @@ def test_an_export_that_keeps_losing_storage_fails_with_the_reason(alice, alice_
     assert len(calls) == 1 + MAX_RETRIES
     export.refresh_from_db()
     assert export.status == Export.Status.FAILED and "TimeoutError" in export.error
+
+
+def test_zip_entry_names_are_portable_and_stay_unique(alice_session, tmp_path):
+    for name in ['a<b>c.JPG', 'a_b_c.JPG', 'what?*.jpg', 'say "cheese" | now.jpg', "C:evil.jpg", "tab\there.jpg",
+                 "CON.jpg", "trailing. .jpg.", "dir\\\\inner.jpg", "Æøå 写真.jpg"]:
+        make_judged_photo(alice_session, faces=OPEN, name=name)
+    path, _ = export_write(session=alice_session, fmt="keepers-zip", out=tmp_path / "k.zip")
+    names = _zip_names(path.read_bytes())
+    assert sorted(names) == sorted([
+        "a_b_c.JPG", "a_b_c (2).JPG",  # two photos whose names meet after cleaning stay two files
+        "what__.jpg", "say _cheese_ _ now.jpg", "C_evil.jpg", "tabhere.jpg", "_CON.jpg", "trailing. .jpg",
+        "inner.jpg", "Æøå 写真.jpg",
+    ])
+    assert not [n for n in names if set(n) & set('<>:"|?*\\\\') or any(ord(ch) < 32 for ch in n)]

@@ -1,4 +1,5 @@
-"""Login throttling (per email and per client address) and the password-reset cap (sessions_app/login_throttle.py)."""
+"""Login throttling (per email and client address, per address, per account for failing addresses), the admin's
+login, and the password-reset cap (sessions_app/login_throttle.py)."""
 from __future__ import annotations
 
 import re
@@ -50,10 +51,10 @@ def spy_authenticate(monkeypatch):
     return calls
 
 
-# --- login, per email ------------------------------------------------------------------------------------
+# --- login, per email and address -------------------------------------------------------------------------
 
 
-def test_ten_failures_lock_the_email_without_checking_the_password(client, alice, spy_authenticate):
+def test_ten_failures_lock_the_email_from_that_address_without_checking_the_password(client, alice, spy_authenticate):
     _fail(client, "alice@example.com", 10)
     assert len(spy_authenticate) == 10
     resp = client.post(LOGIN, {"username": "ALICE@example.com", "password": PASSWORD})  # right password, any case
@@ -62,6 +63,23 @@ def test_ten_failures_lock_the_email_without_checking_the_password(client, alice
     assert "Too many failed attempts; try again in 15 minutes." in html
     assert len(spy_authenticate) == 10  # refused before authenticate()
     assert client.get("/").status_code == 302  # not logged in
+
+
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out(db, alice):
+    stranger, owner = WebClient(REMOTE_ADDR="203.0.113.66"), WebClient(REMOTE_ADDR="198.51.100.7")
+    _fail(stranger, "alice@example.com", 25)
+    assert "Too many failed attempts" in _fail(stranger, "alice@example.com").content.decode()
+    assert owner.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+
+
+def test_guessing_spread_over_many_addresses_locks_only_the_addresses_that_guessed(db, alice):
+    for n in range(20):  # 20 addresses x 5 failures: no pair and no address reaches its own limit
+        _fail(WebClient(REMOTE_ADDR=f"203.0.113.{n}"), "alice@example.com", 5)
+    guesser = WebClient(REMOTE_ADDR="203.0.113.3")
+    locked = guesser.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD})
+    assert "Too many failed attempts" in locked.content.decode()  # even with the right password
+    owner = WebClient(REMOTE_ADDR="198.51.100.7")  # never failed on this account
+    assert owner.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
 
 
 def test_nine_failures_still_let_the_right_password_in_and_clear_the_count(client, alice):
@@ -79,6 +97,33 @@ def test_lock_is_per_email_and_counts_unknown_emails_too(client, alice, bob):
     assert "Too many failed attempts" in _fail(client, "nobody@example.com").content.decode()
     # Another account from the same address still logs in (the address is far below its own limit).
     assert client.post(LOGIN, {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
+
+
+# --- the Django admin's login -------------------------------------------------------------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def test_admin_login_is_throttled_like_the_apps(client, db, spy_authenticate):
+    make_user("staff@example.com", is_staff=True)
+    for _ in range(10):
+        resp = client.post(ADMIN_LOGIN, {"username": "staff@example.com", "password": "wrong-password"})
+        assert resp.status_code == 200
+    resp = client.post(ADMIN_LOGIN, {"username": "staff@example.com", "password": PASSWORD, "next": "/admin/"})
+    assert resp.status_code == 200 and "Too many failed attempts" in resp.content.decode()
+    assert len(spy_authenticate) == 10
+    assert client.get("/admin/").status_code == 302  # still not in
+    # Its owner, from another address, still gets in.
+    other = WebClient(REMOTE_ADDR="10.0.0.9")
+    assert other.post(ADMIN_LOGIN, {"username": "staff@example.com", "password": PASSWORD, "next": "/admin/"}).status_code == 302
+    assert other.get("/admin/").status_code == 200
+
+
+def test_admin_and_app_logins_share_the_address_count(client, db, alice):
+    for i in range(15):
+        client.post(ADMIN_LOGIN, {"username": f"guess{i}@example.com", "password": "x"})
+        _fail(client, f"other{i}@example.com")
+    assert "Too many failed attempts" in client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).content.decode()
 
 
 def test_lock_ends_when_the_window_closes(client, alice, clock):

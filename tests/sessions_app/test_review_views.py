@@ -168,7 +168,8 @@ def test_lightbox_partial_and_page(web, alice_session, photos):
     photo = photos["group"]
     partial = web.get(f"/photos/{photo.uuid}/lightbox/", **HX).content.decode()
     assert "<html" not in partial and f"/photos/{photo.uuid}/zoom/0/" in partial and f"/photos/{photo.uuid}/zoom/1/" in partial
-    assert "left:30.00%;top:20.00%;width:40.00%;height:50.00%" in partial
+    # The face box is SVG geometry, not an inline style (the Content-Security-Policy allows none).
+    assert 'x="30.00%" y="20.00%" width="40.00%" height="50.00%"' in partial and "style=" not in partial
     page = web.get(f"/photos/{photo.uuid}/lightbox/").content.decode()
     assert "<html" in page and f"/sessions/{alice_session.uuid}/review/#card-{photo.uuid}" in page
 
@@ -185,9 +186,35 @@ def _oriented_jpeg(*, orientation: int) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture
+def zoom_tasks(monkeypatch):
+    """What the web side queues for the worker: (photo id, model version id, face) per task sent."""
+    from classifier import tasks
+    from classifier.services import eye_zoom
+
+    sent = []
+    monkeypatch.setattr(eye_zoom, "_in_background", lambda send: send())  # send in the request, to see it
+    monkeypatch.setattr(tasks.make_eye_zoom_task, "apply_async", lambda args, **kw: sent.append(tuple(args)))
+    return sent
+
+
+def test_the_first_zoom_is_queued_for_a_worker_once_and_never_decoded_in_the_request(web, alice_session, zoom_tasks):
+    photo = make_judged_photo(alice_session, faces=BLINK, data=_oriented_jpeg(orientation=1))
+    first = [web.get(f"/photos/{photo.uuid}/zoom/0/") for _ in range(3)]
+    assert [r.status_code for r in first] == [202, 202, 202]
+    assert first[0]["Content-Type"] == "image/svg+xml" and b"Preparing" in first[0].content
+    assert "no-store" in first[0]["Cache-Control"] and first[0]["Retry-After"] == "1"
+    prediction = photo.predictions.get()
+    assert zoom_tasks == [(photo.id, prediction.model_version_id, 0)]  # three asks, one task
+
+
 @pytest.mark.parametrize("orientation", [1, 6])
-def test_zoom_crops_the_original_at_full_size_around_the_eyes(web, alice_session, orientation):
+def test_zoom_crops_the_original_at_full_size_around_the_eyes(web, alice_session, orientation, zoom_tasks):
+    from classifier.tasks import make_eye_zoom_task
+
     photo = make_judged_photo(alice_session, faces=BLINK, data=_oriented_jpeg(orientation=orientation))
+    assert web.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202
+    make_eye_zoom_task.run(*zoom_tasks[0])  # what the worker does with it
 
     response = web.get(f"/photos/{photo.uuid}/zoom/0/")
 
@@ -315,3 +342,58 @@ def test_agreement_appears_only_once_something_is_decided(web, alice_session, ph
     assert "How the model did:" in after
     assert "You looked at 1 of 4; of those the model flagged none; no blink was missed." in after
     assert "Agreement 100% on those; you decided 1." in after
+
+
+def test_a_zoom_asked_while_the_broker_is_down_is_queued_on_the_next_ask(web, alice_session, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from classifier import tasks
+    from classifier.services import eye_zoom
+
+    monkeypatch.setattr(eye_zoom, "_in_background", lambda send: send())
+
+    sent = []
+
+    def down(*args, **kwargs):
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(tasks.make_eye_zoom_task, "apply_async", down)
+    photo = make_judged_photo(alice_session, faces=BLINK)
+    assert web.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202  # no 500 for a broker outage
+    monkeypatch.setattr(tasks.make_eye_zoom_task, "apply_async", lambda args, **kw: sent.append(tuple(args)))
+    assert web.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202
+    assert len(sent) == 1
+
+
+def test_the_zoom_job_gives_up_quietly_on_a_vanished_photo(alice_session):
+    from classifier.services import ZoomUnavailable, eye_zoom_make
+    from classifier.tasks import make_eye_zoom_task
+
+    with pytest.raises(ZoomUnavailable):
+        eye_zoom_make(photo_id=999_999, model_version_id=1, face_index=0)
+    make_eye_zoom_task.run(999_999, 1, 0)  # the task logs it: nothing to retry, nothing raised
+
+
+def test_zoom_tasks_go_to_their_own_queue():
+    from eyespy_site.celery import app
+
+    assert app.amqp.router.route({}, "classifier.tasks.make_eye_zoom_task")["queue"].name == "zooms"
+
+
+def test_a_dead_broker_never_holds_up_the_zoom_request(web, alice_session, monkeypatch):
+    import threading
+    import time
+
+    from classifier import tasks
+
+    released = threading.Event()
+
+    def slow_broker(*args, **kwargs):
+        released.wait(10)  # a broker that takes its time to refuse
+
+    monkeypatch.setattr(tasks.make_eye_zoom_task, "apply_async", slow_broker)
+    photo = make_judged_photo(alice_session, faces=BLINK)
+    t0 = time.monotonic()
+    assert web.get(f"/photos/{photo.uuid}/zoom/0/").status_code == 202
+    assert time.monotonic() - t0 < 2
+    released.set()

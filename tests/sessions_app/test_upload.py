@@ -271,3 +271,61 @@ def test_session_page_has_the_upload_widget(web, alice_session):
     assert 'type="file"' in html and "multiple" in html and 'accept="image/*,.heic,.heif"' in html
     assert 'enctype="multipart/form-data"' in html  # the no-JS fallback
     assert "js/upload.js" in html
+
+
+# --- bodies Django refuses to parse (answered before the CSRF check: sessions_app/middleware.py) ------------
+
+
+@pytest.fixture
+def csrf_web(alice):
+    """A browser-like client: CSRF enforced, token taken from the session page as a browser would."""
+    from django.test import Client as WebClient
+
+    c = WebClient(enforce_csrf_checks=True)
+    c.force_login(alice)
+    return c
+
+
+def _raw_upload(client, session, *, filename: str, accept: str, n_files: int = 1):
+    """A multipart body written by hand: the test client would cut file names to 255 characters."""
+    client.get(f"/sessions/{session.uuid}/")
+    token = client.cookies["csrftoken"].value
+    parts = [b'--XyZ\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n' + token.encode() + b"\r\n"]
+    for i in range(n_files):
+        parts.append(b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="' + f"{i}{filename}".encode()
+                     + b'"\r\nContent-Type: image/jpeg\r\n\r\n' + jpeg_bytes(color=(i % 250, 9, 9)) + b"\r\n")
+    body = b"".join(parts) + b"--XyZ--\r\n"
+    resp = client.generic("POST", upload_url(session), body, content_type="multipart/form-data; boundary=XyZ",
+                          headers={"accept": accept})
+    if resp.status_code == 302:  # the plain form: follow to the page the photographer lands on
+        landed = client.get(resp["Location"])
+        landed.redirect_chain = [(resp["Location"], 302)]
+        return landed
+    return resp
+
+
+def test_a_thousand_character_file_name_gets_a_readable_json_reason(csrf_web, alice_session):
+    resp = _raw_upload(csrf_web, alice_session, filename="a" * 1000 + ".jpg", accept="application/json")
+    assert resp.status_code == 400 and resp["Content-Type"] == "application/json"
+    assert resp.json() == {"ok": False, "error": resp.json()["error"]} and "file name too long" in resp.json()["error"]
+    assert not Photo.objects.exists()
+
+
+def test_a_thousand_character_file_name_on_the_plain_form_explains_itself(csrf_web, alice_session):
+    resp = _raw_upload(csrf_web, alice_session, filename="a" * 1000 + ".jpg", accept="text/html")
+    assert resp.redirect_chain[-1] == (f"/sessions/{alice_session.uuid}/", 302)
+    assert any("File name too long" in str(m) for m in resp.context["messages"])
+
+
+def test_a_long_but_parsable_file_name_is_stored_cut_to_255(csrf_web, alice_session):
+    resp = _raw_upload(csrf_web, alice_session, filename="b" * 600 + ".jpg", accept="application/json")
+    assert resp.status_code == 201, resp.content
+    assert len(Photo.objects.get().original_filename) <= 255
+
+
+def test_more_than_a_hundred_files_on_the_plain_form_with_csrf_on_get_the_page_and_the_limit(csrf_web, alice_session):
+    resp = _raw_upload(csrf_web, alice_session, filename=".jpg", accept="text/html", n_files=101)
+    assert resp.status_code == 200 and resp.redirect_chain[-1] == (f"/sessions/{alice_session.uuid}/", 302)
+    assert any("Too many files for one plain upload (at most 100)" in str(m) for m in resp.context["messages"])
+    assert not Photo.objects.exists()
+
