@@ -84,12 +84,17 @@ class Correction(models.Model):
     undoes = models.OneToOneField(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="undone_by"
     )
+    # Rows made by one action (Shift+K on 40 photos, or the undo of that) share a batch: the session's
+    # undo ("undo the last change you made") takes a whole batch back as one step.
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
             # Effective label: latest correction per photo (and per face).
             models.Index(fields=["photo", "face_index", "-created_at"], name="correction_latest_idx"),
+            # Session undo: a photographer's latest change in a session.
+            models.Index(fields=["created_by", "-created_at"], name="correction_by_latest_idx"),
         ]
 
     def __str__(self) -> str:

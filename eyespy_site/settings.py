@@ -23,6 +23,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite default lives here: a f
 # honestly; it is refused by name when DEBUG is off.
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me-never-use-it-in-production"
 DEBUG = env_bool("DEBUG", True)
+# Django's own debug 404/500 pages (URL patterns, settings) only when asked for: DEBUG is on by default.
+EYESPY_DEBUG_PAGES = env_bool("EYESPY_DEBUG_PAGES", False)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # no-store on photographer pages; our 404/500 pages even with DEBUG on (sessions_app/middleware.py).
+    "sessions_app.middleware.ReviewTruthMiddleware",
 ]
 
 ROOT_URLCONF = "eyespy_site.urls"

@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Client, Export, Gallery, Photo, PhotoSession, Selection, User
+from .models import Client, Export, Gallery, Photo, PhotoSession, RejectedUpload, Selection, User
 
 
 class EyeSpyUserCreationForm(AdminUserCreationForm):
@@ -190,3 +190,12 @@ class GalleryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="link works")
     def is_open(self, obj: Gallery) -> bool:
         return obj.is_open
+@admin.register(RejectedUpload)
+class RejectedUploadAdmin(admin.ModelAdmin):
+    """Files refused at upload, with the reason the photographer saw (read-only: a record, not a to-do)."""
+
+    list_display = ("filename", "reason", "session", "created_at")
+    list_select_related = ("session",)
+    raw_id_fields = ("session",)
+    search_fields = ("filename", "reason", "session__title")
+    readonly_fields = ("session", "filename", "reason", "bytes", "created_at")

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 SIDES = ("left", "right")
 # Bump when the zoom framing changes: cached zooms under the old name are simply never read again.
-ZOOM_VERSION = 1
+ZOOM_VERSION = 2  # 2: framing never a thin strip, and not on the nose of a soft face (classifier eye_zoom)
 # The key in a stored eye (Prediction.details faces -> eyes) that names its crop file.
 EYE_CROP_KEY = "crop_path"
 

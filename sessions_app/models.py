@@ -143,6 +143,8 @@ class Photo(TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
     thumbnail = models.FileField(max_length=255, blank=True)
     preview = models.FileField(max_length=255, blank=True)
+    # The photographer has looked at it (loupe, lightbox) or decided it: the agreement line counts only these.
+    seen = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["original_filename", "id"]
@@ -158,6 +160,26 @@ class Photo(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.original_filename
+
+
+class RejectedUpload(models.Model):
+    """A file refused at upload, kept so the session page still says why after a reload."""
+
+    session = models.ForeignKey(PhotoSession, on_delete=models.CASCADE, related_name="rejected_uploads")
+    filename = models.CharField(max_length=255)
+    reason = models.CharField(max_length=500)
+    bytes = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The session page: its newest rejections.
+            models.Index(fields=["session", "-created_at"], name="rejectedupload_session_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.reason}"
 
 
 def export_upload_to(export: "Export", filename: str) -> str:

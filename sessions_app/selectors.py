@@ -14,9 +14,10 @@ from django.shortcuts import get_object_or_404
 
 from classifier import selectors as classifier_selectors
 
-from .models import Client, Photo, PhotoSession, User
+from .models import Client, Photo, PhotoSession, RejectedUpload, User
 
 FAILURES_SHOWN = 100  # the progress panel lists this many failed photos, then "and N more"
+REJECTIONS_SHOWN = 100  # ... and this many files refused at upload
 
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
@@ -128,6 +129,23 @@ def session_progress(*, session: PhotoSession) -> SessionProgress:
         failed=failed,
         failures=failures,
     )
+
+
+@dataclass(frozen=True)
+class SessionRejections:
+    count: int
+    shown: list[RejectedUpload]  # newest first
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.shown))
+
+
+def session_rejected_uploads(*, session: PhotoSession) -> SessionRejections:
+    """Files refused at upload (kept with their reasons, so a reload doesn't lose them)."""
+    rows = list(session.rejected_uploads.all()[:REJECTIONS_SHOWN])
+    count = len(rows) if len(rows) < REJECTIONS_SHOWN else session.rejected_uploads.count()
+    return SessionRejections(count=count, shown=rows)
 
 
 # --- Result groups ----------------------------------------------------------------------------------

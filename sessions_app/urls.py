@@ -1,8 +1,8 @@
 from django.urls import path
 
 from .views import clients, dashboard, media, sessions, upload
-from .views import exports, review
 from .urls_galleries import urlpatterns as gallery_patterns
+from .views import exports, loupe, review
 
 app_name = "sessions"
 
@@ -30,12 +30,15 @@ urlpatterns = [
     # Review (corrections, strictness, lightbox)
     path("sessions/<uuid:session_uuid>/review/", review.review_page, name="review"),
     path("sessions/<uuid:session_uuid>/review/bulk/", review.review_bulk, name="review_bulk"),
+    path("sessions/<uuid:session_uuid>/review/undo/", review.session_undo, name="review_undo"),
+    path("sessions/<uuid:session_uuid>/review/seen/", loupe.review_seen, name="review_seen"),
     path("sessions/<uuid:session_uuid>/review/strictness/", review.strictness_apply, name="review_strictness"),
     path("sessions/<uuid:session_uuid>/review/strictness/preview/", review.strictness_preview,
          name="review_strictness_preview"),
     path("photos/<uuid:photo_uuid>/correct/", review.photo_correct, name="photo_correct"),
     path("photos/<uuid:photo_uuid>/undo/", review.photo_undo, name="photo_undo"),
     path("photos/<uuid:photo_uuid>/lightbox/", review.photo_lightbox, name="photo_lightbox"),
+    path("photos/<uuid:photo_uuid>/loupe/", loupe.photo_loupe, name="photo_loupe"),
     path("photos/<uuid:photo_uuid>/zoom/<int:face>/", review.photo_zoom, name="photo_zoom"),
     # Exports
     path("sessions/<uuid:session_uuid>/exports/", exports.export_page, name="exports"),

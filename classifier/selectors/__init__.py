@@ -15,7 +15,7 @@ How a photo's effective label is decided is told in `labels`.
 Other code imports from this package (`from classifier import selectors`), never from its modules; the names
 below are the ones it uses.
 """
-from .cards import EyeCard, FaceCard, PhotoCard
+from .cards import VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
 from .groups import SORT_CONFIDENCE, SORTS, session_cards, session_groups, session_order, strictness_preview
 from .outcomes import Outcome
 from .photos import photo_active_corrections, photo_card, photo_stored_faces
@@ -30,6 +30,7 @@ from .summary import (
 
 __all__ = [
     "SORTS",
+    "VERDICT_LABELS",
     "SORT_CONFIDENCE",
     "Agreement",
     "EyeCard",

@@ -28,6 +28,8 @@ FACES_SHOWN = 3  # faces a review card shows before folding the rest away
 
 VERDICT_LABELS = dict(Verdict.choices)  # ml's labels, through the model choices made from them
 
+FACE_WORDS = {Verdict.BLINKING.value: "blinking", Verdict.NOT_BLINKING.value: "fine"}
+
 EYE_STATE_LABELS = {
     "open": "open",
     "partly_closed": "partly closed",
@@ -50,6 +52,24 @@ def counts_of(outcomes: Iterable["PhotoCard"], pending: int) -> dict[str, int]:
 
 
 # --- What the review screen and the exports get ------------------------------------------------------
+
+
+def decided_reason(faces: Iterable["FaceCard"], *, verdict: str) -> str:
+    """The reason sentence once the photographer has decided faces: their word on those faces, the
+    machine's on the others still blinking. E.g. "face 3: fine, your call (the model read left eye closed
+    (1.00)); no other face blinking"."""
+    parts = []
+    for face in faces:
+        if face.corrected:
+            part = f"face {face.index + 1}: {face.decision_word}, your call"
+            if face.overridden:
+                part += f" (the model read {face.machine_words})"
+            parts.append(part)
+        elif face.is_blinking and face.is_subject:
+            parts.append(f"face {face.index + 1}: {face.machine_words}")
+    if verdict != Verdict.BLINKING:
+        parts.append("no other face blinking" if parts else "no face blinking")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,32 @@ class FaceCard:
         return self.correction is not None
 
     @property
+    def overridden(self) -> bool:
+        """The photographer's label for this face differs from the machine's reading of its eyes."""
+        return self.corrected and self.label != self.machine_label
+
+    @property
+    def decision_word(self) -> str:
+        return FACE_WORDS.get(self.label, self.label.lower())
+
+    @property
+    def machine_words(self) -> str:
+        """'left eye closed (1.00)' — how the machine read the face's closed or partly closed eyes."""
+        eyes = [f"{e.side} eye {e.state_label} ({e.p_closed:.2f})" for e in self.eyes
+                if e.state in ("closed", "partly_closed")]
+        return ", ".join(eyes) or "eyes open"
+
+    @property
+    def box_rect(self) -> dict | None:
+        """The face's box in percent of the photo (x, y, width, height), for an SVG overlay (no style=)."""
+        try:
+            x0, y0, x1, y1 = (float(self.box[k]) for k in ("x0", "y0", "x1", "y1"))
+        except (TypeError, KeyError, ValueError):
+            return None
+        return {"x": round(100 * x0, 2), "y": round(100 * y0, 2), "w": round(100 * (x1 - x0), 2),
+                "h": round(100 * (y1 - y0), 2)}
+
+    @property
     def box_style(self) -> str:
         """CSS placing the face's box over the photo (percentages), '' when unknown."""
         try:
@@ -131,6 +177,28 @@ class PhotoCard:
     faces: tuple[FaceCard, ...] = ()
     correction: Correction | None = None  # the correction that decided `verdict` (photo- or face-level)
     model_version_id: int | None = None
+    machine_reason: str = ""  # the machine's own sentence when `reason` tells the photographer's decision
+
+    @property
+    def decided_by_face(self) -> bool:
+        return self.correction is not None and self.correction.face_index is not None
+
+    @property
+    def faces_decided(self) -> list[FaceCard]:
+        return [f for f in self.faces if f.corrected]
+
+    @property
+    def badge(self) -> str:
+        """The card's human badge: 'corrected' / 'confirmed' for a whole-photo decision, 'face 3: yours'
+        when only faces were decided (nothing about the photo as a whole was confirmed)."""
+        if not self.corrected:
+            return ""
+        if self.decided_by_face:
+            decided = self.faces_decided
+            if len(decided) == 1:
+                return f"face {decided[0].index + 1}: yours"
+            return f"{len(decided)} faces: yours"
+        return "corrected" if self.changed else "confirmed"
 
     @property
     def unreadable(self) -> bool:
@@ -156,8 +224,11 @@ class PhotoCard:
 
     @property
     def faces_ranked(self) -> list[FaceCard]:
-        """Blinking faces first, then subjects, then background faces (each in detection order)."""
-        return sorted(self.faces, key=lambda f: (not f.is_blinking, not f.is_subject, f.index))
+        """Faces the machine found blinking first, then faces the photographer decided, then subjects, then
+        background faces (each in detection order). Ranked by the machine's label, not the effective one, so
+        a face keeps its place after the photographer marks it: it doesn't jump into the folded list."""
+        return sorted(self.faces, key=lambda f: (f.machine_label != Verdict.BLINKING, not f.corrected,
+                                                 not f.is_subject, f.index))
 
     @property
     def faces_shown(self) -> list[FaceCard]:
@@ -167,6 +238,17 @@ class PhotoCard:
     @property
     def faces_more(self) -> list[FaceCard]:
         return self.faces_ranked[FACES_SHOWN:]
+
+    @property
+    def loupe_faces(self) -> list[FaceCard]:
+        """The loupe's face panel: every subject face, and any other face the machine or the photographer
+        found blinking or decided (ranked like the card)."""
+        return [f for f in self.faces_ranked
+                if f.is_subject or f.corrected or f.machine_label == Verdict.BLINKING]
+
+    @property
+    def loupe_background(self) -> int:
+        return len(self.faces) - len(self.loupe_faces)
 
     @property
     def verdict_label(self) -> str:

@@ -25,7 +25,7 @@ from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
 from ..models import Correction, Prediction
-from .cards import _VERDICT_GROUP, GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard
+from .cards import _VERDICT_GROUP, GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard, decided_reason
 
 logger = logging.getLogger(__name__)
 
@@ -166,16 +166,19 @@ def _build_card(
         verdict, decided_by = photo_fix.label, photo_fix
     else:
         verdict, decided_by = machine.verdict, None
+    # The sentence says what decided the label: the photographer's faces when they decided faces.
+    reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
     return PhotoCard(
         photo=photo,
         group=_VERDICT_GROUP.get(verdict, GROUP_NO_FACE),
         verdict=verdict,
         machine_verdict=machine.verdict,
         confidence=machine.confidence,
-        reason=machine.reason,
+        reason=reason,
         faces=tuple(faces),
         correction=decided_by,
         model_version_id=machine.model_version_id,
+        machine_reason=machine.reason,
     )
 
 

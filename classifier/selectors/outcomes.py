@@ -47,6 +47,7 @@ class Outcome(NamedTuple):
     machine_verdict: str | None
     confidence: float | None  # the machine's
     corrected: bool
+    looked: bool = False  # the photographer looked at it (loupe, lightbox) or decided it at some point
 
     @property
     def unreadable(self) -> bool:
@@ -56,6 +57,7 @@ class Outcome(NamedTuple):
 class _PhotoRow(NamedTuple):
     id: int
     status: str
+    seen: bool
     uuid: uuid.UUID | None = None
     filename: str = ""
     taken_at: datetime | None = None
@@ -122,7 +124,7 @@ def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, o
 
 def _photo_rows(session_ids: list[int], *, with_names: bool) -> dict[int, list[_PhotoRow]]:
     # Counting needs only ids and statuses; uuids and datetimes cost a converter call per row (~40 µs).
-    fields = ["session_id", "id", "status"] + (["uuid", "original_filename", "taken_at"] if with_names else [])
+    fields = ["session_id", "id", "status", "seen"] + (["uuid", "original_filename", "taken_at"] if with_names else [])
     rows: dict[int, list[_PhotoRow]] = defaultdict(list)
     for session_id, *values in Photo.objects.filter(session_id__in=session_ids).order_by("id").values_list(*fields):
         rows[session_id].append(_PhotoRow(*values))
@@ -165,10 +167,12 @@ def sessions_outcomes(
                      .only("id", "photo_id", "face_index", "label", "undoes_id", "created_at")
                      .order_by("created_at", "id"))
     cards = _corrected_cards(session_ids, stacks, thresholds_by_session)
+    decided = {photo_id for photo_id, _ in stacks}  # any correction, even one taken back since
     out = {}
     for sid in session_ids:
         outcomes, pending = [], 0
         for row in photos.get(sid, ()):
+            row = row._replace(seen=row.seen or row.id in decided)
             if row.status == Photo.Status.FAILED:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))
             elif row.status != Photo.Status.DONE:
@@ -189,4 +193,4 @@ def sessions_outcomes(
 def _outcome(row: _PhotoRow, group, verdict, machine_verdict, confidence, corrected) -> Outcome:
     return Outcome(photo_id=row.id, photo_uuid=row.uuid, filename=row.filename, taken_at=row.taken_at,
                    group=group, verdict=verdict, machine_verdict=machine_verdict, confidence=confidence,
-                   corrected=corrected)
+                   corrected=corrected, looked=row.seen)

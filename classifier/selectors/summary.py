@@ -23,11 +23,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Agreement:
+    """How the model did, counted only over the photos the photographer looked at or decided: a photo
+    nobody opened says nothing about whether the model was right."""
+
     total: int  # judged photos (done, with a prediction)
-    flagged: int  # the machine said BLINKING (at the session's strictness)
+    flagged: int  # of the looked-at photos, the machine said BLINKING (at the session's strictness)
     kept: int  # ... and the photographer kept them
-    missed: int  # the machine let a blink through and the photographer caught it
+    missed: int  # of the looked-at photos, the machine let a blink through and the photographer caught it
     corrected: int  # photos with a photographer's decision (including ones that agree)
+    looked: int = 0  # photos looked at (loupe, lightbox) or decided
+    flagged_total: int = 0  # every photo the machine flagged, looked at or not
 
     @property
     def disagreements(self) -> int:
@@ -35,28 +40,29 @@ class Agreement:
 
     @property
     def agreement_percent(self) -> int | None:
-        if not self.total or not self.reviewed:
+        if not self.reviewed:
             return None
-        return round(100 * (self.total - self.disagreements) / self.total)
+        return round(100 * (self.looked - self.disagreements) / self.looked)
 
     @property
     def reviewed(self) -> bool:
-        """The photographer has decided at least one photo: only then is there agreement to report."""
-        return self.corrected > 0
+        """The photographer has looked at (or decided) at least one photo: only then is there agreement."""
+        return self.looked > 0
 
     @property
     def sentence(self) -> str:
-        """'Of 37 flagged you kept 2; 1 blink was missed.' once reviewed, else what the model flagged."""
+        """'You looked at 47 of 600; of those the model flagged 5, you kept 2; 1 blink was missed.'"""
         if not self.total:
             return "Nothing judged yet."
         if not self.reviewed:
-            # Without a single decision "you kept 0, no blink was missed" would claim a review that never happened.
-            flagged = str(self.flagged) if self.flagged else "nothing"
+            # Without a look "you kept 0, no blink was missed" would claim a review that never happened.
+            flagged = str(self.flagged_total) if self.flagged_total else "nothing"
             return f"Not reviewed yet: {flagged} flagged by the model."
+        head = f"You looked at {self.looked} of {self.total}; of those"
         if self.flagged:
-            head = f"Of {self.flagged} flagged you kept {self.kept}"
+            head += f" the model flagged {self.flagged} and you kept {self.kept}"
         else:
-            head = "Nothing was flagged"
+            head += " the model flagged none"
         if self.missed == 0:
             tail = "no blink was missed"
         elif self.missed == 1:
@@ -98,20 +104,26 @@ def session_agreement(*, session: PhotoSession) -> Agreement:
 
 
 def agreement_from_cards(cards: Iterable[PhotoCard | Outcome]) -> Agreement:
-    total = flagged = kept = missed = corrected = 0
+    """Agreement over outcomes (their `looked` says what was reviewed); a card counts as looked at when decided."""
+    total = flagged = kept = missed = corrected = looked = flagged_total = 0
     for card in cards:
         if card.unreadable:
             continue
         total += 1
         corrected += card.corrected
         machine_blink = card.machine_verdict == Verdict.BLINKING
+        flagged_total += machine_blink
+        if not getattr(card, "looked", card.corrected):
+            continue
+        looked += 1
         human_blink = card.verdict == Verdict.BLINKING
         if machine_blink:
             flagged += 1
             kept += not human_blink
         elif human_blink:
             missed += 1
-    return Agreement(total=total, flagged=flagged, kept=kept, missed=missed, corrected=corrected)
+    return Agreement(total=total, flagged=flagged, kept=kept, missed=missed, corrected=corrected, looked=looked,
+                     flagged_total=flagged_total)
 
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve counts from the old rules.

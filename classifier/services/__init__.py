@@ -9,6 +9,8 @@ from .corrections import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
+    session_undo_last,
+    SessionUndo,
 )
 from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
@@ -68,6 +70,8 @@ __all__ = [
     "correction_undo",
     "corrections_bulk_create",
     "corrections_undo",
+    "session_undo_last",
+    "SessionUndo",
     "ImageInfo",
     "ZoomState",
     "ZoomUnavailable",

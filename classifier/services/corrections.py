@@ -7,7 +7,9 @@ and the model version whose verdict it corrects; undo appends a new row that tak
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -51,7 +53,8 @@ def _correctable_card(photo: Photo) -> selectors.PhotoCard:
 
 
 def _create(
-    *, photo: Photo, card: selectors.PhotoCard, label: str, by: User | None, face_index: int | None
+    *, photo: Photo, card: selectors.PhotoCard, label: str, by: User | None, face_index: int | None,
+    batch: uuid.UUID | None = None,
 ) -> Correction:
     if face_index is None:
         previous = card.verdict or ""
@@ -66,6 +69,7 @@ def _create(
         previous_label=previous,
         model_version_id=card.model_version_id,
         created_by=by,
+        batch=batch,
     )
 
 
@@ -91,6 +95,7 @@ def correction_create(*, photo: Photo, label: str, by: User | None, face_index: 
 def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | None) -> list[Correction]:
     """Mark many photos at once (whole-photo). Photos still processing or unreadable are skipped, not fatal."""
     label = _check_label(label, face_index=None)
+    batch = uuid.uuid4()  # one step for the session's undo
     created: list[Correction] = []
     # Lock rows in one order so two overlapping bulk changes can't deadlock each other.
     for photo in sorted(photos, key=lambda p: p.pk):
@@ -100,15 +105,41 @@ def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | N
         except CorrectionError as exc:
             logger.info("bulk correction skipped photo %s: %s", photo.pk, exc.reason)
             continue
-        created.append(_create(photo=locked, card=card, label=label, by=by, face_index=None))
+        created.append(_create(photo=locked, card=card, label=label, by=by, face_index=None, batch=batch))
     return created
+
+
+def _take_back(*, photo: Photo, target: Correction, by: User | None, batch: uuid.UUID | None) -> Correction:
+    """Append the row that takes `target` back; its label is what the target shows once `target` is gone
+    (an older correction, or the machine's verdict). Expects `photo` locked, inside a transaction."""
+    undo = Correction.objects.create(
+        photo=photo,
+        face_index=target.face_index,
+        label=target.previous_label or target.label,  # provisional; settled just below
+        previous_label=target.label,
+        model_version_id=target.model_version_id,
+        created_by=by,
+        undoes=target,
+        batch=batch,
+    )
+    card = selectors.photo_card(photo=photo)
+    if card is not None and not card.unreadable:
+        if target.face_index is None:
+            restored = card.verdict
+        elif target.face_index < len(card.faces):
+            restored = card.faces[target.face_index].label
+        else:
+            restored = undo.label
+        if restored and restored != undo.label:
+            undo.label = restored
+            undo.save(update_fields=["label"])
+    return undo
 
 
 def correction_undo(*, photo: Photo, by: User | None) -> Correction | None:
     """Take back the photo's latest correction still in force (photo- or face-level) with a new row.
 
-    The new row's label is what the target shows once the taken-back correction is gone (an older
-    correction, or the machine's verdict). Returns None when there is nothing left to undo.
+    Returns None when there is nothing left to undo.
     """
     try:
         with transaction.atomic():
@@ -117,26 +148,7 @@ def correction_undo(*, photo: Photo, by: User | None) -> Correction | None:
             if not active:
                 return None
             target = active[0]
-            undo = Correction.objects.create(
-                photo=photo,
-                face_index=target.face_index,
-                label=target.previous_label or target.label,  # provisional; settled just below
-                previous_label=target.label,
-                model_version_id=target.model_version_id,
-                created_by=by,
-                undoes=target,
-            )
-            card = selectors.photo_card(photo=photo)
-            if card is not None and not card.unreadable:
-                if target.face_index is None:
-                    restored = card.verdict
-                elif target.face_index < len(card.faces):
-                    restored = card.faces[target.face_index].label
-                else:
-                    restored = undo.label
-                if restored and restored != undo.label:
-                    undo.label = restored
-                    undo.save(update_fields=["label"])
+            undo = _take_back(photo=photo, target=target, by=by, batch=None)
     except IntegrityError:
         # Someone else took the same correction back a moment ago (one-to-one on `undoes`).
         logger.info("undo raced on photo %s; nothing more to undo", photo.pk)
@@ -146,10 +158,59 @@ def correction_undo(*, photo: Photo, by: User | None) -> Correction | None:
 
 
 def corrections_undo(*, photos: Sequence[Photo], by: User | None) -> list[Correction]:
-    """Undo the latest correction of each photo (the review screen's U / Ctrl+Z after a bulk change)."""
+    """Undo the latest correction of each photo (the bulk bar's "Undo selected")."""
     undone = []
     for photo in photos:
         row = correction_undo(photo=photo, by=by)
         if row is not None:
             undone.append(row)
     return undone
+
+
+_WORDS = {Verdict.BLINKING.value: "blinking", Verdict.NOT_BLINKING.value: "keep", Verdict.NO_FACE.value: "no face"}
+
+
+@dataclass(frozen=True)
+class SessionUndo:
+    """What the session's undo took back: the rows it appended and a sentence naming the change."""
+
+    undos: list[Correction]
+    message: str
+
+    @property
+    def photo_ids(self) -> list[int]:
+        return sorted({u.photo_id for u in self.undos})
+
+
+def _describe(changes: list[Correction]) -> str:
+    label = _WORDS.get(changes[0].label, changes[0].label.lower())
+    if len(changes) > 1:
+        return f"{len(changes)} photos marked {label}"
+    change = changes[0]
+    name = change.photo.original_filename
+    if change.face_index is not None:
+        return f"face {change.face_index + 1} of {name} marked {label}"
+    return f"{name} marked {label}"
+
+
+@transaction.atomic
+def session_undo_last(*, session, by: User) -> SessionUndo | None:
+    """Undo the last change `by` made in `session` that still stands: one correction, or a whole bulk batch.
+
+    The history is the Correction rows themselves (append-only), so it survives reloads and other tabs.
+    Pressing it again walks further back. None when there is nothing of theirs left to undo.
+    """
+    mine = (Correction.objects.filter(photo__session=session, created_by=by, undoes__isnull=True,
+                                      undone_by__isnull=True)
+            .select_related("photo").order_by("-created_at", "-id"))
+    last = mine.first()
+    if last is None:
+        return None
+    changes = list(mine.filter(batch=last.batch)) if last.batch else [last]
+    batch = uuid.uuid4()
+    undos = []
+    for change in sorted(changes, key=lambda c: c.photo_id):  # one lock order, like bulk changes
+        photo = _lock(change.photo)
+        undos.append(_take_back(photo=photo, target=change, by=by, batch=batch))
+    logger.info("session %s: undo of %d change(s) by %s", session.pk, len(undos), getattr(by, "pk", None))
+    return SessionUndo(undos=undos, message=f"Undone: {_describe(changes)}.")

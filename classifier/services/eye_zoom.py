@@ -50,26 +50,69 @@ class ZoomUnavailable(AppError):
     """No crop can be made (no such face, no readable image). `reason` is readable."""
 
 
-def eyes_region(face: dict) -> tuple[float, float, float, float]:
-    """The area (fractions, upright image) around both eyes of a stored face, padded for context."""
+MIN_HEIGHT_RATIO = 0.42  # the crop is at least this tall for its width (in pixels): never a thin bar
+EYES_BELOW = 0.55  # eyes whose centre sits lower than this in the face box are not where eyes are
+
+
+def _face_box(face: dict) -> tuple[float, float, float, float] | None:
+    try:
+        box = face["box"]
+        return float(box["x0"]), float(box["y0"]), float(box["x1"]), float(box["y1"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _eye_boxes(face: dict) -> tuple[float, float, float, float] | None:
     boxes = [e.get("box") for e in face.get("eyes") or [] if isinstance(e, dict) and isinstance(e.get("box"), dict)]
     try:
         if boxes:
-            x0 = min(float(b["x0"]) for b in boxes)
-            y0 = min(float(b["y0"]) for b in boxes)
-            x1 = max(float(b["x1"]) for b in boxes)
-            y1 = max(float(b["y1"]) for b in boxes)
-        else:
-            box = face["box"]
-            # No eyes found: the upper middle of the face is where they would be.
-            x0, x1 = float(box["x0"]), float(box["x1"])
-            top, bottom = float(box["y0"]), float(box["y1"])
-            y0, y1 = top + 0.2 * (bottom - top), top + 0.5 * (bottom - top)
+            return (min(float(b["x0"]) for b in boxes), min(float(b["y0"]) for b in boxes),
+                    max(float(b["x1"]) for b in boxes), max(float(b["y1"]) for b in boxes))
     except (KeyError, TypeError, ValueError):
-        raise ZoomUnavailable("this face has no stored position") from None
+        pass
+    return None
+
+
+def _guess_from_face(box, aspect: float) -> tuple[float, float, float, float]:
+    """Where the eyes are from the face box alone. A box much wider than tall (in pixels) is a tight box
+    on the lower face of a soft, low-quality face: the eyes are at or above its top edge, not inside it."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    pixel_ratio = h / max(x1 - x0, 1e-6) / aspect  # height / width in pixels
+    if pixel_ratio < 0.9:
+        return x0, y0 - 0.55 * h, x1, y0 + 0.25 * h
+    return x0, y0 + 0.2 * h, x1, y0 + 0.5 * h
+
+
+def eyes_region(face: dict, *, aspect: float = 1.5) -> tuple[float, float, float, float]:
+    """The area (fractions, upright image) around both eyes of a stored face, padded for context.
+
+    `aspect` is the photo's width / height, so "tall enough" is judged in pixels. Eye boxes that sit in
+    the lower part of the face box (landmarks thrown off by a soft face) are not trusted: the face box
+    decides instead, so the close-up shows eyes, not a nose and mouth.
+    """
+    face_box = _face_box(face)
+    eyes = _eye_boxes(face)
+    if eyes is not None and face_box is not None:
+        top, bottom = face_box[1], face_box[3]
+        centre = (eyes[1] + eyes[3]) / 2
+        if bottom > top and (centre - top) / (bottom - top) > EYES_BELOW:
+            eyes = None
+    pad_x, pad_y = PAD_X, PAD_Y
+    if eyes is None:
+        if face_box is None:
+            raise ZoomUnavailable("this face has no stored position")
+        eyes = _guess_from_face(face_box, aspect)
+        pad_x, pad_y = 0.05, 0.1  # a guess from the face box is a band already, not two thin eye boxes
+    x0, y0, x1, y1 = eyes
     w, h = max(x1 - x0, 1e-3), max(y1 - y0, 1e-3)
-    x0, x1 = x0 - PAD_X * w, x1 + PAD_X * w
-    y0, y1 = y0 - PAD_Y * h, y1 + PAD_Y * h
+    x0, x1 = x0 - pad_x * w, x1 + pad_x * w
+    y0, y1 = y0 - pad_y * h, y1 + pad_y * h
+    # Tall enough to read (a group photo's small faces gave 8:1 strips): grow the height around the centre.
+    want = MIN_HEIGHT_RATIO * (x1 - x0) * aspect
+    if y1 - y0 < want:
+        centre = (y0 + y1) / 2
+        y0, y1 = centre - want / 2, centre + want / 2
     return max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1)
 
 
@@ -179,7 +222,8 @@ def _make(photo: Photo, face: dict, face_index: int, model_version_id: int) -> s
     name = _zoom_name(photo, face_index, model_version_id)
     if default_storage.exists(name):
         return name
-    region = eyes_region(face)
+    aspect = (photo.width / photo.height) if photo.width and photo.height else 1.5
+    region = eyes_region(face, aspect=aspect)
     image = None
     for source in (photo.original.name, photo.preview.name):
         if not source:

@@ -29,7 +29,14 @@ from .photo_state import (
     photos_state_touch,
     photos_state_waiting,
 )
-from .photos import UploadRejected, UploadResult, clean_filename, photo_upload, photos_requeue_failed
+from .photos import (
+    UploadRejected,
+    UploadResult,
+    clean_filename,
+    photo_upload,
+    photos_mark_seen,
+    photos_requeue_failed,
+)
 from .sessions import session_create, session_delete, session_update, sessions_set_strictness
 from .storage import storage_delete
 
@@ -52,6 +59,7 @@ __all__ = [
     "photo_state_requeue_stuck",
     "photo_upload",
     "photos_import_paths",
+    "photos_mark_seen",
     "photos_requeue_failed",
     "photos_state_rerun",
     "photos_state_stuck",

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from eyespy_site.errors import AppError
 
-from ..models import Photo, PhotoSession
+from ..models import Photo, PhotoSession, RejectedUpload
 from .storage import storage_delete
 
 logger = logging.getLogger(__name__)
@@ -80,8 +80,26 @@ def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enq
 
     Checks are cheap on purpose (size, header sniffing): the web process never decodes a whole image.
     A file whose pixels turn out broken fails later, in the worker, with its own reason.
-    Raises UploadRejected with a readable reason.
+    Raises UploadRejected with a readable reason, after recording it on the session (RejectedUpload) so
+    the session page still lists it after a reload.
     """
+    try:
+        return _photo_upload(session=session, fileobj=fileobj, filename=filename, enqueue=enqueue)
+    except UploadRejected as exc:
+        RejectedUpload.objects.create(session=session, filename=clean_filename(filename), reason=exc.reason[:500],
+                                      bytes=_file_size(fileobj))
+        raise
+
+
+def photos_mark_seen(*, session: PhotoSession, photo_uuids) -> int:
+    """Remember that the photographer looked at these photos of `session` (loupe, lightbox).
+
+    Only this session's photos change; the agreement line counts what is marked here or decided.
+    """
+    return session.photos.filter(uuid__in=list(photo_uuids), seen=False).update(seen=True)
+
+
+def _photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enqueue: bool) -> UploadResult:
     from classifier import services as classifier_services  # classifier depends on us; import late
 
     size = _file_size(fileobj)

@@ -62,3 +62,12 @@ class SignupConfirmView(auth_views.PasswordResetConfirmView):
         form.user.is_active = True  # only the inbox's owner has this link: the account is theirs
         messages.success(self.request, "Welcome to Eye Spy! Start with a session and drop your photos in.")
         return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    """'Check your email' — or, with no mail server set up (console backend), where the link really went."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["mail_in_terminal"] = settings.EMAIL_BACKEND.endswith("console.EmailBackend")
+        return context

@@ -26,6 +26,7 @@ from classifier.services import (
     corrections_bulk_create,
     corrections_undo,
     eye_zoom_request,
+    session_undo_last,
 )
 
 from .. import selectors
@@ -67,8 +68,9 @@ def _back(request: HttpRequest, session: PhotoSession, anchor: str = "") -> Http
     return redirect(_review_url(session, sort=request.POST.get("sort", ""), anchor=anchor))
 
 
-def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Photo], *, oob: bool) -> HttpResponse:
-    """The updated card(s), with the counts and agreement swapped in out of band.
+def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Photo], *, oob: bool,
+                    status: str = "") -> HttpResponse:
+    """The updated card(s), with the counts, the agreement and `status` (what happened) swapped in out of band.
 
     Only the changed photos are judged again; the counts come from the session's outcomes, whose machine
     part is cached (a correction never re-judges the rest of the session).
@@ -83,14 +85,18 @@ def _cards_response(request: HttpRequest, session: PhotoSession, photos: list[Ph
         "oob": oob,
         "agreement": summary.agreement,
         "sort": request.POST.get("sort", ""),
+        "status": status,
     }
     return render_no_store(request, "sessions_app/_review_update.html", context)
 
 
-def _card_changed(request: HttpRequest, photo: Photo) -> HttpResponse:
+def _card_changed(request: HttpRequest, photo: Photo, status: str = "") -> HttpResponse:
     """After a change to one photo: its new card for htmx, else back to the card on the review page."""
     if is_htmx(request):
-        return _cards_response(request, photo.session, [photo], oob=False)
+        # review.js asks for every part out of band (its queued requests can't hold on to a target element).
+        return _cards_response(request, photo.session, [photo], oob=request.POST.get("swap") == "oob", status=status)
+    if status:
+        messages.info(request, status)
     return _back(request, photo.session, anchor=f"card-{photo.uuid}")
 
 
@@ -100,7 +106,7 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     sort = request.GET.get("sort", review.SORT_CONFIDENCE)
     groups = review.session_groups(session=session, sort=sort)
-    cards = groups.all_cards()
+    summary = review.session_summary(session=session)  # the counts every page shows, from one source
     preview_form = StrictnessForm(request.GET if "strictness" in request.GET else None)
     preview = (
         review.strictness_preview(session=session, strictness=preview_form.cleaned_data["strictness"])
@@ -109,10 +115,10 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
     context = {
         "session": session,
         "groups": groups,
-        "counts": groups.counts,
+        "counts": summary.counts,
         "sort": groups.sort,
         "sorts": review.SORTS,
-        "agreement": review.agreement_from_cards(cards),
+        "agreement": summary.agreement,
         "preview": preview,
         "slider_value": preview.strictness if preview else session.strictness,
     }
@@ -142,10 +148,33 @@ def photo_correct(request: HttpRequest, photo_uuid) -> HttpResponse:
 @login_required
 @require_POST
 def photo_undo(request: HttpRequest, photo_uuid) -> HttpResponse:
+    """The card's own Undo: takes back this photo's latest correction, and says so."""
     photo = _photo_for_review(request, photo_uuid)
-    if correction_undo(photo=photo, by=request.user) is None and not is_htmx(request):
-        messages.info(request, f"Nothing to undo on {photo.original_filename}.")
-    return _card_changed(request, photo)
+    undo = correction_undo(photo=photo, by=request.user)
+    if undo is None:
+        return _card_changed(request, photo, f"Nothing to undo on {photo.original_filename}.")
+    target = f"face {undo.face_index + 1} of " if undo.face_index is not None else ""
+    return _card_changed(request, photo, f"Undone on {target}{photo.original_filename}: it is "
+                                         f"{review.VERDICT_LABELS.get(undo.label, undo.label).lower()} again.")
+
+
+@login_required
+@require_POST
+def session_undo(request: HttpRequest, session_uuid) -> HttpResponse:
+    """U / Ctrl+Z: undo the last change you made in this session (one photo, a face, or a whole bulk
+    change), from the server's history, so it works the same after a reload."""
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    result = session_undo_last(session=session, by=request.user)
+    if result is None:
+        status, photos = "Nothing left to undo: every change you made here is undone.", []
+    else:
+        status, photos = result.message, list(session.photos.filter(id__in=result.photo_ids))
+    if not is_htmx(request):
+        messages.info(request, status)
+        return _back(request, session)
+    for photo in photos:
+        photo.session = session
+    return _cards_response(request, session, photos, oob=True, status=status)
 
 
 @login_required

@@ -38,6 +38,7 @@ def _progress_context(session: PhotoSession, summary: review.SessionSummary | No
         # Asked only while work is pending: "N waiting" is a lie when no worker will ever take them.
         "no_worker": progress.is_active and heartbeat.workers_alive() is False,
         "groups": selectors.session_group_counts(session=session, summary=summary),
+        "rejections": selectors.session_rejected_uploads(session=session),
         "review_url": _review_url(session),
     }
 

@@ -1,20 +1,19 @@
-/* Eye Spy review screen: keyboard review without page reloads.
+/* Eye Spy review screen: keyboard review without page reloads, in the grid or the loupe (loupe.js).
  *
  * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
- * undoes the last change, X / Space select, Shift+B / Shift+K mark the selection, Enter opens the
- * lightbox, 1 2 3 jump to a group. Each change is one POST answered with the updated card and
- * out-of-band counts (the same partials htmx uses for mouse clicks). Requests go one at a time, in
- * order, so an undo never overtakes the change it undoes. Without JavaScript every button is a
- * plain form POST.
+ * undoes the last change you made in this session (the server keeps the history, so it survives a
+ * reload), X / Space select, Shift+B / Shift+K mark the selection, Enter opens the lightbox, L the loupe
+ * (G back to the grid; there P keeps, X rejects, Z shows the eyes at 100%, C compares), 1 2 3 jump to a group. Each change is one POST answered with the updated card and
+ * out-of-band counts (the same partials htmx uses for mouse clicks). Every request, typed or clicked,
+ * goes through htmx's queue on #review (hx-sync="this:queue all"): one at a time, in order, so an undo
+ * never overtakes the change it undoes. Without JavaScript every button is a plain form POST.
  */
 (function () {
   "use strict";
 
   const review = document.getElementById("review");
-  setupCopyButtons();
-  setupExportForm();
-  setupLightboxPage();
   if (!review) return;
+  const { typing, centreZooms } = window.EyeSpy;
   setupStickyOffset();
 
   const status = document.getElementById("review-status");
@@ -24,19 +23,12 @@
   const bulkCount = document.getElementById("bulk-count");
   const bulkUrl = review.dataset.bulkUrl;
   const sort = review.dataset.sort || "";
-  const undoStack = []; // each entry: photo uuids changed by one action
+  const undoUrl = review.dataset.undoUrl;
+  const loupe = () => window.EyeSpy.loupe; // loupe.js; absent on pages without a loupe
+  const inLoupe = () => !!(loupe() && loupe().isOpen());
   let currentId = null;
   let faceFocus = null; // index of the face picked with F on the current card
-  let queue = Promise.resolve();
-  let inFlight = 0;
-
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (e) {
-      return "";
-    }
-  }
+  let inFlight = 0; // requests sent through htmx's queue and not answered yet
 
   function cards() {
     return Array.from(review.querySelectorAll(".photo-card"));
@@ -54,9 +46,17 @@
     if (status) status.textContent = text;
   }
 
+  let whenIdle = []; // callbacks waiting for every queued change to be answered
+
   function setBusy(delta) {
     inFlight += delta;
     document.body.dataset.reviewBusy = inFlight > 0 ? "1" : "0";
+    if (inFlight === 0) whenIdle.splice(0).forEach((fn) => fn());
+  }
+
+  function afterChanges(fn) {
+    if (inFlight === 0) fn();
+    else whenIdle.push(fn);
   }
 
   // --- Focus ------------------------------------------------------------------------------------------
@@ -72,10 +72,12 @@
     card.classList.add("is-current");
     card.focus({ preventScroll: true });
     if (!opts || opts.scroll !== false) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (inLoupe()) loupe().show(card);
   }
 
   function clearFaceFocus(card) {
     faceFocus = null;
+    if (inLoupe()) loupe().pickFace(null);
     if (card) card.querySelectorAll(".face.face-focus").forEach((f) => f.classList.remove("face-focus"));
   }
 
@@ -120,66 +122,47 @@
     faces.forEach((f) => f.classList.toggle("face-focus", f === face));
     const folded = face.closest("details");
     if (folded) folded.open = true;
-    face.scrollIntoView({ block: "nearest" });
+    if (!inLoupe()) face.scrollIntoView({ block: "nearest" });
+    else loupe().pickFace(faceFocus);
     say("Face " + (faceFocus + 1) + " picked: B or K marks just this face, F the next one, Esc the whole photo again.");
   }
 
   // --- Server round trips -------------------------------------------------------------------------------
 
+  // Every change is answered with out-of-band parts only (swap "none"): whatever was swapped in by an earlier
+  // answer in the queue, each part finds its element by id when its own answer arrives.
   function post(url, params) {
-    const body = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) {
-      if (Array.isArray(value)) value.forEach((v) => body.append(key, v));
-      else if (value !== null && value !== undefined) body.append(key, value);
-    }
-    const run = () =>
-      fetch(url, {
-        method: "POST",
-        body,
-        credentials: "same-origin",
-        headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() },
-      }).then(async (response) => {
-        const text = await response.text();
-        if (!response.ok) throw new Error(text || response.statusText);
-        applyUpdate(text);
-      });
     setBusy(+1);
-    queue = queue
-      .then(run)
-      .catch((err) => say("Not saved: " + err.message))
-      .finally(() => setBusy(-1));
-    return queue;
+    const values = Object.assign({ swap: "oob" }, params);
+    Object.keys(values).forEach((k) => (values[k] === null || values[k] === undefined) && delete values[k]);
+    return window.htmx.ajax("POST", url, { source: review, values, swap: "none" });
   }
 
-  function applyUpdate(html) {
-    const template = document.createElement("template");
-    template.innerHTML = html;
-    for (const fresh of Array.from(template.content.children)) {
-      if (!fresh.id) continue;
-      const old = document.getElementById(fresh.id);
-      if (!old) continue;
-      fresh.removeAttribute("hx-swap-oob");
-      const wasCurrent = old.classList.contains("is-current");
-      old.replaceWith(fresh);
-      if (window.htmx) window.htmx.process(fresh);
-      if (fresh.classList.contains("photo-card")) {
-        markMoved(fresh);
-        if (wasCurrent) {
-          fresh.classList.add("is-current");
-          if (faceFocus !== null) {
-            const face = fresh.querySelector('.face[data-face="' + faceFocus + '"]');
-            if (face) {
-              face.classList.add("face-focus");
-              const folded = face.closest("details");
-              if (folded) folded.open = true;
-            }
-          }
-          if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
-        }
+  function afterSwap(fresh) {
+    if (!fresh.classList || !fresh.classList.contains("photo-card")) return;
+    markMoved(fresh);
+    if (loupe()) loupe().refresh(fresh.dataset.photo);
+    if (fresh.dataset.photo !== currentId) return;
+    fresh.classList.add("is-current");
+    if (faceFocus !== null) {
+      const face = fresh.querySelector('.face[data-face="' + faceFocus + '"]');
+      if (face) {
+        face.classList.add("face-focus");
+        const folded = face.closest("details");
+        if (folded) folded.open = true;
       }
     }
-    updateBulkCount();
+    if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
   }
+
+  // The queue's requests are counted from the moment they are queued until htmx has answered them.
+  review.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.elt !== review) return;
+    setBusy(-1);
+    updateBulkCount();
+  });
+  // Fired on each element swapped in (the new card), after the old one is gone.
+  document.body.addEventListener("htmx:oobAfterSwap", (event) => afterSwap(event.target));
 
   function markMoved(card) {
     const section = card.closest("[data-group]:not(.photo-card)");
@@ -190,13 +173,11 @@
     const face = faceFocus;
     const params = { label: value, sort };
     if (face !== null) params.face = face;
-    undoStack.push([card.dataset.photo]);
     const name = card.querySelector(".fname") ? card.querySelector(".fname").textContent : "photo";
     const what = { BLINKING: "blinking", NOT_BLINKING: "keep", NO_FACE: "no face" }[value];
     say(name + (face !== null ? " face " + (face + 1) : "") + " → " + what + ". U undoes.");
-    const done = post(card.dataset.correctUrl, params);
+    post(card.dataset.correctUrl, params);
     if (face === null) moveBy(1);
-    return done;
   }
 
   function selected() {
@@ -209,25 +190,17 @@
       say("Nothing selected: X or Space selects the focused photo.");
       return;
     }
-    undoStack.push(ids);
     say("Marked " + ids.length + " photo" + (ids.length === 1 ? "" : "s") + " " + (value === "BLINKING" ? "blinking" : "keep") + ". U undoes.");
-    post(bulkUrl, { action: value, photos: ids, sort }).then(() => {
-      document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
-      updateBulkCount();
-    });
+    document.querySelectorAll('input[name="photos"][form="bulk-form"]:checked').forEach((b) => (b.checked = false));
+    post(bulkUrl, { action: value, photos: ids, sort });
+    updateBulkCount();
   }
 
+  // The server knows the last change you made here (one photo, a face or a bulk change) and answers with
+  // the cards it put back plus a status line naming what was undone.
   function undo() {
-    const ids = undoStack.pop();
-    if (ids) {
-      say("Undone.");
-      return post(bulkUrl, { action: "undo", photos: ids, sort });
-    }
-    const card = current();
-    if (card) {
-      say("Undone on " + (card.querySelector(".fname") || {}).textContent + ".");
-      return post(card.dataset.undoUrl, { sort });
-    }
+    say("Undoing…");
+    post(undoUrl, { sort });
   }
 
   function toggleSelect(card) {
@@ -258,7 +231,9 @@
       .then((r) => (r.ok ? r.text() : Promise.reject(new Error(r.statusText))))
       .then((html) => {
         lightboxBody.innerHTML = html;
+        lightboxBody.dispatchEvent(new CustomEvent("eyespy:content", { bubbles: true })); // zoom.js: 100 % crops
         centreZooms(lightboxBody);
+        if (loupe()) loupe().markSeen(card.dataset.photo); // shown to the photographer: it was looked at
         lightbox.hidden = false;
         document.body.classList.add("lightbox-open");
       })
@@ -280,13 +255,6 @@
 
   // --- Keys ---------------------------------------------------------------------------------------------
 
-  function typing(target) {
-    if (!target || !target.tagName) return false;
-    const tag = target.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable) return true;
-    return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
-  }
-
   document.addEventListener("keydown", (event) => {
     if (typing(event.target) || event.altKey || event.metaKey) return;
     const key = event.key;
@@ -306,6 +274,7 @@
       return;
     }
     const inBox = lightboxOpen();
+    const strip = inLoupe(); // the grid is a filmstrip: every arrow walks it
     switch (key) {
       case "ArrowRight":
         moveBy(1);
@@ -317,19 +286,48 @@
         break;
       case "ArrowDown":
         if (inBox) return;
-        moveVertical(1);
+        if (strip) moveBy(1);
+        else moveVertical(1);
         break;
       case "ArrowUp":
         if (inBox) return;
-        moveVertical(-1);
+        if (strip) moveBy(-1);
+        else moveVertical(-1);
+        break;
+      case "l":
+      case "L":
+        if (!loupe() || inBox || !card) return;
+        if (strip) loupe().close();
+        else loupe().open(card);
+        card.scrollIntoView({ block: "nearest", inline: "center" });
+        break;
+      case "g":
+      case "G":
+        if (!strip || !card) return;
+        loupe().close();
+        card.scrollIntoView({ block: "center" });
+        break;
+      case "z":
+      case "Z":
+        if (!strip) return;
+        loupe().zoom(faceFocus);
+        break;
+      case "c":
+      case "C":
+        if (!strip || !card) return;
+        say(loupe().compare(card) ? "Pinned " + card.querySelector(".fname").textContent + ": the next photos show beside it. C unpins." : "Compare off.");
+        break;
+      case "p":
+      case "P":
+        if (!strip || !card || !card.querySelector(".card-actions")) return;
+        label(card, "NOT_BLINKING");
         break;
       case "b":
       case "k":
       case "n":
         if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
-        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]).then(() => {
-          if (inBox) openLightbox(current());
-        });
+        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]);
+        if (inBox) afterChanges(() => openLightbox(current()));
         break;
       case "B":
         bulk("BLINKING");
@@ -342,6 +340,12 @@
         undo();
         break;
       case "x":
+        if (strip) {
+          if (card.querySelector(".card-actions")) label(card, "BLINKING");
+          break;
+        }
+        toggleSelect(card);
+        break;
       case " ":
         toggleSelect(card);
         break;
@@ -353,6 +357,7 @@
         break;
       case "Escape":
         if (inBox) closeLightbox();
+        else if (faceFocus === null && strip) loupe().close();
         else if (card) {
           clearFaceFocus(card);
           say("");
@@ -380,7 +385,12 @@
     if (!card) return;
     if (event.target.closest("[data-open-lightbox]")) {
       event.preventDefault();
-      openLightbox(card);
+      // On a touch screen the loupe is where the faces' eyes are big enough to judge.
+      if (loupe() && window.matchMedia("(pointer: coarse)").matches) {
+        focusCard(card, { scroll: false });
+        loupe().open(card);
+        window.scrollTo({ top: 0 });
+      } else openLightbox(card);
       return;
     }
     if (!event.target.closest("button, input, label, a, summary")) focusCard(card, { scroll: false });
@@ -406,10 +416,41 @@
       if (button) {
         event.preventDefault();
         const card = current();
-        if (card) label(card, button.dataset.lbLabel).then(() => openLightbox(current()));
+        if (card) {
+          label(card, button.dataset.lbLabel);
+          afterChanges(() => openLightbox(current()));
+        }
       }
     });
   }
+
+  // The loupe's buttons and swipes (loupe.js) act on the current photo like the keys do.
+  review.addEventListener("eyespy:loupe-action", (event) => {
+    const detail = event.detail;
+    const card = current();
+    if (!card) return;
+    if (detail.undo) return undo();
+    if (detail.step) return moveBy(detail.step);
+    if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
+    if (detail.face !== null && detail.face !== undefined) {
+      const saved = faceFocus;
+      faceFocus = detail.face;
+      label(card, detail.value);
+      faceFocus = saved;
+      return;
+    }
+    label(card, detail.value);
+  });
+
+  // The filmstrip in the loupe: a tap on a thumbnail shows that photo.
+  review.addEventListener("click", (event) => {
+    if (!inLoupe()) return;
+    const thumb = event.target.closest(".photo-card .thumb");
+    if (!thumb) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    focusCard(thumb.closest(".photo-card"));
+  }, true);
 
   // htmx swaps from mouse clicks (after htmx has settled the new card's attributes): keep the "moved"
   // marks, the current card and the selection count right.
@@ -440,84 +481,17 @@
   const fromHash = location.hash.startsWith("#card-") ? document.getElementById(location.hash.slice(1)) : null;
   const first = fromHash || review.querySelector(".photo-card");
   if (first) focusCard(first, { scroll: !!fromHash });
+  const openButton = document.getElementById("loupe-open");
+  if (openButton && loupe()) {
+    openButton.hidden = false;
+    openButton.addEventListener("click", () => {
+      if (inLoupe()) loupe().close();
+      else if (current()) loupe().open(current());
+    });
+  }
+  if (new URLSearchParams(location.search).get("view") === "loupe" && loupe() && current()) loupe().open(current());
   document.body.dataset.reviewReady = "1";
   document.body.dataset.reviewBusy = "0";
-
-  // --- Copy buttons (exports page) ------------------------------------------------------------------------------
-
-  function setupCopyButtons() {
-    document.addEventListener("click", (event) => {
-      const button = event.target.closest("[data-copy]");
-      if (!button) return;
-      const field = document.querySelector(button.dataset.copy);
-      if (!field) return;
-      const done = () => {
-        const before = button.textContent;
-        button.textContent = "Copied";
-        setTimeout(() => (button.textContent = before), 1500);
-      };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, () => legacyCopy(field, done));
-      } else {
-        legacyCopy(field, done);
-      }
-    });
-  }
-
-  function legacyCopy(field, done) {
-    field.focus();
-    field.select();
-    try {
-      document.execCommand("copy");
-      done();
-    } catch (e) {
-      /* the text stays selected for Ctrl+C */
-    }
-  }
-
-  // --- Eyes at 100% (lightbox and lightbox page) ----------------------------------------------------------------
-
-  // The crop is shown at its real pixel size in a scrolling box; start with the middle of the eyes in view.
-  function centreZooms(root) {
-    root.querySelectorAll(".lb-zoom-box img").forEach((img) => {
-      const centre = () => {
-        const box = img.parentElement;
-        box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
-        box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
-      };
-      if (img.complete && img.naturalWidth) centre();
-      else img.addEventListener("load", centre, { once: true });
-    });
-  }
-
-  // The standalone lightbox page (/photos/<id>/lightbox/): arrows follow its previous/next links, Esc goes back
-  // to the review, B / K press its buttons.
-  function setupLightboxPage() {
-    const page = document.getElementById("lightbox-page");
-    if (!page) return;
-    centreZooms(page);
-    const follow = (selector) => {
-      const link = document.querySelector(selector);
-      if (link) location.assign(link.href);
-      return !!link;
-    };
-    const press = (value) => {
-      const button = page.querySelector('.lb-actions button[value="' + value + '"]');
-      if (button) button.click();
-      return !!button;
-    };
-    document.addEventListener("keydown", (event) => {
-      if (typing(event.target) || event.altKey || event.metaKey || event.ctrlKey || event.shiftKey) return;
-      const done = {
-        ArrowLeft: () => follow("[data-lb-prev]"),
-        ArrowRight: () => follow("[data-lb-next]"),
-        Escape: () => follow("[data-lb-back]"),
-        b: () => press("BLINKING"),
-        k: () => press("NOT_BLINKING"),
-      }[event.key];
-      if (done && done()) event.preventDefault();
-    });
-  }
 
   // --- Sticky review header ----------------------------------------------------------------------------------------
 
@@ -529,22 +503,5 @@
     update();
     if (window.ResizeObserver) new ResizeObserver(update).observe(head);
     else window.addEventListener("resize", update);
-  }
-
-  // --- Export form -------------------------------------------------------------------------------------------------
-
-  // The XMP options only matter for XMP sidecars: hide them for the other formats (without JS they stay visible).
-  function setupExportForm() {
-    const form = document.querySelector(".export-form");
-    const options = form && form.querySelector(".xmp-options");
-    if (!options) return;
-    const update = () => {
-      const chosen = form.querySelector('input[name="format"]:checked');
-      options.hidden = !chosen || chosen.value !== options.dataset.format;
-    };
-    form.addEventListener("change", (event) => {
-      if (event.target.name === "format") update();
-    });
-    update();
   }
 })();

@@ -50,4 +50,6 @@
 
   document.addEventListener("DOMContentLoaded", () => scan(document));
   document.addEventListener("htmx:load", (event) => scan(event.target));
+  // Parts put in place by our own scripts (the loupe, the review's lightbox) rather than by an htmx swap.
+  document.addEventListener("eyespy:content", (event) => scan(event.target));
 })();

@@ -67,6 +67,7 @@ def _new_page(chromium, *, bypass_csp: bool):
     context = chromium.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.on("pageerror", lambda exc: print(f"page error: {exc}"))  # shown with a failing test's output
     return context, page
 
 
@@ -86,3 +87,17 @@ def strict_page(chromium):
     context, page = _new_page(chromium, bypass_csp=False)
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """A 390x844 touch phone (what an iPhone 12-15 reports), for layout and touch checks."""
+    # bypass_csp: like `page` (Playwright's waits use eval); test_csp.py checks the policy itself.
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda exc: print(f"page error: {exc}"))
+    yield page
+    context.close()
+

@@ -8,6 +8,7 @@ reload each photo sits in its new group.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import pytest
@@ -93,7 +94,9 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     # Counts and the agreement line updated in place, no reload.
     assert page.text_content("#count-blinking") == "5"
     assert page.text_content("#count-not_blinking") == "7"
-    assert "Of 4 flagged you kept 2; 3 blinks were missed." in page.text_content("#agreement")
+    # Only what was looked at or decided counts: IMG_0002 and IMG_0004 were never opened.
+    assert "You looked at 8 of 12; of those the model flagged 2 and you kept 2; 3 blinks were missed." in (
+        page.text_content("#agreement"))
     assert "v-not_blinking" in page.get_attribute(f"#card-{photos['IMG_0001.JPG'].uuid}", "class")
     assert "moved" in page.get_attribute(f"#card-{photos['IMG_0005.JPG'].uuid}", "class")
     assert "v-not_blinking" in page.get_attribute(f"#card-{photos['IMG_0007.JPG'].uuid}", "class")
@@ -131,6 +134,11 @@ def test_ten_corrections_in_a_600_photo_session_take_well_under_a_minute(page, s
     started = time.monotonic()
     _open_review(page, server_url, session)
     loaded = time.monotonic() - started
+    # In the browser: from the start of navigation to review.js saying the page is ready (all 600 cards).
+    ready_ms = page.evaluate("performance.now()")
+    logger.warning("600 photos: review page ready %.0f ms after navigation started", ready_ms)
+    if os.environ.get("EYESPY_PERF_BUDGETS"):  # on a quiet machine; a shared CI box is no stopwatch
+        assert ready_ms <= 1500
     for _ in range(5):  # keep five flagged photos
         page.keyboard.press("k")
     page.keyboard.press("2")

@@ -148,36 +148,52 @@ def test_live_model_prediction_wins_over_an_older_models(session):
     assert card.verdict == "NOT_BLINKING" and card.model_version_id == ModelVersion.objects.get(is_live=True).id
 
 
-def test_agreement_sentence(session, alice):
+def test_agreement_counts_only_the_photos_looked_at_or_decided(session, alice):
+    from sessions_app.services import photos_mark_seen
+
     flagged = [make_judged_photo(session, faces=BLINK, name=f"b{i}.jpg") for i in range(3)]
     missed = make_judged_photo(session, faces=OPEN, name="o1.jpg")
-    make_judged_photo(session, faces=OPEN, name="o2.jpg")
+    looked = make_judged_photo(session, faces=OPEN, name="o2.jpg")
+    make_judged_photo(session, faces=OPEN, name="o3.jpg")  # nobody looked: says nothing about the model
     make_unique_photo(session, status=Photo.Status.FAILED, error="broken")
     correction_create(photo=flagged[0], label="NOT_BLINKING", by=alice)
     correction_create(photo=flagged[1], label="BLINKING", by=alice)  # confirmed, not a disagreement
     correction_create(photo=missed, label="BLINKING", by=alice)
+    assert photos_mark_seen(session=session, photo_uuids=[looked.uuid, missed.uuid]) == 2
 
     agreement = selectors.session_agreement(session=session)
 
-    assert (agreement.total, agreement.flagged, agreement.kept, agreement.missed) == (5, 3, 1, 1)
-    assert agreement.corrected == 3 and agreement.agreement_percent == 60
-    assert agreement.sentence == "Of 3 flagged you kept 1; 1 blink was missed."
+    # flagged[2] was never opened: it is in flagged_total, not in what the photographer reviewed.
+    assert (agreement.total, agreement.looked, agreement.flagged, agreement.kept, agreement.missed) == (6, 4, 2, 1, 1)
+    assert agreement.flagged_total == 3 and agreement.corrected == 3 and agreement.agreement_percent == 50
+    assert agreement.sentence == (
+        "You looked at 4 of 6; of those the model flagged 2 and you kept 1; 1 blink was missed."
+    )
+
+
+def test_an_undone_correction_still_counts_as_looked_at(session, alice):
+    photo = make_judged_photo(session, faces=BLINK)
+    make_judged_photo(session, faces=OPEN)
+    correction_create(photo=photo, label="NOT_BLINKING", by=alice)
+    correction_undo(photo=photo, by=alice)
+    agreement = selectors.session_agreement(session=session)
+    assert (agreement.looked, agreement.flagged, agreement.kept, agreement.corrected) == (1, 1, 0, 0)
 
 
 def test_agreement_sentence_wording_edges(session):
     assert selectors.session_agreement(session=session).sentence == "Nothing judged yet."
     make_judged_photo(session, faces=OPEN)
-    # No decision yet: nothing to agree or disagree with, so only what the model flagged.
+    # Nothing looked at yet: nothing to agree or disagree with, so only what the model flagged.
     assert selectors.session_agreement(session=session).sentence == "Not reviewed yet: nothing flagged by the model."
-    assert selectors.Agreement(total=23, flagged=23, kept=0, missed=0, corrected=0).sentence == (
+    assert selectors.Agreement(total=23, flagged=0, kept=0, missed=0, corrected=0, flagged_total=23).sentence == (
         "Not reviewed yet: 23 flagged by the model."
     )
-    assert selectors.Agreement(total=23, flagged=23, kept=0, missed=0, corrected=0).agreement_percent is None
-    assert selectors.Agreement(total=5, flagged=0, kept=0, missed=0, corrected=1).sentence == (
-        "Nothing was flagged; no blink was missed."
+    assert selectors.Agreement(total=23, flagged=0, kept=0, missed=0, corrected=0).agreement_percent is None
+    assert selectors.Agreement(total=5, flagged=0, kept=0, missed=0, corrected=1, looked=1).sentence == (
+        "You looked at 1 of 5; of those the model flagged none; no blink was missed."
     )
-    assert selectors.Agreement(total=9, flagged=4, kept=0, missed=2, corrected=2).sentence == (
-        "Of 4 flagged you kept 0; 2 blinks were missed."
+    assert selectors.Agreement(total=9, flagged=4, kept=0, missed=2, corrected=2, looked=6).sentence == (
+        "You looked at 6 of 9; of those the model flagged 4 and you kept 0; 2 blinks were missed."
     )
 
 

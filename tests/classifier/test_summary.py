@@ -34,7 +34,9 @@ def test_summary_matches_the_review_groups(mixed_session, strictness):
     groups = selectors.session_groups(session=mixed_session)
     summary = selectors.session_summary(session=mixed_session)
     assert summary.counts == groups.counts
-    assert summary.agreement == selectors.agreement_from_cards(groups.all_cards())
+    # Agreement counts the photos looked at or decided: the four with corrections (one taken back since).
+    assert summary.agreement.total == len([c for c in groups.all_cards() if not c.unreadable])
+    assert summary.agreement.looked == 4
     assert selectors.sessions_blinking_counts(sessions=[mixed_session]) == {mixed_session.id: len(groups.blinking)}
     assert summary.counts["pending"] == 1 and summary.counts["unreadable"] == 1
 

@@ -103,3 +103,29 @@ def test_review_page_and_correction_query_counts_are_constant(web, alice_session
 def test_other_photographers_progress_is_404(web, alice_session):
     bob_session = make_session(make_user("bob-counts@example.com"))
     assert web.get(f"/sessions/{bob_session.uuid}/progress/").status_code == 404
+
+
+def _post_queries(web, url: str, data: dict) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = web.post(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_loupe_seen_reports_and_session_undo_do_not_grow_with_photos(web, alice, alice_session):
+    from classifier.services import correction_create
+
+    _add_photos(alice_session, 3)
+    first = alice_session.photos.first()
+    loupe = _queries(web, f"/photos/{first.uuid}/loupe/", HTTP_HX_REQUEST="true")
+    seen_url = f"/sessions/{alice_session.uuid}/review/seen/"
+    seen = _post_queries(web, seen_url, {"photos": [str(first.uuid)]})
+    correction_create(photo=first, label="NOT_BLINKING", by=alice)
+    undo = _post_queries(web, f"/sessions/{alice_session.uuid}/review/undo/", {"swap": "oob"})
+
+    _add_photos(alice_session, 12, correct_every=3)
+    assert _queries(web, f"/photos/{first.uuid}/loupe/", HTTP_HX_REQUEST="true") == loupe
+    many = [str(u) for u in alice_session.photos.values_list("uuid", flat=True)]
+    assert _post_queries(web, seen_url, {"photos": many}) == seen  # one UPDATE for any batch
+    correction_create(photo=first, label="NOT_BLINKING", by=alice)
+    assert _post_queries(web, f"/sessions/{alice_session.uuid}/review/undo/", {"swap": "oob"}) == undo

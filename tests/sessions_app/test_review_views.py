@@ -73,7 +73,7 @@ def test_htmx_correction_returns_the_card_and_out_of_band_counts(web, alice, ali
     assert "v-not_blinking" in html and "corrected" in html
     assert 'id="review-counts" hx-swap-oob="true"' in html
     assert 'id="count-blinking" hx-swap-oob="true">1<' in html
-    assert "Of 2 flagged you kept 1" in html
+    assert "You looked at 1 of 4; of those the model flagged 1 and you kept 1" in html
     correction = Correction.objects.get()
     assert (correction.photo, correction.label, correction.previous_label, correction.created_by) == (
         photo, "NOT_BLINKING", "BLINKING", alice)
@@ -309,7 +309,7 @@ def test_lightbox_page_links_previous_and_next_in_the_review_order(web, alice_se
     assert "2 of 5" in page
     assert f'href="/sessions/{alice_session.uuid}/review/?sort=name#card-{photos["group"].uuid}" data-lb-back' in page
     assert "previous / next photo" in page and "<kbd>Esc</kbd> back to the review" in page
-    assert "js/review.js" in page  # the script that makes those keys work
+    assert "js/lightbox.js" in page  # the script that makes those keys work
 
     first = web.get(f"/photos/{photos['blink'].uuid}/lightbox/?sort=name").content.decode()
     assert "data-lb-prev" not in first and "data-lb-next" in first
@@ -336,11 +336,12 @@ def test_lightbox_zoom_is_shown_at_full_size_in_a_scrolling_box(web, photos):
 
 def test_agreement_appears_only_once_something_is_decided(web, alice_session, photos):
     before = web.get(_review(alice_session)).content.decode()
-    assert "Not reviewed yet: 2 flagged by the model." in before and "You decided" not in before
+    assert "Not reviewed yet: 2 flagged by the model." in before and "How the model did" not in before
     web.post(f"/photos/{photos['open'].uuid}/correct/", {"label": "NOT_BLINKING"}, **HX)  # confirms the model
     after = web.get(_review(alice_session)).content.decode()
-    assert "How the model did:" in after and "Of 2 flagged you kept 0; no blink was missed." in after
-    assert "You decided 1 of 4 photos; agreement 100%." in after
+    assert "How the model did:" in after
+    assert "You looked at 1 of 4; of those the model flagged none; no blink was missed." in after
+    assert "Agreement 100% on those; you decided 1." in after
 
 
 def test_a_zoom_asked_while_the_broker_is_down_is_queued_on_the_next_ask(web, alice_session, monkeypatch):
