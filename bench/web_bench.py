@@ -307,14 +307,13 @@ def _print(result: dict) -> None:
     for r in result["rows"]:
         target = f"<{r['target_ms']}" if r["target_ms"] else ""
         flag = " !" if r["target_ms"] and r["p50_ms"] > r["target_ms"] else ""
-        print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{r['queries']:>9}{target:>9}{flag}")
+        queries = "" if r["queries"] is None else r["queries"]
+        cpu = "" if r.get("cpu_p50_ms") is None else r["cpu_p50_ms"]
+        print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{cpu:>9}{queries:>9}{target:>9}{flag}")
         if "bytes" in r:
             b = r["bytes"]
             print(f"{'':<22}{GALLERY_PHOTOS} photos: HTML {b['html_gzip'] / 1e3:.1f} kB gzipped ({b['html_raw'] / 1e3:.0f} kB raw)"
                   f" + CSS/JS {b['static'] / 1e3:.1f} kB, before images (budget {GALLERY_BYTES_TARGET / 1e6:.1f} MB in all)")
-        queries = "" if r["queries"] is None else r["queries"]
-        cpu = "" if r.get("cpu_p50_ms") is None else r["cpu_p50_ms"]
-        print(f"{r['name']:<22}{r['p50_ms']:>9}{r['min_ms']:>9}{cpu:>9}{queries:>9}{target:>9}{flag}")
 
 
 def _pg_recreate(url: str) -> None:

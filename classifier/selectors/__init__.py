@@ -16,7 +16,16 @@ Other code imports from this package (`from classifier import selectors`), never
 below are the ones it uses.
 """
 from .cards import VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
-from .groups import SORT_CONFIDENCE, SORTS, session_cards, session_groups, session_order, strictness_preview
+from .groups import (
+    SORT_CONFIDENCE,
+    SORTS,
+    Neighbours,
+    session_cards,
+    session_groups,
+    session_neighbours,
+    session_order,
+    strictness_preview,
+)
 from .outcomes import Outcome
 from .photos import photo_active_corrections, photo_card, photo_stored_faces
 from .summary import (
@@ -45,6 +54,8 @@ __all__ = [
     "session_cards",
     "session_groups",
     "session_order",
+    "session_neighbours",
+    "Neighbours",
     "Outcome",
     "session_summary",
     "sessions_blinking_counts",

@@ -1,11 +1,12 @@
 """The review groups of a session: sorting, the Groups the review page shows, and the strictness preview."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sessions_app.models import PhotoSession
+from sessions_app.models import Photo, PhotoSession
 
 from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_TITLES, PhotoCard, counts_of
 from .labels import _strictness, thresholds_for
@@ -138,11 +139,34 @@ def session_groups(*, session: PhotoSession, strictness: float | None = None, so
 def session_order(*, session: PhotoSession, sort: str = SORT_CONFIDENCE) -> list[Outcome]:
     """Every judged or unreadable photo in the review page's order (the groups in turn, each sorted by
     `sort`), without building cards: what the lightbox walks with its previous/next links."""
+    sort = sort if sort in SORTS else SORT_CONFIDENCE
     thresholds = thresholds_for(_strictness(session, None))
-    outcomes = sessions_outcomes([session.id], {session.id: thresholds}, with_names=True)[session.id].outcomes
-    outcomes.sort(key=_sort_key(sort if sort in SORTS else SORT_CONFIDENCE, _outcome_fields))
+    outcomes = sessions_outcomes([session.id], {session.id: thresholds}, with_names=True,
+                                 with_times=sort == SORT_TIME)[session.id].outcomes
+    outcomes.sort(key=_sort_key(sort, _outcome_fields))
     rank = {key: i for i, key in enumerate(GROUP_KEYS)}
     return sorted(outcomes, key=lambda o: rank[o.group])  # stable: keeps the order within each group
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    position: int  # 1-based, in the review's order
+    count: int
+    prev_uuid: uuid.UUID | None
+    next_uuid: uuid.UUID | None
+
+
+def session_neighbours(*, session: PhotoSession, photo_id: int, sort: str = SORT_CONFIDENCE) -> Neighbours | None:
+    """Where a photo stands in the review's order and who comes before and after it (None: not judged yet).
+    Only the two neighbours' uuids are read: the lightbox's arrow keys need no more."""
+    order = session_order(session=session, sort=sort)
+    index = next((i for i, o in enumerate(order) if o.photo_id == photo_id), None)
+    if index is None:
+        return None
+    prev_id = order[index - 1].photo_id if index > 0 else None
+    next_id = order[index + 1].photo_id if index + 1 < len(order) else None
+    uuids = dict(Photo.objects.filter(id__in=[i for i in (prev_id, next_id) if i]).values_list("id", "uuid"))
+    return Neighbours(position=index + 1, count=len(order), prev_uuid=uuids.get(prev_id), next_uuid=uuids.get(next_id))
 
 
 def session_cards(*, session: PhotoSession, strictness: float | None = None) -> list[PhotoCard]:

@@ -39,7 +39,7 @@ class Outcome(NamedTuple):
     """One judged (or unreadable) photo, as the review groups it. A tuple: a session makes 600 per request."""
 
     photo_id: int
-    photo_uuid: uuid.UUID | None  # uuid, filename and capture time only when asked for (`with_names`)
+    photo_uuid: uuid.UUID | None  # not read here (see groups.session_neighbours); filename / capture time when asked
     filename: str
     taken_at: datetime | None
     group: str
@@ -122,12 +122,18 @@ def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, o
     return out
 
 
-def _photo_rows(session_ids: list[int], *, with_names: bool) -> dict[int, list[_PhotoRow]]:
-    # Counting needs only ids and statuses; uuids and datetimes cost a converter call per row (~40 µs).
-    fields = ["session_id", "id", "status", "seen"] + (["uuid", "original_filename", "taken_at"] if with_names else [])
+def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -> dict[int, list[_PhotoRow]]:
+    # Counting needs only ids and statuses; ordering needs file names, and capture times only for the time
+    # sort. Uuids and datetimes cost a converter call per row (~20 µs each): read them only when asked.
+    extra = (["original_filename"] if with_names else []) + (["taken_at"] if with_times else [])
+    fields = ["session_id", "id", "status", "seen", *extra]
     rows: dict[int, list[_PhotoRow]] = defaultdict(list)
-    for session_id, *values in Photo.objects.filter(session_id__in=session_ids).order_by("id").values_list(*fields):
-        rows[session_id].append(_PhotoRow(*values))
+    for session_id, pk, status, seen, *rest in (
+        Photo.objects.filter(session_id__in=session_ids).order_by("id").values_list(*fields)
+    ):
+        values = dict(zip(extra, rest))
+        rows[session_id].append(_PhotoRow(pk, status, seen, None, values.get("original_filename", ""),
+                                          values.get("taken_at")))
     return rows
 
 
@@ -154,13 +160,14 @@ def _corrected_cards(session_ids: list[int], stacks, thresholds_by_session) -> d
 
 
 def sessions_outcomes(
-    session_ids: Iterable[int], thresholds_by_session: dict[int, object], *, with_names: bool = False
+    session_ids: Iterable[int], thresholds_by_session: dict[int, object], *, with_names: bool = False,
+    with_times: bool = False,
 ) -> dict[int, SessionOutcomes]:
     """The outcomes of several sessions, each at its own thresholds; four queries whatever their size."""
     session_ids = list(session_ids)
     if not session_ids:
         return {}
-    photos = _photo_rows(session_ids, with_names=with_names)
+    photos = _photo_rows(session_ids, with_names=with_names, with_times=with_times)
     machine = _machine_outcomes(session_ids, thresholds_by_session)
     # Who corrected is not needed for counting: no user rows.
     stacks = _stacks(Correction.objects.filter(photo__session_id__in=session_ids)
@@ -172,7 +179,8 @@ def sessions_outcomes(
     for sid in session_ids:
         outcomes, pending = [], 0
         for row in photos.get(sid, ()):
-            row = row._replace(seen=row.seen or row.id in decided)
+            if not row.seen and row.id in decided:
+                row = row._replace(seen=True)
             if row.status == Photo.Status.FAILED:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))
             elif row.status != Photo.Status.DONE:

@@ -257,25 +257,24 @@ def _lightbox_page_context(photo: Photo, sort: str) -> dict:
     """This photo's card and its neighbours in the review's order (read from the outcomes: no other cards)."""
     session = photo.session
     sort = sort if sort in review.SORTS else review.SORT_CONFIDENCE
-    order = review.session_order(session=session, sort=sort)
-    index = next((i for i, o in enumerate(order) if o.photo_id == photo.id), None)
-    card = review.photo_card(photo=photo) if index is not None else None
+    where = review.session_neighbours(session=session, photo_id=photo.id, sort=sort)
+    card = review.photo_card(photo=photo) if where is not None else None
     if card is None:
         raise Http404("This photo is still being processed.")
     query = f"?sort={sort}" if sort != review.SORT_CONFIDENCE else ""
 
-    def url(i: int) -> str:
-        return reverse("sessions:photo_lightbox", args=[order[i].photo_uuid]) + query if 0 <= i < len(order) else ""
+    def url(photo_uuid) -> str:
+        return reverse("sessions:photo_lightbox", args=[photo_uuid]) + query if photo_uuid else ""
 
     return {
         "card": card,
         "session": session,
         "sort": sort,
         "standalone": True,
-        "prev_url": url(index - 1),
-        "next_url": url(index + 1),
-        "position": index + 1,
-        "count": len(order),
+        "prev_url": url(where.prev_uuid),
+        "next_url": url(where.next_uuid),
+        "position": where.position,
+        "count": where.count,
         "back_url": _review_url(session, sort=sort, anchor=f"card-{photo.uuid}"),
     }
 

@@ -47,7 +47,12 @@ def test_session_order_walks_the_photos_exactly_as_the_review_page_shows_them(mi
     order = selectors.session_order(session=mixed_session, sort=sort)
     assert [o.photo_id for o in order] == [c.photo.id for c in cards]
     assert [(o.group, o.verdict, o.confidence) for o in order] == [(c.group, c.verdict, c.confidence) for c in cards]
-    assert all(o.photo_uuid == c.photo.uuid for o, c in zip(order, cards))
+    first, last = cards[0].photo, cards[-1].photo
+    assert selectors.session_neighbours(session=mixed_session, photo_id=first.id, sort=sort) == selectors.Neighbours(
+        position=1, count=len(cards), prev_uuid=None, next_uuid=cards[1].photo.uuid)
+    middle = selectors.session_neighbours(session=mixed_session, photo_id=cards[2].photo.id, sort=sort)
+    assert (middle.prev_uuid, middle.next_uuid, middle.position) == (cards[1].photo.uuid, cards[3].photo.uuid, 3)
+    assert selectors.session_neighbours(session=mixed_session, photo_id=last.id, sort=sort).next_uuid is None
 
 
 def test_cached_machine_outcomes_follow_corrections_re_runs_and_promotions(mixed_session):
