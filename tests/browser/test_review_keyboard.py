@@ -15,7 +15,8 @@ import pytest
 
 from classifier import selectors
 from classifier.models import Correction
-from tests.factories import PASSWORD, make_session, make_user
+from tests.browser.helpers import idle, log_in, open_review
+from tests.factories import make_session, make_user
 from tests.review_builders import face, make_judged_photo
 
 logger = logging.getLogger(__name__)
@@ -31,22 +32,6 @@ def _open():
     return [face(0.05, 0.1, crop=False)]
 
 
-def _log_in(page, server_url: str, email: str) -> None:
-    page.goto(f"{server_url}/accounts/login/")
-    page.fill('input[name="username"]', email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.press('input[name="password"]', "Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
-def _open_review(page, server_url, session, query: str = "") -> None:
-    page.goto(f"{server_url}/sessions/{session.uuid}/review/{query}")
-    page.wait_for_selector("body[data-review-ready='1']")
-
-
-def _idle(page) -> None:
-    """Every correction request has been answered and swapped in."""
-    page.wait_for_function("document.body.dataset.reviewBusy === '0'")
 
 
 def _current(page) -> str:
@@ -61,8 +46,8 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
         name = f"IMG_{i:04d}.JPG"
         photos[name] = make_judged_photo(session, faces=_blink() if i <= 4 else _open(), name=name)
 
-    _log_in(page, server_url, alice.email)
-    _open_review(page, server_url, session, "?sort=name")
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session, "?sort=name")
     assert page.text_content("#count-blinking") == "4" and page.text_content("#count-not_blinking") == "8"
     assert _current(page) == "IMG_0001.JPG"
 
@@ -87,7 +72,7 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     assert _current(page) == "IMG_0009.JPG"
     keyboard.press("b")  # IMG_0009
     keyboard.press("b")  # IMG_0010
-    _idle(page)
+    idle(page)
     elapsed = time.monotonic() - started
     logger.warning("keyboard review: 13 key presses, 9 changes, answered in %.2f s", elapsed)
 
@@ -117,7 +102,7 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     assert set(Correction.objects.values_list("created_by", flat=True)) == {alice.id}
 
     # After a reload every photo sits in its new group.
-    _open_review(page, server_url, session, "?sort=name")
+    open_review(page, server_url, session, "?sort=name")
     in_blinking = page.eval_on_selector_all("#blinking .photo-card .fname", "els => els.map(e => e.textContent)")
     assert in_blinking == ["IMG_0002.JPG", "IMG_0004.JPG", "IMG_0005.JPG", "IMG_0009.JPG", "IMG_0010.JPG"]
     assert page.eval_on_selector(f"#card-{photos['IMG_0001.JPG'].uuid}", "el => el.closest('section').id") == "not-blinking"
@@ -129,10 +114,10 @@ def test_ten_corrections_in_a_600_photo_session_take_well_under_a_minute(page, s
     session = make_session(alice, title="Big wedding")
     for i in range(600):
         make_judged_photo(session, faces=_blink() if i % 15 == 0 else _open(), name=f"IMG_{i:04d}.JPG")
-    _log_in(page, server_url, alice.email)
+    log_in(page, server_url, alice.email)
 
     started = time.monotonic()
-    _open_review(page, server_url, session)
+    open_review(page, server_url, session)
     loaded = time.monotonic() - started
     # In the browser: from the start of navigation to review.js saying the page is ready (all 600 cards).
     ready_ms = page.evaluate("performance.now()")
@@ -145,7 +130,7 @@ def test_ten_corrections_in_a_600_photo_session_take_well_under_a_minute(page, s
     for _ in range(5):  # catch five blinks, skipping a photo between each
         page.keyboard.press("b")
         page.keyboard.press("ArrowRight")
-    _idle(page)
+    idle(page)
     total = time.monotonic() - started
     logger.warning("600 photos: review page ready in %.2f s; page + 10 corrections in %.2f s", loaded, total)
 
@@ -161,14 +146,14 @@ def test_keyboard_marks_one_face_of_a_group_photo(page, server_url):
         session, name="GROUP.JPG",
         faces=[face(0.05, 0.05, crop=False), face(0.9, 0.95, size_px=390, crop=False), face(0.1, 0.1, crop=False)],
     )
-    _log_in(page, server_url, alice.email)
-    _open_review(page, server_url, session)
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session)
     assert _current(page) == "GROUP.JPG"
 
     page.keyboard.press("f")  # the blinking face is listed first: face 2
     assert page.get_attribute(".photo-card.is-current .face.face-focus", "data-face") == "1"
     page.keyboard.press("k")  # just that face is fine
-    _idle(page)
+    idle(page)
 
     correction = Correction.objects.get()
     assert (correction.photo, correction.face_index, correction.label) == (group, 1, "NOT_BLINKING")
@@ -183,8 +168,8 @@ def test_mouse_clicks_and_the_strictness_slider_work_through_htmx(page, server_u
     blink = make_judged_photo(session, faces=_blink(), name="IMG_0001.JPG")
     make_judged_photo(session, faces=[face(0.4, 0.1, crop=False)], name="IMG_0002.JPG")  # borderline
     make_judged_photo(session, faces=_open(), name="IMG_0003.JPG")
-    _log_in(page, server_url, alice.email)
-    _open_review(page, server_url, session, "?sort=name")
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session, "?sort=name")
 
     page.click(f"#card-{blink.uuid} button.act-keep")  # hx-post with the clicked button's value
     page.wait_for_selector(f"#card-{blink.uuid}.v-not_blinking:not(.htmx-settling)")
