@@ -83,7 +83,7 @@ def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int]:
         return stored_verdict, float(stored_confidence), model_version_id
 
 
-def _fingerprints(session_ids: list[int]) -> dict[int, tuple]:
+def prediction_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
     """Per session, numbers that change whenever the prediction that counts can: re-runs bump updated_at,
     new rows raise the count and top id, a promotion changes the live model. One aggregate query."""
     rows = (
@@ -104,7 +104,7 @@ def _cache_key(session_id: int, thresholds, fingerprint: tuple) -> str:
 
 def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, object]) -> dict[int, dict]:
     """Session id -> {photo id: (verdict, confidence, model version id)}, from the cache where it is fresh."""
-    fingerprints = _fingerprints(session_ids)
+    fingerprints = prediction_fingerprints(session_ids)
     keys = {sid: _cache_key(sid, thresholds_by_session[sid], fingerprints[sid]) for sid in session_ids}
     cached = cache.get_many(list(keys.values()))
     out = {sid: cached[keys[sid]] for sid in session_ids if keys[sid] in cached}

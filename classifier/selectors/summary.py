@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 
 from sessions_app.models import Photo, PhotoSession
 
-from ..models import Correction, Prediction, Verdict
+from ..models import Correction, Verdict
 from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, PhotoCard, counts_of
 from .labels import _strictness, thresholds_for
-from .outcomes import Outcome, sessions_outcomes
+from .outcomes import Outcome, prediction_fingerprints, sessions_outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -140,21 +140,14 @@ def _sessions_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
         n=Count("id"))
     for session_id, status, n in sorted(rows):
         photos[session_id].append((status, n))
-    predictions = {
-        row[0]: row[1:]
-        for row in Prediction.objects.filter(photo__session_id__in=session_ids).order_by()
-        .values_list("photo__session_id")
-        .annotate(n=Count("id"), last=Max("updated_at"), top=Max("id"),
-                  live=Max("model_version_id", filter=Q(model_version__is_live=True)),
-                  live_n=Count("id", filter=Q(model_version__is_live=True)))
-    }
+    predictions = prediction_fingerprints(session_ids)  # the same one the outcomes cache is keyed by
     corrections = {
         row[0]: row[1:]
         for row in Correction.objects.filter(photo__session_id__in=session_ids).order_by()
         .values_list("photo__session_id").annotate(n=Count("id"), top=Max("id"))
     }
     return {
-        sid: (tuple(photos.get(sid, ())), tuple(map(str, predictions.get(sid, ()))), corrections.get(sid, ()))
+        sid: (tuple(photos.get(sid, ())), predictions[sid], corrections.get(sid, ()))
         for sid in session_ids
     }
 
