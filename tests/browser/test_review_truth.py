@@ -56,9 +56,6 @@ def test_back_and_forward_after_corrections_show_the_truth(request, server_url, 
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-@pytest.mark.xfail(strict=False, reason="known race, open in issue 11: after a reload the undo's card swap sometimes "
-                   "shows the state before the undo although the server's history and cards are right "
-                   "(tests/classifier/test_session_undo.py checks the server side)")
 def test_undo_after_a_reload_undoes_the_last_change(request, server_url, viewport):
     page = request.getfixturevalue(viewport)
     alice = make_user("alice@example.com")
