@@ -32,14 +32,33 @@ def test_creates_the_demo_photographer_and_prints_the_login():
     assert not user.is_staff  # a plain photographer: sees only their own work
 
 
-def test_running_again_resets_the_password_so_the_printed_login_works():
+def test_running_again_keeps_a_password_the_photographer_changed():
     _seed()
     user = User.objects.get(email="demo@eyespy.local")
-    user.set_password("changed-by-someone")
+    user.set_password("changed-by-me")
     user.save()
-    assert "Reset demo photographer" in _seed()
-    assert authenticate(username="demo@eyespy.local", password="eyespy-demo") is not None
+    output = _seed()  # every bin/run calls it
+    assert "eyespy-demo" not in output  # never print a login that does not work
+    assert "password: the one you set (manage.py seed_demo --reset sets it back)" in output
+    assert authenticate(username="demo@eyespy.local", password="changed-by-me") is not None
     assert User.objects.filter(email="demo@eyespy.local").count() == 1
+
+
+def test_running_again_unchanged_prints_the_same_login():
+    _seed()
+    output = _seed()
+    assert "Created" not in output and "password: eyespy-demo" in output
+    assert authenticate(username="demo@eyespy.local", password="eyespy-demo") is not None
+
+
+def test_reset_sets_the_demo_password_again():
+    _seed()
+    user = User.objects.get(email="demo@eyespy.local")
+    user.set_password("changed-by-me")
+    user.is_active = False
+    user.save()
+    assert "Reset the demo photographer's password" in _seed("--reset")
+    assert authenticate(username="demo@eyespy.local", password="eyespy-demo") is not None
 
 
 def test_email_and_password_can_be_chosen():

@@ -15,8 +15,8 @@ DEMO_PASSWORD = "eyespy-demo"
 
 class Command(BaseCommand):
     help = (
-        "Create (or reset the password of) the demo photographer for a local try-out and print the login. "
-        "Refuses to run with DEBUG off unless --force is given."
+        "Create the demo photographer for a local try-out (once: a password you changed stays yours) and print "
+        "the login. --reset sets the demo password again. Refuses to run with DEBUG off unless --force is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,23 +26,27 @@ class Command(BaseCommand):
             default=os.environ.get("EYESPY_DEMO_PASSWORD", DEMO_PASSWORD),
             help="Default: $EYESPY_DEMO_PASSWORD or a fixed demo password (local use only).",
         )
+        parser.add_argument("--reset", action="store_true", help="Set the password again on an existing account.")
         parser.add_argument("--force", action="store_true", help="Also run when DEBUG is off.")
 
-    def handle(self, *args, email: str, password: str, force: bool, **options) -> None:
+    def handle(self, *args, email: str, password: str, reset: bool, force: bool, **options) -> None:
         if not settings.DEBUG and not force:
             raise CommandError("DEBUG is off: a demo account with a known password is refused (use --force).")
-        user, created = self.ensure_user(email=email.strip().lower(), password=password)
-        verb = "Created" if created else "Reset"
-        self.stdout.write(f"{verb} demo photographer. Log in with:")
-        self.stdout.write(f"  email:    {user.email}")
-        self.stdout.write(f"  password: {password}")
-
-    def ensure_user(self, *, email: str, password: str) -> tuple[User, bool]:
+        email = email.strip().lower()
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            return user_signup(email=email, password=password, name="Demo Photographer"), True
-        # Reset every time so the login printed above always works.
-        user.set_password(password)
-        user.is_active = True
-        user.save(update_fields=["password", "is_active"])
-        return user, False
+            user = user_signup(email=email, password=password, name="Demo Photographer")
+            self.stdout.write("Created demo photographer. Log in with:")
+        elif reset:
+            user.set_password(password)
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
+            self.stdout.write("Reset the demo photographer's password. Log in with:")
+        else:
+            self.stdout.write("Demo photographer. Log in with:")
+        self.stdout.write(f"  email:    {user.email}")
+        # Only print a password that works: one the photographer changed stays theirs and is not shown.
+        if user.check_password(password):
+            self.stdout.write(f"  password: {password}")
+        else:
+            self.stdout.write("  password: the one you set (manage.py seed_demo --reset sets it back)")
