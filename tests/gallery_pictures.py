@@ -1,5 +1,5 @@
-"""Pictures for the gallery browser tests and screenshots: real photos from ../shared/data/photos (read in
-place) and drawn landscapes in several aspect ratios, so the justified grid has something to justify."""
+"""Pictures for the gallery browser tests and screenshots: drawn portraits on drawn landscapes in several
+aspect ratios, so the justified grid has something to justify (no research-use data in a screenshot)."""
 from __future__ import annotations
 
 import io
@@ -10,10 +10,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from sessions_app import media_names
 from sessions_app.models import Photo
-from tests.conftest import SHARED_DATA
+from tests.browser.photos import face_pictures
 
-REAL = ["closed/hoanganhpham1006_close.jpg", "unlabeled/hoanganhpham1006_test2.jpg",
-        "unlabeled/hoanganhpham1006_test1.jpg"]
 # The two devices the gallery browser tests run on.
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1400, "height": 900}},
@@ -47,10 +45,19 @@ def drawn(n: int) -> Image.Image:
 
 
 def picture(n: int) -> Image.Image:
-    real = [SHARED_DATA / "photos" / name for name in REAL]
-    if n < len(real) and real[n].exists():
-        return Image.open(real[n]).convert("RGB")
-    return drawn(n)
+    """A drawn portrait: a face with open eyes and shoulders on a landscape of the n-th shape."""
+    image = drawn(n)
+    w, h = image.size
+    side = int(min(w, h) * 0.42)
+    face = face_pictures("open", n + 1)[n].resize((side, side), Image.Resampling.LANCZOS)
+    x, y = int(w * (0.3 + 0.4 * (n % 3) / 2)) - side // 2, int(h * 0.52) - side // 2
+    draw = ImageDraw.Draw(image)
+    coat = PALETTES[(n + 2) % len(PALETTES)][2]
+    draw.ellipse((x - side * 0.35, y + side * 0.85, x + side * 1.35, y + side * 2.6), fill=coat)
+    mask = Image.new("L", (side, side), 0)
+    ImageDraw.Draw(mask).ellipse((side * 0.04, 0, side * 0.96, side), fill=255)
+    image.paste(face, (x, y), mask.filter(ImageFilter.GaussianBlur(side * 0.02)))
+    return image
 
 
 def jpeg(image: Image.Image, quality: int = 85) -> bytes:

@@ -21,6 +21,7 @@
   let pinned = null; // uuid pinned for comparison
   const pendingSeen = []; // shown, not reported yet
   let seenTimer = null;
+  let bringIntoView = false; // a phone's first photo after opening: scroll it to the top once it is in
 
   function urlFor(card) {
     return card.dataset.loupeUrl;
@@ -95,6 +96,8 @@
       .then((html) => {
         if (shown !== id) return; // the photographer has moved on
         render(slot, html);
+        if (bringIntoView) loupe.scrollIntoView({ block: "start" });
+        bringIntoView = false;
         loupe.dataset.ready = "1";
         loupe.dataset.lastMs = String(Math.round(performance.now() - started));
         markSeen(id);
@@ -141,7 +144,10 @@
   function open(card) {
     review.classList.add("is-loupe");
     loupe.hidden = false;
-    window.scrollTo({ top: 0 }); // the loupe sits right below the review header and fits the window
+    // On a laptop the loupe sits right below the sticky review header and fits the window; on a phone the
+    // header scrolls away, so the photo goes to the top of the screen (once it is in: an empty loupe is short).
+    window.scrollTo({ top: 0 });
+    bringIntoView = window.matchMedia("(max-width: 760px)").matches;
     label(true);
     show(card);
     if (card) card.scrollIntoView({ block: "nearest", inline: "center" });

@@ -389,7 +389,6 @@
       if (loupe() && window.matchMedia("(pointer: coarse)").matches) {
         focusCard(card, { scroll: false });
         loupe().open(card);
-        window.scrollTo({ top: 0 });
       } else openLightbox(card);
       return;
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from django.db import transaction
 
 from sessions_app.galleries import previews, services
 from sessions_app.models import Gallery, Selection
+from tests.browser.helpers import shot
 from tests.conftest import require
 from tests.factories import make_session, make_user
 from tests.gallery_builders import GUEST_PASSWORD
@@ -33,8 +33,6 @@ from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# EYESPY_SCREENSHOTS=1 refreshes the screenshots kept in docs/; otherwise they go to the test's temp folder.
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 KEEPERS = 9
 
 
@@ -81,7 +79,6 @@ def _swipe(page, selector: str, dx: int) -> None:
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
 def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
-    shots = DOCS if os.environ.get("EYESPY_SCREENSHOTS") == "1" else tmp_path
     alice, session = _shoot()
     # bypass_csp: wait_for_function evals its string (see tests/browser/conftest.py `page`).
     studio = chromium.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True, bypass_csp=True)
@@ -158,7 +155,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     assert guest.text_content("#g-count") == "3"
     guest.evaluate("window.scrollTo(0, document.querySelector('.g-tools').getBoundingClientRect().top + scrollY - 12)")
     guest.wait_for_function("Array.from(document.querySelectorAll('.g-tile img')).every(i => !i.src || i.complete)")
-    guest.screenshot(path=str(shots / f"gallery-{device}.png"))
+    shot(guest, f"gallery-{device}.png")
 
     # The lightbox: next photo by key (laptop) or swipe (phone), a note, un-heart from inside.
     guest.locator(".g-open").nth(0).click()
@@ -175,7 +172,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     guest.click("#g-lb-comment button")
     guest.wait_for_selector("#g-lb-saved:has-text('Saved')")
     if device == "phone":
-        guest.screenshot(path=str(shots / "gallery-phone-lightbox.png"))
+        shot(guest, "gallery-phone-lightbox.png")
     assert guest.get_attribute("#g-lb-heart", "aria-pressed") == "true"
     guest.click("#g-lb-heart")  # photo 2 out again
     guest.wait_for_function("document.getElementById('g-count').textContent === '2'")
@@ -205,7 +202,7 @@ def test_the_whole_gallery_story(chromium, server_url, tmp_path, device):
     # The note stays with photo 2 though it was un-hearted: the photographer still reads it.
     assert "IMG_0002.JPG: Could this one be black and white?" in admin.text_content("#selections")
     if device == "desktop":
-        admin.screenshot(path=str(shots / "gallery-photographer.png"), full_page=True)
+        shot(admin, "gallery-photographer.png", full_page=True)
     filters = admin.input_value("#ga-f-lr")
     assert filters == "IMG_0001, IMG_0003"
     with admin.expect_download() as dl:

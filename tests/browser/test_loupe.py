@@ -10,7 +10,7 @@ import pytest
 from classifier.models import Correction
 from sessions_app.models import Photo
 from tests.browser.helpers import idle, log_in, open_review, shot
-from tests.browser.photos import face_files, make_shoot_photo
+from tests.browser.photos import face_pictures, make_shoot_photo
 from tests.factories import make_session, make_user
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def _wait_shown(page, photo_uuid: str) -> None:
 def test_the_loupe_walks_100_photos_with_the_keyboard(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Loupe walk")
-    opened, closed = face_files("open"), face_files("closed")
+    opened, closed = face_pictures("open"), face_pictures("closed")
     photos = []
     for i in range(100):
         blink = i % 10 == 0
@@ -70,7 +70,7 @@ def test_the_loupe_walks_100_photos_with_the_keyboard(page, server_url):
 def test_loupe_keys_keep_reject_zoom_and_compare(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Loupe keys")
-    closed, opened = face_files("closed"), face_files("open")
+    closed, opened = face_pictures("closed"), face_pictures("open")
     a = make_shoot_photo(session, name="A.JPG", faces=[(closed[0], 0.95, 0.92)], seed=1)
     b = make_shoot_photo(session, name="B.JPG", faces=[(opened[0], 0.05, 0.07)], seed=2)
     c = make_shoot_photo(session, name="C.JPG", seed=3,

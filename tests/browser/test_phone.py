@@ -7,7 +7,7 @@ import pytest
 from classifier.models import Correction
 from sessions_app.models import Export
 from tests.browser.helpers import idle, log_in, open_review, shot
-from tests.browser.photos import face_files, make_shoot_photo
+from tests.browser.photos import face_pictures, make_shoot_photo
 from tests.factories import make_client, make_session, make_user
 from tests.review_builders import make_unique_photo
 
@@ -18,7 +18,7 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 def _shoot(alice):
     session = make_session(alice, title="Phone shoot with a rather long session title", client=make_client(alice))
-    closed, opened = face_files("closed"), face_files("open")
+    closed, opened = face_pictures("closed"), face_pictures("open")
     photos = [
         make_shoot_photo(session, name="IMG_0001.JPG", faces=[(closed[3], 0.94, 0.9)], seed=11),
         make_shoot_photo(session, name="IMG_0002.JPG", seed=12,
