@@ -157,16 +157,17 @@ class GroupCounts:
     not_blinking: int
     no_face: int
     unreadable: int
+    check: int = 0  # the "check these" group: the machine is unsure, nobody decided yet
 
     @property
     def total(self) -> int:
-        return self.blinking + self.not_blinking + self.no_face + self.unreadable
+        return self.check + self.blinking + self.not_blinking + self.no_face + self.unreadable
 
 
 def session_group_counts(
     *, session: PhotoSession, summary: classifier_selectors.SessionSummary | None = None
 ) -> GroupCounts:
-    """BLINKING / NOT BLINKING / NO FACE / UNREADABLE counts for the session page.
+    """CHECK THESE / BLINKING / NOT BLINKING / NO FACE / UNREADABLE counts for the session page.
 
     From classifier.selectors.session_summary (corrections and the session's strictness applied, without
     building review cards: the progress panel polls this), or `summary` when the caller already has it.
@@ -177,4 +178,5 @@ def session_group_counts(
         not_blinking=counts["not_blinking"],
         no_face=counts["no_face"],
         unreadable=counts["unreadable"],
+        check=counts["check"],
     )

@@ -3,19 +3,20 @@
 Every function here takes an already owner-checked session or photo (sessions_app.selectors does that).
 How a photo's effective label is decided is told in `labels`.
 
-* `cards`   — group keys and labels; the PhotoCard / FaceCard / EyeCard objects the review screen and exports get.
+* `cards`   — group keys and labels (check these, blinking, not blinking, no face / unreadable); the
+  PhotoCard / FaceCard / EyeCard objects the review screen and exports get.
 * `labels`  — stored predictions judged at a strictness, correction stacks, building one photo's card.
 * `loading` — a session's or a photo's rows read once (chosen predictions, correction stacks).
 * `groups`  — session_groups, session_cards, session_order (the lightbox's walk), sorting, strictness_preview.
 * `photos`  — photo_card, photo_stored_faces, photo_active_corrections.
 * `outcomes` — one light row per photo (group, machine verdict, confidence), the machine part cached.
 * `summary` — counts and agreement without cards: session_summary, session_agreement, agreement_from_cards
-  and the dashboard's cached sessions_blinking_counts.
+  and the dashboard's cached sessions_counts / sessions_blinking_counts.
 
 Other code imports from this package (`from classifier import selectors`), never from its modules; the names
 below are the ones it uses.
 """
-from .cards import VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
+from .cards import GROUP_CHECK, VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
 from .groups import (
     SORT_CONFIDENCE,
     SORTS,
@@ -35,10 +36,12 @@ from .summary import (
     session_agreement,
     session_summary,
     sessions_blinking_counts,
+    sessions_counts,
 )
 
 __all__ = [
     "SORTS",
+    "GROUP_CHECK",
     "VERDICT_LABELS",
     "SORT_CONFIDENCE",
     "Agreement",
@@ -59,5 +62,6 @@ __all__ = [
     "Outcome",
     "session_summary",
     "sessions_blinking_counts",
+    "sessions_counts",
     "strictness_preview",
 ]

@@ -9,20 +9,34 @@ from sessions_app.models import Photo
 
 from ..models import Correction, Verdict
 
+GROUP_CHECK = "check"  # the machine's verdict is uncertain and nobody has decided the photo yet
 GROUP_BLINKING = "blinking"
 GROUP_NOT_BLINKING = "not_blinking"
 GROUP_NO_FACE = "no_face"  # effective NO_FACE and unreadable (failed) photos
-GROUP_KEYS = (GROUP_BLINKING, GROUP_NOT_BLINKING, GROUP_NO_FACE)
+# The review page's order (and the lightbox's walk): the photos that need a person first.
+GROUP_KEYS = (GROUP_CHECK, GROUP_BLINKING, GROUP_NOT_BLINKING, GROUP_NO_FACE)
 GROUP_TITLES = {
+    GROUP_CHECK: "Check these",
     GROUP_BLINKING: "Blinking",
     GROUP_NOT_BLINKING: "Not blinking",
     GROUP_NO_FACE: "No face / unreadable",
 }
+# Number keys in the review (review.js): 1-3 kept their meaning when the check group came, so it is 4.
+GROUP_SHORTCUTS = {GROUP_BLINKING: "1", GROUP_NOT_BLINKING: "2", GROUP_NO_FACE: "3", GROUP_CHECK: "4"}
 _VERDICT_GROUP = {
     Verdict.BLINKING.value: GROUP_BLINKING,
     Verdict.NOT_BLINKING.value: GROUP_NOT_BLINKING,
     Verdict.NO_FACE.value: GROUP_NO_FACE,
 }
+
+
+
+def group_of(verdict: str | None, *, to_check: bool) -> str:
+    """The review group of an effective verdict (None: unreadable). `to_check`: the label is still the
+    machine's and the machine gave reasons to check it (a correction in force has decided the photo)."""
+    group = _VERDICT_GROUP.get(verdict or "", GROUP_NO_FACE)
+    return GROUP_CHECK if to_check and group != GROUP_NO_FACE else group
+
 
 FACES_SHOWN = 3  # faces a review card shows before folding the rest away
 
@@ -39,7 +53,7 @@ EYE_STATE_LABELS = {
 
 
 def counts_of(outcomes: Iterable["PhotoCard"], pending: int) -> dict[str, int]:
-    """Group counts: blinking, not_blinking, no_face (effective NO_FACE only), unreadable, pending, and
+    """Group counts: check, blinking, not_blinking, no_face (effective NO_FACE only), unreadable, pending, and
     no_face_group (what the review's third group holds: no face and unreadable together)."""
     groups = dict.fromkeys(GROUP_KEYS, 0)
     unreadable = 0
@@ -89,13 +103,14 @@ class EyeCard:
     def state_percent(self) -> int | None:
         """How strongly the state word holds, on the scale `state_scale` names (None when not visible).
 
-        One convention everywhere (card chips, face strip, lightbox, CSV summary): a closed or partly
-        closed eye shows P(closed), the number in the reason sentence; an open eye shows its openness.
-        So "closed 71%" and "left eye closed (0.71)" are the same number, never 29% beside 0.71.
+        One convention everywhere (card chips, face strip, lightbox, CSV summary), the numbers of the
+        reason sentence: a closed eye shows P(closed) ("closed 71%" is "left eye closed (0.71)"); an open or
+        partly closed eye shows its openness ("partly closed (35% open)", as the reason says it: how much
+        of the eye is still open reads better than a probability for a squint).
         """
         if self.state == "not_visible":
             return None
-        if self.state in ("closed", "partly_closed"):
+        if self.state == "closed":
             return round(100 * self.p_closed)
         openness = self.openness if self.openness is not None else 1.0 - self.p_closed
         return round(100 * openness)
@@ -103,13 +118,21 @@ class EyeCard:
     @property
     def state_scale(self) -> str:
         """What `state_percent` measures: "P(closed)" or "openness"."""
-        return "P(closed)" if self.state in ("closed", "partly_closed") else "openness"
+        return "P(closed)" if self.state == "closed" else "openness"
+
+    @property
+    def percent_text(self) -> str:
+        """'71%' / '96%' / '(35% open)' for a partly closed eye (its number says how open, not how closed)."""
+        percent = self.state_percent
+        if percent is None:
+            return ""
+        return f"({percent}% open)" if self.state == "partly_closed" else f"{percent}%"
 
     @property
     def summary(self) -> str:
-        """'closed 71%' / 'open 96%' / 'not visible': the state word and its number."""
-        percent = self.state_percent
-        return self.state_label if percent is None else f"{self.state_label} {percent}%"
+        """'closed 71%' / 'partly closed (35% open)' / 'open 96%' / 'not visible': the state word and its number."""
+        text = self.percent_text
+        return f"{self.state_label} {text}" if text else self.state_label
 
 
 @dataclass(frozen=True)
@@ -138,7 +161,8 @@ class FaceCard:
     @property
     def machine_words(self) -> str:
         """'left eye closed (1.00)' — how the machine read the face's closed or partly closed eyes."""
-        eyes = [f"{e.side} eye {e.state_label} ({e.p_closed:.2f})" for e in self.eyes
+        eyes = [f"{e.side} eye {e.summary}" if e.state == "partly_closed" else
+                f"{e.side} eye {e.state_label} ({e.p_closed:.2f})" for e in self.eyes
                 if e.state in ("closed", "partly_closed")]
         return ", ".join(eyes) or "eyes open"
 
@@ -178,6 +202,12 @@ class PhotoCard:
     correction: Correction | None = None  # the correction that decided `verdict` (photo- or face-level)
     model_version_id: int | None = None
     machine_reason: str = ""  # the machine's own sentence when `reason` tells the photographer's decision
+    check_reasons: tuple[str, ...] = ()  # why the machine's verdict needs a look (ml.verdict); kept once decided
+
+    @property
+    def to_check(self) -> bool:
+        """In the "check these" group: the machine is unsure and nobody has decided the photo yet."""
+        return self.group == GROUP_CHECK
 
     @property
     def decided_by_face(self) -> bool:

@@ -8,7 +8,16 @@ from datetime import datetime
 
 from sessions_app.models import Photo, PhotoSession
 
-from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_TITLES, PhotoCard, counts_of
+from .cards import (
+    GROUP_BLINKING,
+    GROUP_CHECK,
+    GROUP_KEYS,
+    GROUP_NOT_BLINKING,
+    GROUP_SHORTCUTS,
+    GROUP_TITLES,
+    PhotoCard,
+    counts_of,
+)
 from .labels import _strictness, thresholds_for
 from .loading import _load_session
 from .outcomes import Outcome, sessions_outcomes
@@ -33,11 +42,17 @@ class Group:
     def anchor(self) -> str:
         return self.key.replace("_", "-")
 
+    @property
+    def shortcut(self) -> str:
+        """The number key that jumps to this group (review.js reads it from the section)."""
+        return GROUP_SHORTCUTS[self.key]
+
 
 @dataclass(frozen=True)
 class Groups:
     strictness: float
     sort: str
+    check: list[PhotoCard]  # the machine's, uncertain, undecided (see cards.group_of)
     blinking: list[PhotoCard]
     not_blinking: list[PhotoCard]
     no_face: list[PhotoCard]  # effective NO_FACE first is not promised: sorted like the others
@@ -58,10 +73,11 @@ class Groups:
 
     @property
     def total(self) -> int:
-        return len(self.blinking) + len(self.not_blinking) + len(self.no_face)
+        return len(self.all_cards())
 
     def all_cards(self) -> list[PhotoCard]:
-        return [*self.blinking, *self.not_blinking, *self.no_face]
+        """Every card in the page's order (the groups in GROUP_KEYS order)."""
+        return [card for key in GROUP_KEYS for card in getattr(self, key)]
 
 
 @dataclass(frozen=True)
@@ -69,13 +85,14 @@ class StrictnessPreview:
     current: float
     strictness: float
     to_blinking: int  # photos that would join BLINKING
-    to_not_blinking: int  # photos that would leave BLINKING for NOT BLINKING
+    to_not_blinking: int  # photos that would join NOT BLINKING
     counts_now: dict[str, int] = field(default_factory=dict)
     counts_after: dict[str, int] = field(default_factory=dict)
+    to_check: int = 0  # photos that would join CHECK THESE (near the new cut-off)
 
     @property
     def moved(self) -> int:
-        return self.to_blinking + self.to_not_blinking
+        return self.to_blinking + self.to_not_blinking + self.to_check
 
     @property
     def sentence(self) -> str:
@@ -88,6 +105,8 @@ class StrictnessPreview:
             parts.append(
                 f"{_n(self.to_not_blinking, 'photo')} move{'s' if self.to_not_blinking == 1 else ''} to Not blinking"
             )
+        if self.to_check:
+            parts.append(f"{_n(self.to_check, 'photo')} move{'s' if self.to_check == 1 else ''} to Check these")
         return "; ".join(parts) + "."
 
 
@@ -125,7 +144,7 @@ def _sort_key(sort: str, fields=_card_fields):
 
 
 def session_groups(*, session: PhotoSession, strictness: float | None = None, sort: str = SORT_CONFIDENCE) -> Groups:
-    """The three review groups of a session, at `strictness` (default: the session's own)."""
+    """The review groups of a session, at `strictness` (default: the session's own)."""
     value = _strictness(session, strictness)
     cards, pending = _load_session(session).cards(thresholds_for(value))
     sort = sort if sort in SORTS else SORT_CONFIDENCE
@@ -186,19 +205,16 @@ def strictness_preview(*, session: PhotoSession, strictness: float) -> Strictnes
     new_value = _strictness(session, strictness)
     now_cards, _ = loaded.cards(thresholds_for(now_value))
     new_cards, _ = loaded.cards(thresholds_for(new_value))
-    to_blinking = to_not_blinking = 0
+    joins = dict.fromkeys(GROUP_KEYS, 0)
     for before, after in zip(now_cards, new_cards, strict=True):
-        if before.group == after.group:
-            continue
-        if after.group == GROUP_BLINKING:
-            to_blinking += 1
-        elif before.group == GROUP_BLINKING:
-            to_not_blinking += 1
+        if before.group != after.group:
+            joins[after.group] += 1
     return StrictnessPreview(
         current=now_value,
         strictness=new_value,
-        to_blinking=to_blinking,
-        to_not_blinking=to_not_blinking,
+        to_blinking=joins[GROUP_BLINKING],
+        to_not_blinking=joins[GROUP_NOT_BLINKING],
+        to_check=joins[GROUP_CHECK],
         counts_now=_group_counts(now_cards),
         counts_after=_group_counts(new_cards),
     )

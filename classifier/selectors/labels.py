@@ -6,7 +6,8 @@ The **effective label** of a photo is the photographer's latest word on it, else
 * a newer per-face correction re-derives the photo from its faces (corrected faces as corrected, the
   others as the machine judged them): BLINKING when any face that counts is blinking;
 * with no correction, the live model's stored per-eye P(closed) judged at the session's strictness by
-  `ml.judge` — so the strictness slider re-groups photos instantly without re-analysis.
+  `ml.judge` — so the strictness slider re-groups photos instantly without re-analysis. When ml gives
+  reasons to check such a photo it goes to the "check these" group; any correction in force decides it.
 
 Undo appends a row (`Correction.undoes`) instead of deleting one; a correction that was taken back simply
 drops off its stack, and what lay under it (an older correction, or the machine) counts again.
@@ -25,7 +26,7 @@ from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
 from ..models import Correction, Prediction
-from .cards import _VERDICT_GROUP, GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard, decided_reason
+from .cards import GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard, decided_reason, group_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,13 @@ class _MachineView:
     face_subjects: list[bool]
     eye_states: list[tuple[str, ...]]  # per face, per stored eye
     model_version_id: int
+    check_reasons: tuple[str, ...] = ()  # () = no need to check
+
+
+def stored_check_reasons(details: Any) -> tuple[str, ...]:
+    """The check reasons the worker stored (schema 3), for details that can't be re-judged; () when absent."""
+    reasons = details.get("check_reasons") if isinstance(details, dict) else None
+    return tuple(str(r) for r in reasons if isinstance(r, str)) if isinstance(reasons, list) else ()
 
 
 def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
@@ -72,6 +80,7 @@ def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
         face_labels = [f.verdict.value for f in judged.faces]
         subjects = [f.is_subject for f in judged.faces]
         eye_states = [tuple(s.value for s in f.eye_states) for f in judged.faces]
+        check = tuple(judged.check_reasons)
     except (TypeError, ValueError, KeyError, AttributeError):
         # Details from an older or broken run: show what the model said then rather than failing the page.
         logger.warning("could not re-judge prediction %s; using its stored verdict", prediction.pk, exc_info=True)
@@ -80,8 +89,9 @@ def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
         subjects = [bool(f.get("is_subject", True)) for f in faces]
         eye_states = [tuple(str(e.get("state", "")) for e in f.get("eyes") or [] if isinstance(e, dict))
                       for f in faces]
+        check = stored_check_reasons(prediction.details)
     return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, eye_states,
-                        prediction.model_version_id)
+                        prediction.model_version_id, check)
 
 
 # --- Correction stacks ----------------------------------------------------------------------------------
@@ -170,7 +180,7 @@ def _build_card(
     reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
     return PhotoCard(
         photo=photo,
-        group=_VERDICT_GROUP.get(verdict, GROUP_NO_FACE),
+        group=group_of(verdict, to_check=decided_by is None and bool(machine.check_reasons)),
         verdict=verdict,
         machine_verdict=machine.verdict,
         confidence=machine.confidence,
@@ -179,6 +189,7 @@ def _build_card(
         correction=decided_by,
         model_version_id=machine.model_version_id,
         machine_reason=machine.reason,
+        check_reasons=machine.check_reasons,
     )
 
 

@@ -2,7 +2,7 @@
 building cards: what counts, agreement, the lightbox's previous/next and the dashboard need.
 
 The machine's part of a photo's outcome depends only on the prediction that counts and the strictness,
-so it is judged once (`ml.judge` over the stored JSON, the slow part: ~50 µs a photo) and cached under a
+so it is judged once (`ml.judgement` over the stored JSON, with its check flag, the slow part: ~50 µs a photo) and cached under a
 fingerprint of the session's predictions: a correction, the thing a photographer does a hundred times a
 session, never re-judges the other 599 photos. Corrections are read fresh on every call and applied
 through `_build_card`, so the effective-label rules stay in `labels`.
@@ -24,14 +24,14 @@ from django.db.models import Count, Max, Q
 from sessions_app.models import Photo
 
 from ..models import Correction, Prediction
-from .cards import _VERDICT_GROUP, GROUP_NO_FACE
-from .labels import _build_card, _stacks
+from .cards import GROUP_NO_FACE, group_of
+from .labels import _build_card, _stacks, stored_check_reasons
 from .loading import predictions_that_count
 
 logger = logging.getLogger(__name__)
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve outcomes from the old rules.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the machine part carries the check flag
 _CACHE_SECONDS = 24 * 3600
 
 
@@ -69,18 +69,19 @@ class SessionOutcomes:
     pending: int  # queued or processing
 
 
-def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int]:
-    """(verdict, confidence, model version id) of one prediction row, re-judged at `thresholds`."""
-    from ml.verdict import judge  # classifier is the one app that imports ml
+def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool]:
+    """(verdict, confidence, model version id, needs a check) of one prediction row, re-judged at `thresholds`
+    (the same reading as `labels._machine_view`, without the per-face part)."""
+    from ml.verdict import judgement  # classifier is the one app that imports ml
 
     pk, stored_verdict, stored_confidence, details, model_version_id = row
     faces = [f for f in (details or {}).get("faces") or [] if isinstance(f, dict)]
     try:
-        verdict, confidence, _ = judge(faces, thresholds)
-        return verdict.value, float(confidence), model_version_id
+        judged = judgement(faces, thresholds)
+        return judged.verdict.value, float(judged.confidence), model_version_id, judged.needs_check
     except (TypeError, ValueError, KeyError, AttributeError):
         logger.warning("could not re-judge prediction %s; using its stored verdict", pk, exc_info=True)
-        return stored_verdict, float(stored_confidence), model_version_id
+        return stored_verdict, float(stored_confidence), model_version_id, bool(stored_check_reasons(details))
 
 
 def prediction_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
@@ -103,7 +104,7 @@ def _cache_key(session_id: int, thresholds, fingerprint: tuple) -> str:
 
 
 def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, object]) -> dict[int, dict]:
-    """Session id -> {photo id: (verdict, confidence, model version id)}, from the cache where it is fresh."""
+    """Session id -> {photo id: (verdict, confidence, model version id, needs a check)}, from the cache where it is fresh."""
     fingerprints = prediction_fingerprints(session_ids)
     keys = {sid: _cache_key(sid, thresholds_by_session[sid], fingerprints[sid]) for sid in session_ids}
     cached = cache.get_many(list(keys.values()))
@@ -191,8 +192,8 @@ def sessions_outcomes(
             elif (judged := machine[sid].get(row.id)) is None:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))  # no analysis stored
             else:
-                verdict, confidence, _ = judged
-                outcomes.append(_outcome(row, _VERDICT_GROUP.get(verdict, GROUP_NO_FACE), verdict, verdict,
+                verdict, confidence, _, needs_check = judged
+                outcomes.append(_outcome(row, group_of(verdict, to_check=needs_check), verdict, verdict,
                                          confidence, False))
         out[sid] = SessionOutcomes(outcomes=outcomes, pending=pending)
     return out

@@ -1,5 +1,5 @@
 """Counts and agreement without building cards: session_summary, session_agreement and the dashboard's
-cached sessions_blinking_counts."""
+cached sessions_counts (sessions_blinking_counts is its blinking column)."""
 from __future__ import annotations
 
 import hashlib
@@ -127,7 +127,7 @@ def agreement_from_cards(cards: Iterable[PhotoCard | Outcome]) -> Agreement:
 
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve counts from the old rules.
-_COUNTS_CACHE_VERSION = 1
+_COUNTS_CACHE_VERSION = 2  # 2: every group's count (the check group came), not only blinking
 _COUNTS_CACHE_SECONDS = 24 * 3600
 
 
@@ -154,11 +154,12 @@ def _sessions_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
 
 def _blinking_cache_key(session: PhotoSession, fingerprint: tuple) -> str:
     digest = hashlib.sha1(repr((_strictness(session, None), fingerprint)).encode()).hexdigest()
-    return f"eyespy:blinking:v{_COUNTS_CACHE_VERSION}:{session.id}:{digest}"
+    return f"eyespy:counts:v{_COUNTS_CACHE_VERSION}:{session.id}:{digest}"
 
 
-def sessions_blinking_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, int]:
-    """Effective BLINKING photos per session id (dashboard), each at its own strictness.
+def sessions_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, dict[str, int]]:
+    """Per session id, the review's group counts (`counts_of`, the same dict session_summary gives), each
+    at its own strictness: what the dashboard shows.
 
     Re-judging every photo of a busy dashboard costs ~50 us a photo (mostly reading the details JSON), so
     counts are cached per session under a fingerprint of everything they depend on: only sessions that
@@ -175,6 +176,12 @@ def sessions_blinking_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, i
         judged = sessions_outcomes([s.id for s in stale],
                                    {s.id: thresholds_for(_strictness(s, None)) for s in stale})
         for session in stale:
-            out[session.id] = sum(1 for o in judged[session.id].outcomes if o.group == GROUP_BLINKING)
+            result = judged[session.id]
+            out[session.id] = counts_of(result.outcomes, result.pending)
         cache.set_many({keys[s.id]: out[s.id] for s in stale}, _COUNTS_CACHE_SECONDS)
     return out
+
+
+def sessions_blinking_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, int]:
+    """Effective BLINKING photos per session id, each at its own strictness (`sessions_counts`' blinking)."""
+    return {sid: counts[GROUP_BLINKING] for sid, counts in sessions_counts(sessions=sessions).items()}

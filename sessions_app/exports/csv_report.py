@@ -8,7 +8,10 @@ Columns worth a word (the exports page says the same):
 * ``left_eye_openness`` / ``right_eye_openness``: openness of the main face's eye, 0-1, 1 = wide open
   (= 1 - P(closed)); empty when the eye isn't visible.
 * ``all_eyes``: every face's eyes as on the review cards, e.g. "left closed 71%" (P(closed), the number
-  in ``reason``) or "right open 96%" (openness).
+  in ``reason``), "right partly closed (35% open)" or "right open 96%" (openness).
+* ``check``: "yes" while the photo is in the review's "check these" group (the model is unsure and
+  nobody has decided it), else "no"; ``check_reasons`` says why ("; "-separated), empty otherwise.
+  Appended after ``taken_at``: tools that read the columns by position keep working.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ COLUMNS = [
     "all_eyes",
     "reason",
     "taken_at",
+    "check",
+    "check_reasons",
 ]
 UNREADABLE = "UNREADABLE"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,6 +93,8 @@ def card_row(card: PhotoCard) -> list[str]:
         _cell(_eyes_summary(card)),
         _cell(card.reason),
         timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",
+        "yes" if card.to_check else "no",
+        _cell("; ".join(card.check_reasons) if card.to_check else ""),
     ]
 
 

@@ -29,13 +29,16 @@ class ExportOptions:
     label_keeper: str = ""
     label_blinking: str = "Red"
     xmp_naming: str = NAMING_BASENAME
+    # Photos still in the review's "check these" group keep their verdict's rating but get this colour
+    # instead, so an editor can filter them ("" = the verdict's own label).
+    label_check: str = "Purple"
 
     def __post_init__(self) -> None:
         for name in ("rating_keeper", "rating_blinking"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not RATING_MIN <= value <= RATING_MAX:
                 raise ExportError(f"{name.replace('_', ' ')} must be a whole number from {RATING_MIN} to {RATING_MAX}")
-        for name in ("label_keeper", "label_blinking"):
+        for name in ("label_keeper", "label_blinking", "label_check"):
             value = getattr(self, name)
             if value != "" and value not in COLOUR_LABELS:
                 raise ExportError(
@@ -56,10 +59,10 @@ class ExportOptions:
                     kwargs[name] = int(str(data[name]).strip())
                 except ValueError:
                     raise ExportError(f"{name.replace('_', ' ')} must be a whole number") from None
-        for name in ("label_keeper", "label_blinking", "xmp_naming"):
+        for name in ("label_keeper", "label_blinking", "label_check", "xmp_naming"):
             if data.get(name) is not None:
                 kwargs[name] = str(data[name]).strip()
-        for name in ("label_keeper", "label_blinking"):
+        for name in ("label_keeper", "label_blinking", "label_check"):
             # "green" or "GREEN" from the CLI means Green; "none" means no label.
             if name in kwargs:
                 wanted = kwargs[name].casefold()

@@ -1,5 +1,9 @@
 """XMP sidecars: xmp:Rating and xmp:Label per photo, as Lightroom, Capture One and darktable read them.
 
+Keepers get `rating_keeper` / `label_keeper`, blinking photos `rating_blinking` / `label_blinking` (Red);
+photos still in the review's "check these" group keep their verdict's rating and get `label_check`
+(Purple by default, the review's colour for the group).
+
 `IMG_0001.xmp` (basename naming) is what Adobe and Capture One look for beside a raw or JPEG of the same
 stem, so a studio shooting RAW+JPEG can drop the sidecars next to the raws. `IMG_0001.JPG.xmp` (full
 naming) is darktable's and digiKam's convention.
@@ -31,10 +35,11 @@ def sidecar_name(filename: str, *, naming: str) -> str:
 
 
 def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
-    """(rating, label) for a judged photo: blinking photos are rejects, everything else a keeper."""
-    if card.is_keeper:
-        return options.rating_keeper, options.label_keeper
-    return options.rating_blinking, options.label_blinking
+    """(rating, label) for a judged photo: blinking photos are rejects, everything else a keeper; a photo
+    still to check keeps its verdict's rating with the check colour (its verdict is the label in force)."""
+    rating, label = ((options.rating_keeper, options.label_keeper) if card.is_keeper
+                     else (options.rating_blinking, options.label_blinking))
+    return rating, (options.label_check or label) if card.to_check else label
 
 
 def sidecar_bytes(*, rating: int, label: str, metadata_date: datetime | None = None) -> bytes:

@@ -20,6 +20,7 @@ from .options import ExportError
 CHUNK = 1024 * 1024
 FOLDER_BLINKING = "BLINKING"
 FOLDER_NOT_BLINKING = "NOT_BLINKING"
+FOLDER_CHECK = "CHECK"  # the review's "check these": the machine is unsure and nobody has decided yet
 
 
 def _zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
@@ -67,14 +68,18 @@ def write_keepers_zip(
 def write_folders_zip(
     cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Every judged original, in BLINKING/ or NOT_BLINKING/. Unreadable files are left out."""
-    folders = {FOLDER_BLINKING: UniqueNames(), FOLDER_NOT_BLINKING: UniqueNames()}
+    """Every judged original, in BLINKING/, NOT_BLINKING/ or, while still to check, CHECK/ (whatever the
+    machine's verdict: the folder is the photographer's to-do list). Unreadable files are left out."""
+    folders = {FOLDER_BLINKING: UniqueNames(), FOLDER_NOT_BLINKING: UniqueNames(), FOLDER_CHECK: UniqueNames()}
 
     def entries():
         for card in cards:
             if card.unreadable:
                 continue
-            folder = FOLDER_NOT_BLINKING if card.is_keeper else FOLDER_BLINKING
+            if card.to_check:
+                folder = FOLDER_CHECK
+            else:
+                folder = FOLDER_NOT_BLINKING if card.is_keeper else FOLDER_BLINKING
             yield card, f"{folder}/{folders[folder].claim(safe_filename(card.photo))}"
 
     return _write(entries(), dest, progress)

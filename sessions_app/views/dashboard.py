@@ -12,12 +12,13 @@ SESSIONS_PER_PAGE = 25
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The photographer's sessions, newest shoot first, with processing and blink counts."""
+    """The photographer's sessions, newest shoot first, with processing, blink and still-to-check counts."""
     page = Paginator(selectors.session_list(owner=request.user), SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
     sessions = list(page.object_list)
-    blinking = review.sessions_blinking_counts(sessions=sessions)
+    counts = review.sessions_counts(sessions=sessions)  # the review's own counts, cached per session
     for s in sessions:
-        s.blinking_count = blinking.get(s.id) if s.done_count else None
+        s.blinking_count = counts[s.id]["blinking"] if s.done_count and s.id in counts else None
+        s.check_count = counts[s.id]["check"] if s.blinking_count is not None else None
     context = {
         "page": page,
         "sessions": sessions,

@@ -28,10 +28,11 @@ from .shortcuts import is_htmx, render_no_store
 
 FORMAT_HELP = {
     Export.Format.KEEPERS_ZIP: "the keepers' originals, ready for your editor",
-    Export.Format.FOLDERS_ZIP: "every original, in BLINKING/ and NOT_BLINKING/ folders",
+    Export.Format.FOLDERS_ZIP: "every original, in BLINKING/ and NOT_BLINKING/ folders, and CHECK/ for those "
+                               "still to check",
     Export.Format.XMP: "one .xmp per photo with a rating and colour label, to drop beside your originals or raws",
     Export.Format.CSV: "file name, verdict, the model's confidence (empty where you corrected the photo), each eye's "
-                       "state and openness, who corrected it and why",
+                       "state and openness, who corrected it and why, and whether it is still to check",
 }
 _RATINGS = [
     (n, "reject (−1)" if n == -1 else ("none (0)" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)
@@ -52,6 +53,8 @@ class ExportForm(forms.Form):
                                      label="Colour label for keepers")
     label_blinking = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_blinking,
                                        label="Colour label for blinking")
+    label_check = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_check,
+                                    label="Colour label for photos still to check")
     xmp_naming = forms.ChoiceField(choices=list(NAMINGS.items()), initial="basename", label="Sidecar names")
 
 
@@ -77,6 +80,7 @@ def export_page(request: HttpRequest, session_uuid) -> HttpResponse:
         "exports": export_list(session=session),
         "keepers": sum(1 for c in cards if c.is_keeper),
         "blinking": sum(1 for c in cards if c.verdict == "BLINKING"),
+        "to_check": sum(1 for c in cards if c.to_check),
         "unreadable": sum(1 for c in cards if c.unreadable),
         "pending": session.photos.filter(status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).count(),
         "lightroom_keepers": filename_filter(cards, which=KEEPERS),

@@ -3,10 +3,12 @@
  * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
  * undoes the last change you made in this session (the server keeps the history, so it survives a
  * reload), X / Space select, Shift+B / Shift+K mark the selection, Enter opens the lightbox, L the loupe
- * (G back to the grid; there P keeps, X rejects, Z shows the eyes at 100%, C compares), 1 2 3 jump to a group. Each change is one POST answered with the updated card and
- * out-of-band counts (the same partials htmx uses for mouse clicks). Every request, typed or clicked,
- * goes through htmx's queue on #review (hx-sync="this:queue all"): one at a time, in order, so an undo
- * never overtakes the change it undoes. Without JavaScript every button is a plain form POST.
+ * (G back to the grid; there P keeps, X rejects, Z shows the eyes at 100%, C compares), 1 2 3 4 jump to a group
+ * (by each section's data-key: 1 Blinking, 2 Not blinking, 3 No face, 4 Check these, whatever the page
+ * order). Each change is one POST answered with the updated card and out-of-band counts (the same
+ * partials htmx uses for mouse clicks). Every request, typed or clicked, goes through htmx's queue on
+ * #review (hx-sync="this:queue all"): one at a time, in order, so an undo never overtakes the change it
+ * undoes. Without JavaScript every button is a plain form POST.
  */
 (function () {
   "use strict";
@@ -365,8 +367,9 @@
         break;
       case "1":
       case "2":
-      case "3": {
-        const section = review.querySelectorAll("section[data-group]")[Number(key) - 1];
+      case "3":
+      case "4": {
+        const section = review.querySelector('section[data-key="' + key + '"]');
         const first = section && section.querySelector(".photo-card");
         if (first) focusCard(first);
         else if (section) section.scrollIntoView({ block: "start" });

@@ -24,7 +24,7 @@ from sessions_app.exports.zips import write_keepers_zip
 from sessions_app.models import Export, Photo
 from tests.conftest import require
 from tests.factories import make_session
-from tests.review_builders import BLINK, NO_FACES, OPEN, make_judged_photo, make_unique_photo
+from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, make_judged_photo, make_unique_photo
 
 EXIFTOOL = shutil.which("exiftool")
 
@@ -443,3 +443,60 @@ def test_zip_entry_names_are_portable_and_stay_unique(alice_session, tmp_path):
         "inner.jpg", "Æøå 写真.jpg",
     ])
     assert not [n for n in names if set(n) & set('<>:"|?*\\\\') or any(ord(ch) < 32 for ch in n)]
+
+
+# --- The "check these" group ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_checks(alice, alice_session, shoot):
+    """The shoot plus two photos the model is unsure of (left eye 60% open), one of them decided since."""
+    shoot["check"] = make_judged_photo(alice_session, faces=BORDERLINE, name="IMG_0007.JPG")
+    shoot["checked"] = make_judged_photo(alice_session, faces=BORDERLINE, name="IMG_0008.JPG")
+    correction_create(photo=shoot["checked"], label="BLINKING", by=alice)
+    return shoot
+
+
+def test_folders_zip_puts_photos_still_to_check_in_check(alice_session, with_checks, tmp_path):
+    path, written = export_write(session=alice_session, fmt="folders-zip", out=tmp_path)
+    assert written == 7 and _zip_names(path.read_bytes()) == [
+        "BLINKING/IMG_0002.JPG", "BLINKING/IMG_0004.JPG", "BLINKING/IMG_0008.JPG",  # decided: out of CHECK
+        "CHECK/IMG_0007.JPG",
+        "NOT_BLINKING/IMG_0001.JPG", "NOT_BLINKING/IMG_0003.JPG", "NOT_BLINKING/IMG_0005.JPG",
+    ]
+
+
+def test_csv_appends_check_columns_after_the_old_ones(alice_session, with_checks, tmp_path):
+    path, _ = export_write(session=alice_session, fmt="csv", out=tmp_path / "r.csv")
+    header, *rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert header[:14] == ["file_name", "verdict", "confidence", "machine_verdict", "corrected_by", "corrected_at",
+                           "faces", "left_eye", "left_eye_openness", "right_eye", "right_eye_openness", "all_eyes",
+                           "reason", "taken_at"]  # other tools read these by position
+    assert header[14:] == ["check", "check_reasons"]
+    by_name = {r[0]: dict(zip(header, r)) for r in rows}
+    still = by_name["IMG_0007.JPG"]
+    assert (still["check"], still["check_reasons"]) == ("yes", "near the cut-off (main face left eye 60% open)")
+    assert still["verdict"] == "NOT_BLINKING" and still["all_eyes"] == "face 1: right open 90%, left partly closed (60% open)"
+    assert (by_name["IMG_0008.JPG"]["check"], by_name["IMG_0008.JPG"]["check_reasons"]) == ("no", "")
+    assert {r["check"] for n, r in by_name.items() if n not in ("IMG_0007.JPG",)} == {"no"}  # unreadable too
+
+
+def test_xmp_gives_photos_still_to_check_the_check_colour(alice_session, with_checks, tmp_path):
+    out, _ = export_write(session=alice_session, fmt="xmp", out=tmp_path / "a")
+    still = (out / "IMG_0007.xmp").read_text()
+    assert 'xmp:Rating="0"' in still and 'xmp:Label="Purple"' in still  # its verdict's rating, the check colour
+    assert 'xmp:Label="Red"' in (out / "IMG_0008.xmp").read_text()  # decided: a reject like any other
+
+    out, _ = export_write(session=alice_session, fmt="xmp", out=tmp_path / "b", options={"label_check": "none"})
+    assert "xmp:Label" not in (out / "IMG_0007.xmp").read_text()  # the keeper's own label (none)
+
+
+def test_cli_exports_the_check_group_and_keeps_its_output(alice_session, with_checks, tmp_path):
+    out = io.StringIO()
+    call_command("export_session", str(alice_session.uuid), "--format", "folders-zip", "--out",
+                 str(tmp_path / "s.zip"), stdout=out)
+    assert out.getvalue() == f"7 photos from “{alice_session.title}” written to {tmp_path / 's.zip'}\n"
+    assert "CHECK/IMG_0007.JPG" in _zip_names((tmp_path / "s.zip").read_bytes())
+    call_command("export_session", str(alice_session.uuid), "--format", "xmp", "--out", str(tmp_path / "side"),
+                 "--label-check", "yellow", stdout=io.StringIO())
+    assert 'xmp:Label="Yellow"' in (tmp_path / "side" / "IMG_0007.xmp").read_text()

@@ -12,7 +12,7 @@ from sessions_app.models import Export, PhotoSession
 class Command(BaseCommand):
     help = (
         "Export SESSION_ID (its UUID as in /sessions/<uuid>/, or its numeric id) as keepers-zip (originals of "
-        "the keepers), folders-zip (BLINKING/ and NOT_BLINKING/ folders), xmp (one sidecar per photo into the "
+        "the keepers), folders-zip (BLINKING/ and NOT_BLINKING/ folders, CHECK/ for photos still to check), xmp (one sidecar per photo into the "
         "folder PATH) or csv (a report). Labels are the effective ones: corrections first, else the live "
         "model's verdict at the session's strictness."
     )
@@ -30,6 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--label-blinking", default="Red",
                             help="xmp:Label for blinking photos: Red, Yellow, Green, Blue, Purple or none "
                                  "(default Red)")
+        parser.add_argument("--label-check", default="Purple",
+                            help="xmp:Label for photos still to check (their rating follows the verdict): Red, "
+                                 "Yellow, Green, Blue, Purple or none for the verdict's own label (default Purple)")
         parser.add_argument("--xmp-naming", choices=list(NAMINGS), default="basename",
                             help="basename: IMG_0001.xmp (Lightroom, Capture One); full: IMG_0001.JPG.xmp (darktable)")
 
@@ -37,7 +40,8 @@ class Command(BaseCommand):
         session = self.find_session(options["session_id"])
         export_options = {
             key: options[key]
-            for key in ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "xmp_naming")
+            for key in ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "label_check",
+                        "xmp_naming")
         }
         try:
             path, written = export_write(
