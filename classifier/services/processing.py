@@ -86,9 +86,9 @@ def photo_claim(*, photo_id: int, redelivered: bool = False, task_id: str = "") 
     return sessions_services.photo_state_claim(photo_id=photo_id, task_id=task_id, take_back=redelivered)
 
 
-def photo_release(*, photo_id: int) -> None:
+def photo_release(*, photo_id: int, task_id: str = "") -> None:
     """Put a photo we claimed back to queued so a retry (or the sweeper) can claim it again."""
-    sessions_services.photo_state_release(photo_id=photo_id)
+    sessions_services.photo_state_release(photo_id=photo_id, task_id=task_id)
 
 
 def photo_fail(*, photo_id: int, error: str) -> bool:
@@ -122,7 +122,8 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
     """Process one photo end to end (see module doc). Quietly does nothing if the photo isn't queued.
 
     Bad files end as `failed` with the reason; anything else (database, storage, a bug) puts the photo
-    back to `queued` and re-raises, so the Celery task can retry it.
+    back to `queued` and re-raises, so the Celery task can retry it. Nothing is half-written: the
+    prediction and `done` commit together, and only while this run still holds the photo.
     """
     from ml.imaging import ImageError
 
@@ -132,6 +133,9 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
     try:
         photo = Photo.objects.select_related("session").get(pk=photo_id)
         _analyse_and_store(photo)
+    except _ClaimLost:
+        # The sweeper or a re-run moved the photo while we worked: its new owner decides; we wrote nothing.
+        logger.warning("photo %s was taken away while being processed; its result was dropped", photo_id)
     except ImageError as exc:
         photo_fail(photo_id=photo_id, error=exc.reason)
     except PermanentProcessingError as exc:
@@ -144,8 +148,12 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
             error=f"processing took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped",
         )
     except Exception:
-        photo_release(photo_id=photo_id)
+        photo_release(photo_id=photo_id, task_id=task_id)
         raise
+
+
+class _ClaimLost(Exception):
+    """Raised inside the final transaction when the photo is no longer ours, to roll the prediction back."""
 
 
 @dataclass(frozen=True)
@@ -155,10 +163,18 @@ class _Stored:
 
 
 def _store(name: str, data: bytes) -> str:
-    """Write a derived file under a fixed name (a re-run replaces it). Returns the storage name."""
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(data))
+    """Write a derived file under a fixed name (a re-run replaces it). Returns the storage name.
+
+    A failed write leaves at most files under the photo's own derived folder, which the next run
+    replaces and deleting the photo removes: never a file no row leads to."""
+    try:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        return default_storage.save(name, ContentFile(data))
+    except OSError as exc:
+        # A full or failing disk is the machine's problem, not the photo's (as when reading): retry. Left
+        # as it was, a FileNotFoundError here would read as "the original file is missing".
+        raise TransientProcessingError(f"can't write {name}: {exc}") from exc
 
 
 def _read_original(photo: Photo) -> bytes:
@@ -234,7 +250,7 @@ def _analyse_and_store(photo: Photo) -> None:
             reason=analysis.reason,
             details=details,
         )
-        sessions_services.photo_state_done(
+        done = sessions_services.photo_state_done(
             photo_id=photo.pk,
             width=decoded.original_width,
             height=decoded.original_height,
@@ -242,6 +258,8 @@ def _analyse_and_store(photo: Photo) -> None:
             thumbnail=stored.thumbnail,
             preview=stored.preview,
         )
+        if not done:
+            raise _ClaimLost()
     logger.info(
         "photo %s: %s (%.2f) in %.0f ms - %s",
         photo.pk, analysis.verdict.value, analysis.confidence, (t6 - t0) * 1000, analysis.reason,

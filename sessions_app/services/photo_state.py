@@ -49,9 +49,11 @@ def photo_state_give_up(*, photo_id: int, max_attempts: int, error: str, task_id
     ) == 1
 
 
-def photo_state_release(*, photo_id: int) -> bool:
-    """processing -> queued, for a retry (or the sweeper) to claim again."""
-    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
+def photo_state_release(*, photo_id: int, task_id: str = "") -> bool:
+    """processing -> queued, for a retry (or the sweeper) to claim again. With `task_id`, only while that
+    task still holds the photo (another run may have taken it meanwhile)."""
+    held = Q(claimed_by_task=task_id[:64]) if task_id else Q()
+    return Photo.objects.filter(held, pk=photo_id, status=S.PROCESSING).update(
         status=S.QUEUED, updated_at=timezone.now()) == 1
 
 
