@@ -56,15 +56,51 @@ def photos_enqueue(*, photo_ids) -> None:
         return
 
     def send() -> None:
-        from classifier.tasks import process_photo_task  # tasks import services; import late
+        sent, error = _send_tasks(ids)
+        if error is not None:
+            logger.warning("broker unreachable, %d photo(s) marked unsent for the workers to re-send: %s",
+                           len(ids) - sent, error)
+        if sent:
+            logger.info("enqueued %d photo(s)", sent)
 
-        for pk in ids:
-            process_photo_task.delay(pk)
-        logger.info("enqueued %d photo(s)", len(ids))
-
-    # robust: a broker outage must not turn a committed upload into a 500; the sweeper re-sends
-    # photos that stay queued.
+    # robust: a broker outage must not turn a committed upload into a 500 (and _send_tasks already
+    # marked what it couldn't send).
     transaction.on_commit(send, robust=True)
+
+
+def photos_send_unsent(*, limit: int = SWEEP_BATCH) -> int:
+    """Send the tasks of photos whose first send failed (broker down). Returns how many went out.
+
+    Called every few seconds by each worker's main process (classifier/unsent_sender.py), so uploads
+    made while the broker was down are processed as soon as it is back, not after the sweeper's stuck
+    time. Sent first, unmarked after: a crash in between costs a duplicate message, which the claim absorbs.
+    """
+    ids = sessions_services.photos_state_unsent(limit=limit)
+    if not ids:
+        return 0
+    sent, error = _send_tasks(ids)
+    sessions_services.photos_state_mark_sent(photo_ids=ids[:sent])
+    if sent:
+        logger.warning("re-sent %d unsent photo(s)", sent)
+    if error is not None:
+        raise error
+    return sent
+
+
+def _send_tasks(ids: list[int]) -> tuple[int, Exception | None]:
+    """Send one task per id, in order; stop at the first failure (the broker is down: each further try
+    would wait for its own timeout) and mark that photo and the rest unsent. Returns (sent, the error)."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from classifier.tasks import process_photo_task  # tasks import services; import late
+
+    for sent, pk in enumerate(ids):
+        try:
+            process_photo_task.delay(pk)
+        except (BrokerError, OSError) as exc:  # kombu wraps the transport's connection errors in BrokerError
+            sessions_services.photos_state_mark_unsent(photo_ids=ids[sent:])
+            return sent, exc
+    return len(ids), None
 
 
 def photo_claim(*, photo_id: int, redelivered: bool = False, task_id: str = "") -> bool:
@@ -310,9 +346,10 @@ def broker_queue_depth(queue: str = "photos") -> int | None:
 def photos_sweep_stuck(*, now: datetime | None = None, stuck_after: int | None = None) -> SweepReport:
     """Re-queue photos stuck in `processing` (or fail them after EYESPY_MAX_ATTEMPTS), and re-send lost ones.
 
-    Why the second part: the embedded filesystem broker forgets a message when the whole worker dies
-    while holding it, so the photo sits in `queued` forever. Photos queued for longer than the stuck
-    time are sent again, but only while the broker's queue is empty, so a long, healthy backlog isn't
+    Why the second part: a message can still be lost without anyone noticing (a web process killed
+    between its commit and its send; a broker that lost data), and the photo would sit in `queued`
+    forever. (A send that fails is noticed: `photos_send_unsent` re-sends those within seconds.) Photos
+    queued for longer than the stuck time are sent again, but only while the broker's queue is empty, so a long, healthy backlog isn't
     doubled. A duplicate message is harmless anyway: the claim lets only one run through.
     """
     now = now or timezone.now()

@@ -35,7 +35,7 @@ def photo_state_claim(*, photo_id: int, task_id: str = "", take_back: bool = Fal
     claimable = Q(status=S.QUEUED) | _left_by_a_dead_run(task_id=task_id, take_back=take_back)
     return Photo.objects.filter(claimable, pk=photo_id).update(
         status=S.PROCESSING, attempts=F("attempts") + 1, started_at=now, finished_at=None, updated_at=now,
-        claimed_by_task=task_id[:64],
+        claimed_by_task=task_id[:64], unsent=False,
     ) == 1
 
 
@@ -126,3 +126,17 @@ def photos_state_waiting(*, queued_before: datetime, limit: int) -> list[int]:
 def photos_state_touch(*, photo_ids: Sequence[int]) -> None:
     """Mark queued photos as just sent (so a sweep doesn't send them again straight away)."""
     Photo.objects.filter(pk__in=list(photo_ids), status=S.QUEUED).update(updated_at=timezone.now())
+
+
+def photos_state_mark_unsent(*, photo_ids: Sequence[int]) -> int:
+    """Queued photos whose task could not be sent (broker down): the workers re-send them."""
+    return Photo.objects.filter(pk__in=list(photo_ids), status=S.QUEUED).update(unsent=True)
+
+
+def photos_state_unsent(*, limit: int) -> list[int]:
+    """Ids of queued photos whose task could not be sent (at most `limit`), oldest id first."""
+    return list(Photo.objects.filter(unsent=True, status=S.QUEUED).order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def photos_state_mark_sent(*, photo_ids: Sequence[int]) -> None:
+    Photo.objects.filter(pk__in=list(photo_ids), unsent=True).update(unsent=False)
