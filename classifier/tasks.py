@@ -8,12 +8,13 @@ on the photo, so no photo stays "processing" because its task died.
 from __future__ import annotations
 
 import logging
+import threading
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
-from classifier import services
+from classifier import services, unsent_sender
 from eyespy_site.task_base import RETRYABLE_ERRORS, RetryingTask
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,21 @@ def sweep_at_worker_start(sender=None, **kwargs) -> None:
         sweep_stuck_photos_task.delay()
     except Exception as exc:  # the broker hiccuped; beat sweeps again soon
         logger.warning("could not send the start-up sweep: %s", exc)
+
+
+_unsent_sender_stop = threading.Event()
+
+
+@worker_ready.connect
+def start_unsent_sender(sender=None, **kwargs) -> None:
+    """Photos whose task could not be sent (broker down at upload) go out seconds after it is back."""
+    _unsent_sender_stop.clear()
+    unsent_sender.start(_unsent_sender_stop)
+
+
+@worker_shutdown.connect
+def stop_unsent_sender(sender=None, **kwargs) -> None:
+    _unsent_sender_stop.set()
 
 
 # --- Training (queue `training`; the only place besides `retrain_model --inline` that loads TensorFlow) ------

@@ -19,12 +19,16 @@ class ThrottledLoginMixin:
     def clean_username(self) -> str:
         return (self.cleaned_data.get("username") or "").strip().lower()
 
+    # Set when the login is locked in a way a mailed unlock link can lift (the page then offers one).
+    unlock_offer = False
+
     def clean(self):
         # Throttled before authenticate(): a locked-out pair or address never gets its password checked.
         email = self.cleaned_data.get("username")
         ip = login_throttle.client_ip(self.request)
         wait = login_throttle.login_retry_after(email=email, ip=ip)
         if wait:
+            self.unlock_offer = login_throttle.login_unlock_would_help(email=email, ip=ip)
             raise forms.ValidationError(login_throttle.retry_message(wait), code="throttled")
         try:
             cleaned = super().clean()
@@ -69,6 +73,12 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         site = urlsplit(settings.SITE_URL)
         kwargs.update(domain_override=site.netloc, use_https=site.scheme == "https")
         super().save(*args, **kwargs)
+
+
+class UnlockRequestForm(forms.Form):
+    """"Email me an unlock link" on a locked login page (sessions_app/login_unlock.py)."""
+
+    email = forms.EmailField()
 
 
 class SignupForm(forms.Form):

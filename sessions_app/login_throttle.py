@@ -15,6 +15,9 @@ opens at the first attempt it counts:
 * Sign-up: 10 per address per hour; confirmation mails 3 per email per hour (silently).
 * 5 password-reset requests per email per hour; later ones are dropped silently, so the answer never
   says whether an account exists.
+* Unlock links (sessions_app/login_unlock.py) for an account locked from an address: 10 requests per
+  address per hour, 3 mails per email per hour (silently). The link clears the (email, address) pair
+  of the address that uses it, which also lifts the account-wide cap there; an address lock stays.
 
 The app's login form and the Django admin's use the same counters (sessions_app/forms.py).
 """
@@ -46,6 +49,8 @@ LOGIN_PER_EMAIL = Limit("login-email", 100, 15 * 60)
 SIGNUP_PER_IP = Limit("signup-ip", 10, 60 * 60)
 SIGNUP_MAIL_PER_EMAIL = Limit("signup-email", 3, 60 * 60)
 RESET_PER_EMAIL = Limit("reset-email", 5, 60 * 60)
+UNLOCK_PER_IP = Limit("unlock-ip", 10, 60 * 60)
+UNLOCK_MAIL_PER_EMAIL = Limit("unlock-email", 3, 60 * 60)
 
 
 # --- Counters -------------------------------------------------------------------------------------------
@@ -130,6 +135,20 @@ def login_retry_after(*, email: str | None, ip: str | None) -> int:
     return wait
 
 
+def login_unlock_would_help(*, email: str | None, ip: str | None) -> bool:
+    """Whether this email is locked from this address by its own counts (the pair, or the account-wide cap)
+    and not by the address's: only then can an unlock link let its owner in."""
+    pair = _pair(email, ip)
+    account_locked = bool(_retry_after(LOGIN_PER_EMAIL_AND_IP, pair)) or (
+        bool(_count(LOGIN_PER_EMAIL_AND_IP, pair)) and bool(_retry_after(LOGIN_PER_EMAIL, email)))
+    return account_locked and not _retry_after(LOGIN_PER_IP, ip)
+
+
+def login_unlock_record(*, email: str | None, ip: str | None) -> None:
+    """An unlock link was used from `ip`: forget this pair's failures, as a right password would."""
+    _clear(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
+
+
 def login_failure_record(*, email: str | None, ip: str | None) -> None:
     _hit(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
     _hit(LOGIN_PER_IP, ip)
@@ -164,6 +183,23 @@ def password_reset_allowed(*, email: str | None) -> bool:
     if _retry_after(RESET_PER_EMAIL, email):
         return False
     _hit(RESET_PER_EMAIL, email)
+    return True
+
+
+def unlock_request_retry_after(*, ip: str | None) -> int:
+    """Seconds before this address may ask for another unlock link; 0 when it may now."""
+    return _retry_after(UNLOCK_PER_IP, ip)
+
+
+def unlock_request_record(*, ip: str | None) -> None:
+    _hit(UNLOCK_PER_IP, ip)
+
+
+def unlock_mail_allowed(*, email: str | None) -> bool:
+    """Count one unlock mail for `email`; False once it is over the hourly limit (silently)."""
+    if _retry_after(UNLOCK_MAIL_PER_EMAIL, email):
+        return False
+    _hit(UNLOCK_MAIL_PER_EMAIL, email)
     return True
 
 

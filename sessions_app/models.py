@@ -145,6 +145,9 @@ class Photo(TimeStampedModel):
     preview = models.FileField(max_length=255, blank=True)
     # The photographer has looked at it (loupe, lightbox) or decided it: the agreement line counts only these.
     seen = models.BooleanField(default=False)
+    # Its task could not be sent (the broker was down): each worker re-sends these within seconds of the
+    # broker being back (classifier/unsent_sender.py), without waiting for the stuck-photo sweeper.
+    unsent = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["original_filename", "id"]
@@ -156,6 +159,8 @@ class Photo(TimeStampedModel):
             models.Index(fields=["session", "status"], name="photo_session_status_idx"),
             # The stuck-work sweeper.
             models.Index(fields=["status", "started_at"], name="photo_status_started_idx"),
+            # The workers' every-few-seconds look for unsent photos: a partial index, empty almost always.
+            models.Index(fields=["id"], condition=models.Q(unsent=True), name="photo_unsent_idx"),
         ]
 
     def __str__(self) -> str:

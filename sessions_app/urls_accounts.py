@@ -5,6 +5,8 @@ from .views import accounts
 
 urlpatterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
+    path("login/unlock/", accounts.login_unlock_request, name="login_unlock_request"),
+    path("login/unlock/<str:token>/", accounts.login_unlock_use, name="login_unlock"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", accounts.signup, name="signup"),
     path("signup/sent/", accounts.signup_sent, name="signup_sent"),

@@ -45,6 +45,7 @@ from .processing import (
     photo_process,
     photos_enqueue,
     photos_requeue,
+    photos_send_unsent,
     photos_sweep_stuck,
     prediction_record,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "photo_process",
     "photos_enqueue",
     "photos_requeue",
+    "photos_send_unsent",
     "photos_sweep_stuck",
     "prediction_record",
 ]

@@ -56,15 +56,51 @@ def photos_enqueue(*, photo_ids) -> None:
         return
 
     def send() -> None:
-        from classifier.tasks import process_photo_task  # tasks import services; import late
+        sent, error = _send_tasks(ids)
+        if error is not None:
+            logger.warning("broker unreachable, %d photo(s) marked unsent for the workers to re-send: %s",
+                           len(ids) - sent, error)
+        if sent:
+            logger.info("enqueued %d photo(s)", sent)
 
-        for pk in ids:
-            process_photo_task.delay(pk)
-        logger.info("enqueued %d photo(s)", len(ids))
-
-    # robust: a broker outage must not turn a committed upload into a 500; the sweeper re-sends
-    # photos that stay queued.
+    # robust: a broker outage must not turn a committed upload into a 500 (and _send_tasks already
+    # marked what it couldn't send).
     transaction.on_commit(send, robust=True)
+
+
+def photos_send_unsent(*, limit: int = SWEEP_BATCH) -> int:
+    """Send the tasks of photos whose first send failed (broker down). Returns how many went out.
+
+    Called every few seconds by each worker's main process (classifier/unsent_sender.py), so uploads
+    made while the broker was down are processed as soon as it is back, not after the sweeper's stuck
+    time. Sent first, unmarked after: a crash in between costs a duplicate message, which the claim absorbs.
+    """
+    ids = sessions_services.photos_state_unsent(limit=limit)
+    if not ids:
+        return 0
+    sent, error = _send_tasks(ids)
+    sessions_services.photos_state_mark_sent(photo_ids=ids[:sent])
+    if sent:
+        logger.warning("re-sent %d unsent photo(s)", sent)
+    if error is not None:
+        raise error
+    return sent
+
+
+def _send_tasks(ids: list[int]) -> tuple[int, Exception | None]:
+    """Send one task per id, in order; stop at the first failure (the broker is down: each further try
+    would wait for its own timeout) and mark that photo and the rest unsent. Returns (sent, the error)."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from classifier.tasks import process_photo_task  # tasks import services; import late
+
+    for sent, pk in enumerate(ids):
+        try:
+            process_photo_task.delay(pk)
+        except (BrokerError, OSError) as exc:  # kombu wraps the transport's connection errors in BrokerError
+            sessions_services.photos_state_mark_unsent(photo_ids=ids[sent:])
+            return sent, exc
+    return len(ids), None
 
 
 def photo_claim(*, photo_id: int, redelivered: bool = False, task_id: str = "") -> bool:
@@ -86,9 +122,9 @@ def photo_claim(*, photo_id: int, redelivered: bool = False, task_id: str = "") 
     return sessions_services.photo_state_claim(photo_id=photo_id, task_id=task_id, take_back=redelivered)
 
 
-def photo_release(*, photo_id: int) -> None:
+def photo_release(*, photo_id: int, task_id: str = "") -> None:
     """Put a photo we claimed back to queued so a retry (or the sweeper) can claim it again."""
-    sessions_services.photo_state_release(photo_id=photo_id)
+    sessions_services.photo_state_release(photo_id=photo_id, task_id=task_id)
 
 
 def photo_fail(*, photo_id: int, error: str) -> bool:
@@ -122,7 +158,8 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
     """Process one photo end to end (see module doc). Quietly does nothing if the photo isn't queued.
 
     Bad files end as `failed` with the reason; anything else (database, storage, a bug) puts the photo
-    back to `queued` and re-raises, so the Celery task can retry it.
+    back to `queued` and re-raises, so the Celery task can retry it. Nothing is half-written: the
+    prediction and `done` commit together, and only while this run still holds the photo.
     """
     from ml.imaging import ImageError
 
@@ -132,6 +169,9 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
     try:
         photo = Photo.objects.select_related("session").get(pk=photo_id)
         _analyse_and_store(photo)
+    except _ClaimLost:
+        # The sweeper or a re-run moved the photo while we worked: its new owner decides; we wrote nothing.
+        logger.warning("photo %s was taken away while being processed; its result was dropped", photo_id)
     except ImageError as exc:
         photo_fail(photo_id=photo_id, error=exc.reason)
     except PermanentProcessingError as exc:
@@ -144,8 +184,12 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
             error=f"processing took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped",
         )
     except Exception:
-        photo_release(photo_id=photo_id)
+        photo_release(photo_id=photo_id, task_id=task_id)
         raise
+
+
+class _ClaimLost(Exception):
+    """Raised inside the final transaction when the photo is no longer ours, to roll the prediction back."""
 
 
 @dataclass(frozen=True)
@@ -155,10 +199,18 @@ class _Stored:
 
 
 def _store(name: str, data: bytes) -> str:
-    """Write a derived file under a fixed name (a re-run replaces it). Returns the storage name."""
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(data))
+    """Write a derived file under a fixed name (a re-run replaces it). Returns the storage name.
+
+    A failed write leaves at most files under the photo's own derived folder, which the next run
+    replaces and deleting the photo removes: never a file no row leads to."""
+    try:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        return default_storage.save(name, ContentFile(data))
+    except OSError as exc:
+        # A full or failing disk is the machine's problem, not the photo's (as when reading): retry. Left
+        # as it was, a FileNotFoundError here would read as "the original file is missing".
+        raise TransientProcessingError(f"can't write {name}: {exc}") from exc
 
 
 def _read_original(photo: Photo) -> bytes:
@@ -234,7 +286,7 @@ def _analyse_and_store(photo: Photo) -> None:
             reason=analysis.reason,
             details=details,
         )
-        sessions_services.photo_state_done(
+        done = sessions_services.photo_state_done(
             photo_id=photo.pk,
             width=decoded.original_width,
             height=decoded.original_height,
@@ -242,6 +294,8 @@ def _analyse_and_store(photo: Photo) -> None:
             thumbnail=stored.thumbnail,
             preview=stored.preview,
         )
+        if not done:
+            raise _ClaimLost()
     logger.info(
         "photo %s: %s (%.2f) in %.0f ms - %s",
         photo.pk, analysis.verdict.value, analysis.confidence, (t6 - t0) * 1000, analysis.reason,
@@ -292,9 +346,10 @@ def broker_queue_depth(queue: str = "photos") -> int | None:
 def photos_sweep_stuck(*, now: datetime | None = None, stuck_after: int | None = None) -> SweepReport:
     """Re-queue photos stuck in `processing` (or fail them after EYESPY_MAX_ATTEMPTS), and re-send lost ones.
 
-    Why the second part: the embedded filesystem broker forgets a message when the whole worker dies
-    while holding it, so the photo sits in `queued` forever. Photos queued for longer than the stuck
-    time are sent again, but only while the broker's queue is empty, so a long, healthy backlog isn't
+    Why the second part: a message can still be lost without anyone noticing (a web process killed
+    between its commit and its send; a broker that lost data), and the photo would sit in `queued`
+    forever. (A send that fails is noticed: `photos_send_unsent` re-sends those within seconds.) Photos
+    queued for longer than the stuck time are sent again, but only while the broker's queue is empty, so a long, healthy backlog isn't
     doubled. A duplicate message is harmless anyway: the claim lets only one run through.
     """
     now = now or timezone.now()

@@ -35,7 +35,7 @@ def photo_state_claim(*, photo_id: int, task_id: str = "", take_back: bool = Fal
     claimable = Q(status=S.QUEUED) | _left_by_a_dead_run(task_id=task_id, take_back=take_back)
     return Photo.objects.filter(claimable, pk=photo_id).update(
         status=S.PROCESSING, attempts=F("attempts") + 1, started_at=now, finished_at=None, updated_at=now,
-        claimed_by_task=task_id[:64],
+        claimed_by_task=task_id[:64], unsent=False,
     ) == 1
 
 
@@ -49,9 +49,11 @@ def photo_state_give_up(*, photo_id: int, max_attempts: int, error: str, task_id
     ) == 1
 
 
-def photo_state_release(*, photo_id: int) -> bool:
-    """processing -> queued, for a retry (or the sweeper) to claim again."""
-    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
+def photo_state_release(*, photo_id: int, task_id: str = "") -> bool:
+    """processing -> queued, for a retry (or the sweeper) to claim again. With `task_id`, only while that
+    task still holds the photo (another run may have taken it meanwhile)."""
+    held = Q(claimed_by_task=task_id[:64]) if task_id else Q()
+    return Photo.objects.filter(held, pk=photo_id, status=S.PROCESSING).update(
         status=S.QUEUED, updated_at=timezone.now()) == 1
 
 
@@ -124,3 +126,17 @@ def photos_state_waiting(*, queued_before: datetime, limit: int) -> list[int]:
 def photos_state_touch(*, photo_ids: Sequence[int]) -> None:
     """Mark queued photos as just sent (so a sweep doesn't send them again straight away)."""
     Photo.objects.filter(pk__in=list(photo_ids), status=S.QUEUED).update(updated_at=timezone.now())
+
+
+def photos_state_mark_unsent(*, photo_ids: Sequence[int]) -> int:
+    """Queued photos whose task could not be sent (broker down): the workers re-send them."""
+    return Photo.objects.filter(pk__in=list(photo_ids), status=S.QUEUED).update(unsent=True)
+
+
+def photos_state_unsent(*, limit: int) -> list[int]:
+    """Ids of queued photos whose task could not be sent (at most `limit`), oldest id first."""
+    return list(Photo.objects.filter(unsent=True, status=S.QUEUED).order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def photos_state_mark_sent(*, photo_ids: Sequence[int]) -> None:
+    Photo.objects.filter(pk__in=list(photo_ids), unsent=True).update(unsent=False)

@@ -7,9 +7,15 @@ from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import login_throttle, signup as signups
-from ..forms import EmailAuthenticationForm, SignupForm, ThrottledPasswordResetForm
+from .. import login_throttle, login_unlock
+from .. import signup as signups
+from ..forms import EmailAuthenticationForm, SignupForm, ThrottledPasswordResetForm, UnlockRequestForm
+
+# The same words whether or not the email has an account, or is locked (sessions_app/login_unlock.py).
+UNLOCK_SENT = (f"If that email has an account locked from here, an unlock link is on its way. It works once, "
+               f"within {login_unlock.LINK_MAX_AGE // 60} minutes.")
 
 
 class LoginView(auth_views.LoginView):
@@ -19,6 +25,31 @@ class LoginView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "allow_signup": settings.EYESPY_ALLOW_SIGNUP}
+
+
+@require_POST
+def login_unlock_request(request: HttpRequest) -> HttpResponse:
+    form = UnlockRequestForm(request.POST)
+    if form.is_valid():
+        ip = login_throttle.client_ip(request)
+        wait = login_throttle.unlock_request_retry_after(ip=ip)
+        if wait:
+            messages.error(request, login_throttle.retry_message(wait, what="unlock requests from your address"))
+        else:
+            login_throttle.unlock_request_record(ip=ip)
+            login_unlock.unlock_request(email=form.cleaned_data["email"], ip=ip)
+            messages.info(request, UNLOCK_SENT)
+    return redirect("login")
+
+
+@require_http_methods(["GET", "POST"])
+def login_unlock_use(request: HttpRequest, token: str) -> HttpResponse:
+    """The mailed link. Opening it changes nothing (mail scanners open links); its button unlocks."""
+    if request.method == "POST" and login_unlock.unlock_use(token=token, ip=login_throttle.client_ip(request)):
+        messages.success(request, "Unlocked. Log in with your password.")
+        return redirect("login")
+    valid = login_unlock.unlock_token_user(token) is not None
+    return render(request, "registration/login_unlock.html", {"valid": valid}, status=200 if valid else 404)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

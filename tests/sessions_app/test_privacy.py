@@ -129,8 +129,8 @@ def test_logged_out_visitors_get_nothing(client, alices_things, route, pattern):
 
 
 ALL_ROUTES = _session_patterns()
-ACCOUNT_POSTS = ["/accounts/login/", "/accounts/logout/", "/accounts/signup/", "/accounts/password/change/",
-                 "/accounts/password/reset/"]
+ACCOUNT_POSTS = ["/accounts/login/", "/accounts/login/unlock/", "/accounts/logout/", "/accounts/signup/",
+                 "/accounts/password/change/", "/accounts/password/reset/"]
 
 
 def _db_rows() -> dict[str, list[dict]]:
