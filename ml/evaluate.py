@@ -105,7 +105,7 @@ def evaluate_eyes(files: list[tuple[Path, int]], *, model_path: str | Path | Non
     from ml.eye_model import load_model
     from ml.openness import openness
     from ml.types import EyeState, Thresholds
-    from ml.verdict import CHECK_BAND, eye_state
+    from ml.verdict import eye_state, near_cut
 
     cut = Thresholds().closed
     model = load_model(model_path)
@@ -125,7 +125,7 @@ def evaluate_eyes(files: list[tuple[Path, int]], *, model_path: str | Path | Non
         closedness = 1.0 - openness(float(score))  # a bare crop has no lid outline: openness from the CNN
         items.append(ItemResult(path=path, truth=label, predicted=int(score >= threshold), score=float(score),
                                 partly=eye_state(closedness, Thresholds()) is EyeState.PARTLY_CLOSED,
-                                check=abs(closedness - cut) < CHECK_BAND))
+                                check=near_cut(closedness, cut)))
     metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
     return EvalReport(metrics=metrics, no_face=0, images_per_s=len(items) / seconds if seconds else 0.0,
                       seconds=seconds, mode="eyes", model_version=model.version, items=items, unreadable=unreadable)

@@ -18,7 +18,7 @@ from ml.types import EyeState, FaceResult, Thresholds, Verdict
 
 
 # The check group (chosen by grouped cross-validation, see ml/models/MODEL_CARD.md).
-CHECK_BAND = 0.20  # the most closed eye within this of the deciding cut-off (on 1 - openness)
+CHECK_BAND = 0.20  # the most closed eye within this of the deciding cut-off (on 1 - openness), at most
 MIN_FACE_SCORE = 0.6  # detector confidence below this: the face box is doubtful
 MIN_PRESENCE = 0.5  # landmark face-presence below this: doubtful too
 MIN_EYE_PX = 8.0  # a visible eye narrower than this (px of real detail) is too small to be sure
@@ -26,6 +26,13 @@ NEAR_CUT = "near the cut-off"
 EYES_HIDDEN = "eyes not visible"
 FACE_DOUBTFUL = "face box doubtful"
 EYES_TINY = "eyes too small"
+
+
+def near_cut(closedness: float, cut: float) -> bool:
+    """Is this closedness close enough to `cut` that a person should look? The band is CHECK_BAND, narrowed
+    to half the room on each side of a cut near either end of the scale: a strict slider (cut 0.12) must not
+    send every wide-open eye to the check group. At the default cut (0.5) the band is CHECK_BAND."""
+    return abs(closedness - cut) < min(CHECK_BAND, cut / 2, (1 - cut) / 2)
 
 
 def eye_state(closedness: float, thresholds: Thresholds) -> EyeState:
@@ -205,8 +212,8 @@ def check_reasons(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]],
                   thresholds: Thresholds = Thresholds()) -> list[str]:
     """Why the photo's verdict needs a human look ([] = it does not); `judgement(...).check_reasons`.
 
-    Over the subject faces: the most closed visible eye within CHECK_BAND of the cut-off that decides
-    the verdict ("near the cut-off"); a subject face with no visible eye ("eyes not visible": turned
+    Over the subject faces: the most closed visible eye near the cut-off that decides the verdict
+    (`near_cut`: "near the cut-off"); a subject face with no visible eye ("eyes not visible": turned
     away, sunglasses, a mask); a detector / landmark score under MIN_FACE_SCORE / MIN_PRESENCE ("face
     box doubtful"); a visible eye narrower than MIN_EYE_PX ("eyes too small"). No face: [] (NO_FACE is
     a group of its own).
@@ -234,7 +241,7 @@ def _check(norm: list[_Face], thresholds: Thresholds) -> list[str]:
                 worst = (eye.closedness, f"{face.label} {eye.side} eye")
     # The verdict flips where the most closed eye crosses the cut-off that decides it.
     cut = thresholds.partly if thresholds.partly_counts else thresholds.closed
-    if worst is not None and abs(worst[0] - cut) < CHECK_BAND:
+    if worst is not None and near_cut(worst[0], cut):
         reasons.append(f"{NEAR_CUT} ({worst[1]} {round(100 * (1 - worst[0]))}% open)")
     return reasons
 

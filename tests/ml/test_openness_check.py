@@ -7,7 +7,7 @@ import pytest
 
 from ml import calibration, openness
 from ml.types import SCHEMA_VERSION, Box, EyeResult, EyeState, FaceResult, PhotoAnalysis, Thresholds, Verdict
-from ml.verdict import CHECK_BAND, check_reasons, eye_state, judgement
+from ml.verdict import CHECK_BAND, check_reasons, eye_state, judgement, near_cut
 
 BOX = Box(0.1, 0.1, 0.3, 0.3)
 
@@ -147,3 +147,18 @@ def test_old_analyses_without_scores_are_not_doubtful():
     faces = PhotoAnalysis.from_dict(old).faces
     assert faces[0].score == 0.0
     assert check_reasons(faces) == [] and check_reasons(old["faces"]) == []
+
+
+def test_a_strict_or_lenient_slider_does_not_send_clear_eyes_to_check():
+    wide_open = [_face(_eye("left", 0.01, 0.38), _eye("right", 0.02, 0.36))]
+    shut = [_face(_eye("left", 0.99, 0.07), _eye("right", 0.98, 0.08))]
+    for s in (0.0, 0.25, 0.5, 0.75, 0.9, 1.0):
+        t = Thresholds.from_strictness(s)
+        assert check_reasons(wide_open, t) == [], s
+        assert check_reasons(shut, t) == [], s
+
+
+def test_the_band_is_check_band_at_the_default_cut_and_narrows_near_the_ends():
+    assert near_cut(0.5 + CHECK_BAND - 0.01, 0.5) and not near_cut(0.5 + CHECK_BAND + 0.01, 0.5)
+    assert near_cut(0.15, 0.12) and not near_cut(0.02, 0.12)  # strict: half of 0.12 either side
+    assert near_cut(0.85, 0.8) and not near_cut(0.95, 0.8)  # lenient: half of the 0.2 left above the cut
