@@ -8,6 +8,7 @@ the exported `.tflite` through LiteRT, exactly as the worker will serve it.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,8 @@ import numpy as np
 from ml import datasets
 from ml.cnn import INPUT_SIZE
 from ml.metrics import binary_metrics
+
+logger = logging.getLogger(__name__)
 
 SCRATCH_LEARNING_RATE = 2e-3
 FINETUNE_LEARNING_RATE = 5e-4
@@ -175,6 +178,7 @@ class FitResult:
     seconds: float
     init: str  # "scratch" or the Keras file fine-tuned from
     history: list[dict] = field(default_factory=list)
+    temperature: float | None = None  # baked into the logit (calibrated P(closed)); None: not calibrated
 
 
 EpochCallback = Callable[[int, int, dict], None]
@@ -193,11 +197,14 @@ def fit(
     threads: int = 2,
     aug_strength: float = 1.0,
     on_epoch: EpochCallback | None = None,
+    calibrate: Arrays | None = None,
 ) -> FitResult:
     """Train the eye CNN on `train` (fine-tune `init_keras`, or from scratch) and export `.keras` + `.tflite`.
 
     `on_epoch(epoch, epochs, stats)` runs after every epoch (1-based); raising `Stop` (or anything) from it
     ends training before anything is written. Seeded: same inputs, same seed -> same weights.
+    `calibrate`: held-out crops (both classes) to fit a temperature on, baked into the exported model the way
+    `ml.train` does, so the served P(closed) stays calibrated (the openness scale and the check band assume it).
     """
     from ml.cnn import build_model, configure_tensorflow, export_tflite
     from ml.eye_model import EyeModel
@@ -252,10 +259,29 @@ def fit(
         if on_epoch is not None:
             on_epoch(epoch, epochs, stats)
 
+    temperature = _calibrate(model, calibrate)
     keras_path = out_dir / "eye_cnn.keras"
     with _quiet_keras():
         model.save(keras_path)
     tflite_path = export_tflite(model, out_dir / "eye_cnn.tflite")
     return FitResult(keras_path=keras_path, tflite_path=tflite_path, version=EyeModel(tflite_path).version,
                      epochs=epochs, seconds=round(time.perf_counter() - started, 1),
-                     init=str(init_keras) if init_keras is not None else "scratch", history=history)
+                     init=str(init_keras) if init_keras is not None else "scratch", history=history,
+                     temperature=temperature)
+
+
+def _calibrate(model: object, data: Arrays | None) -> float | None:
+    """Fit and bake a temperature on `data`; None when it can't (no data, one class, no `logit` layer)."""
+    from ml.calibration import fit_temperature
+    from ml.train import bake_temperature, logits_of
+
+    if data is None or not len(data) or not 0 < int(data.y.sum()) < len(data):
+        return None
+    try:
+        model.get_layer("logit")
+    except ValueError:  # a model from before the logit layer was named: serve it uncalibrated, as it was
+        logger.warning("the model has no 'logit' layer: not calibrated")
+        return None
+    temperature = fit_temperature(logits_of(model, data.x), data.y)
+    bake_temperature(model, temperature)
+    return round(float(temperature), 4)

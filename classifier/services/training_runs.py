@@ -265,7 +265,9 @@ def _train_and_gate(run: TrainingRun, progress: _Progress, workdir: Path) -> dic
     progress.phase("training", f"{mode}, {epochs} epochs, seed {params['seed']}")
     TrainingRun.objects.filter(pk=run.pk).update(epochs=epochs)
     fitted = retrain.fit(train, workdir / "candidate", init_keras=init, epochs=epochs, seed=params["seed"],
-                         sample_weight=weights, threads=settings.EYESPY_TRAINING_THREADS, on_epoch=progress.epoch)
+                         sample_weight=weights, threads=settings.EYESPY_TRAINING_THREADS, on_epoch=progress.epoch,
+                         calibrate=base.val)
+    data["temperature"] = fitted.temperature  # calibrated on the base validation split, as ml.train does
 
     progress.phase("evaluating", "scoring the candidate and the live model on the same frozen sets")
     live_path = worker_model.weights_path(live)
