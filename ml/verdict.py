@@ -16,7 +16,6 @@ from typing import Any, Mapping, Sequence
 
 from ml.types import EyeState, FaceResult, Thresholds, Verdict
 
-
 # The check group (chosen by grouped cross-validation, see ml/models/MODEL_CARD.md).
 CHECK_BAND = 0.20  # the most closed eye within this of the deciding cut-off (on 1 - openness), at most
 MIN_FACE_SCORE = 0.6  # detector confidence below this: the face box is doubtful

@@ -161,6 +161,14 @@ def login_success_record(*, email: str | None, ip: str | None) -> None:
     _clear(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
 
 
+def _take(limit: Limit, ident: str | None) -> bool:
+    """Count one use of `limit` for `ident` if it is under the limit; False (nothing counted) once over it."""
+    if _retry_after(limit, ident):
+        return False
+    _hit(limit, ident)
+    return True
+
+
 def signup_retry_after(*, ip: str | None) -> int:
     """Seconds before this address may sign up again; 0 when it may now."""
     return _retry_after(SIGNUP_PER_IP, ip)
@@ -172,18 +180,12 @@ def signup_attempt_record(*, ip: str | None) -> None:
 
 def signup_mail_allowed(*, email: str | None) -> bool:
     """Count one sign-up confirmation mail for `email`; False once it is over the hourly limit (silently)."""
-    if _retry_after(SIGNUP_MAIL_PER_EMAIL, email):
-        return False
-    _hit(SIGNUP_MAIL_PER_EMAIL, email)
-    return True
+    return _take(SIGNUP_MAIL_PER_EMAIL, email)
 
 
 def password_reset_allowed(*, email: str | None) -> bool:
     """Count one reset request for `email`; False once it is over the hourly limit."""
-    if _retry_after(RESET_PER_EMAIL, email):
-        return False
-    _hit(RESET_PER_EMAIL, email)
-    return True
+    return _take(RESET_PER_EMAIL, email)
 
 
 def unlock_request_retry_after(*, ip: str | None) -> int:
@@ -197,10 +199,7 @@ def unlock_request_record(*, ip: str | None) -> None:
 
 def unlock_mail_allowed(*, email: str | None) -> bool:
     """Count one unlock mail for `email`; False once it is over the hourly limit (silently)."""
-    if _retry_after(UNLOCK_MAIL_PER_EMAIL, email):
-        return False
-    _hit(UNLOCK_MAIL_PER_EMAIL, email)
-    return True
+    return _take(UNLOCK_MAIL_PER_EMAIL, email)
 
 
 def retry_message(seconds: int, *, what: str = "failed attempts") -> str:

@@ -6,6 +6,7 @@ skips with its reason on a developer's machine, but fails in CI (CI=true), where
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,15 @@ def _empty_local_cache(settings_if_django):
         if isinstance(caches["default"], LocMemCache):
             caches["default"].clear()
     yield
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """time.time() under the test's control (signing and the local-memory cache read it): clock(seconds) moves it."""
+    now = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    return advance

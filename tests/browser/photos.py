@@ -83,7 +83,7 @@ def make_shoot_photo(session, *, name: str, faces: list[tuple[Image.Image, float
     rng = random.Random(seed)
     frame = _background(rng, size)
     draw = ImageDraw.Draw(frame)
-    stored_faces, crops = [], []
+    stored_faces = []
     n = len(faces)
     fw = int(size[0] * (width_frac if n == 1 else min(width_frac, 0.8 / n)))
     for i, (picture, p_left, p_right) in enumerate(faces):

@@ -130,17 +130,20 @@ def test_photographer_uploads_a_session_and_reviews_the_blinks(
     blinking = _cards(page, "blinking")
     not_blinking = _cards(page, "not-blinking")
     no_face = _cards(page, "no-face")
+    to_check = {name: why.strip() for name, why in page.eval_on_selector_all(  # uncertain: a person decides
+        "#check .photo-card", "els => els.map(e => [e.querySelector('.fname').textContent, e.querySelector('.check-why').textContent])")}
     closed_names = {p.name for p in closed}
     open_names = {p.name for p in opened}
     caught = closed_names & blinking.keys()
     kept = open_names & not_blinking.keys()
     logger.warning(
-        "end to end: %d/%d closed faces in BLINKING, %d/%d open faces in NOT BLINKING; misses: %s",
-        len(caught), len(closed_names), len(kept), len(open_names),
-        sorted((closed_names - caught) | (open_names - kept)),
+        "end to end: %d/%d closed faces in BLINKING, %d/%d open faces in NOT BLINKING, sent to check: %s; misses: %s",
+        len(caught), len(closed_names), len(kept), len(open_names), to_check,
+        sorted((closed_names - caught - to_check.keys()) | (open_names - kept - to_check.keys())),
     )
-    assert len(caught) >= MIN_CORRECT_PER_CLASS, blinking
-    assert len(kept) >= MIN_CORRECT_PER_CLASS, not_blinking
+    assert len(caught) >= MIN_CORRECT_PER_CLASS - len(to_check.keys() & closed_names), blinking
+    assert len(kept) >= MIN_CORRECT_PER_CLASS - len(to_check.keys() & open_names), not_blinking
+    assert len(to_check) <= 5, to_check  # a few photos near the cut-off (4 of these 21 today), not a second review
     assert page.text_content("#count-blinking") == str(len(blinking))
     assert page.text_content("#count-not_blinking") == str(len(not_blinking))
     for name, reason in blinking.items():
@@ -148,7 +151,7 @@ def test_photographer_uploads_a_session_and_reviews_the_blinks(
     for name, reason in not_blinking.items():
         assert OPEN_REASON.search(reason), (name, reason)
     assert "IMG_cut.jpg" in no_face and "truncated" in no_face["IMG_cut.jpg"]
-    assert set(blinking) | set(not_blinking) | set(no_face) == closed_names | open_names | {"IMG_cut.jpg"}
+    assert set(blinking) | set(not_blinking) | set(no_face) | set(to_check) == closed_names | open_names | {"IMG_cut.jpg"}
 
     # K on the first blinking photo: it moves to NOT BLINKING and a correction row records it.
     page.keyboard.press("1")  # jump to the BLINKING group

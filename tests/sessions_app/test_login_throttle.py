@@ -3,7 +3,6 @@ login, and the password-reset cap (sessions_app/login_throttle.py)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from django.core import mail
@@ -21,18 +20,6 @@ def _fail(client, email: str, times: int = 1, **extra):
         resp = client.post(LOGIN, {"username": email, "password": "wrong-password"}, **extra)
         assert resp.status_code == 200
     return resp
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """time.time() under the test's control (the local-memory cache expires keys by it too)."""
-    now = [time.time()]
-    monkeypatch.setattr(time, "time", lambda: now[0])
-
-    def advance(seconds: float) -> None:
-        now[0] += seconds
-
-    return advance
 
 
 @pytest.fixture

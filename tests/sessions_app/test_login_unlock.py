@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from django.core import mail
@@ -13,18 +12,6 @@ from tests.factories import PASSWORD, make_user
 LOGIN = "/accounts/login/"
 UNLOCK = "/accounts/login/unlock/"
 OWNER_IP = "198.51.100.7"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """time.time() under the test's control (signing and the local-memory cache both read it)."""
-    now = [time.time()]
-    monkeypatch.setattr(time, "time", lambda: now[0])
-
-    def advance(seconds: float) -> None:
-        now[0] += seconds
-
-    return advance
 
 
 def _web(ip: str = OWNER_IP) -> WebClient:
