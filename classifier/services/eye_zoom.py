@@ -194,8 +194,9 @@ def _queue(photo_id: int, model_version_id: int, face_index: int, key: str) -> N
 
     try:
         make_eye_zoom_task.apply_async((photo_id, model_version_id, face_index), retry=False)
-    except (BrokerError, OSError):
-        # Broker down: the page keeps saying "preparing" and the next ask queues it again.
+    except (BrokerError, OSError, RuntimeError):
+        # Broker down (or its connection pool closed while the process shuts down): the page keeps saying
+        # "preparing" and the next ask queues it again.
         cache.delete(key)
         logger.warning("could not queue the zoom of photo %s face %s", photo_id, face_index, exc_info=True)
 
