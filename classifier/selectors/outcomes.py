@@ -138,15 +138,18 @@ def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -
     return rows
 
 
-def _corrected_cards(session_ids: list[int], stacks, thresholds_by_session) -> dict[int, object]:
-    """Cards of the done photos that have corrections (the few whose label may not be the machine's).
+def _face_corrected_cards(session_ids: list[int], stacks, thresholds_by_session) -> dict[int, object]:
+    """Cards of the done photos with a per-face correction in force: only they need their stored faces (the
+    photo follows its faces, ml's rule). A photo decided as a whole reads its label off its stack instead.
 
-    One query, always run (a subquery picks the photos), so the count doesn't depend on whether anyone
-    has corrected anything yet.
+    At most one query, whatever the session's size.
     """
-    corrected = Correction.objects.filter(photo__session_id__in=session_ids).values("photo_id")
+    photo_ids = {photo_id for (photo_id, face), stack in stacks.items() if face is not None and stack}
+    if not photo_ids:
+        return {}
     rows = (
-        predictions_that_count(Q(photo__in=corrected, photo__status=Photo.Status.DONE))
+        predictions_that_count(Q(photo_id__in=photo_ids, photo__session_id__in=session_ids,
+                                 photo__status=Photo.Status.DONE))
         .select_related("photo")
         .only("id", "photo_id", "verdict", "confidence", "reason", "details", "model_version_id",
               "photo__id", "photo__session_id", "photo__status", "photo__error", "photo__uuid",
@@ -164,7 +167,11 @@ def sessions_outcomes(
     session_ids: Iterable[int], thresholds_by_session: dict[int, object], *, with_names: bool = False,
     with_times: bool = False,
 ) -> dict[int, SessionOutcomes]:
-    """The outcomes of several sessions, each at its own thresholds; four queries whatever their size."""
+    """The outcomes of several sessions, each at its own thresholds; five queries at most whatever their size.
+
+    The label of a photo decided as a whole is the top of its stack (`labels._build_card`'s rule, read
+    without building the card); only photos with a per-face correction in force are built in full.
+    """
     session_ids = list(session_ids)
     if not session_ids:
         return {}
@@ -174,7 +181,7 @@ def sessions_outcomes(
     stacks = _stacks(Correction.objects.filter(photo__session_id__in=session_ids)
                      .only("id", "photo_id", "face_index", "label", "undoes_id", "created_at")
                      .order_by("created_at", "id"))
-    cards = _corrected_cards(session_ids, stacks, thresholds_by_session)
+    cards = _face_corrected_cards(session_ids, stacks, thresholds_by_session)
     decided = {photo_id for photo_id, _ in stacks}  # any correction, even one taken back since
     out = {}
     for sid in session_ids:
@@ -193,8 +200,12 @@ def sessions_outcomes(
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))  # no analysis stored
             else:
                 verdict, confidence, _, needs_check = judged
-                outcomes.append(_outcome(row, group_of(verdict, to_check=needs_check), verdict, verdict,
-                                         confidence, False))
+                if fixes := stacks.get((row.id, None)):  # decided as a whole: the latest word in force
+                    label = fixes[-1].label
+                    outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True))
+                else:
+                    outcomes.append(_outcome(row, group_of(verdict, to_check=needs_check), verdict, verdict,
+                                             confidence, False))
         out[sid] = SessionOutcomes(outcomes=outcomes, pending=pending)
     return out
 

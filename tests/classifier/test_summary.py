@@ -82,3 +82,36 @@ def test_cached_machine_outcomes_follow_corrections_re_runs_and_promotions(mixed
     ModelVersion.objects.update(is_live=False)
     ModelVersion.objects.filter(pk=newer.pk).update(is_live=True)
     assert blinking() == truth() == start + 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_outcomes_read_each_photo_exactly_like_its_full_card(db, session, seed):
+    """Photos decided as a whole are read off their stacks without their stored faces: the same group, label
+    and "decided" as the full card, whatever mix of photo and face corrections, undos and strictness."""
+    import random
+
+    from classifier.selectors.labels import thresholds_for
+    from classifier.selectors.outcomes import sessions_outcomes
+
+    rng = random.Random(seed)
+    shapes = [BLINK, OPEN, BORDERLINE, NO_FACES, [face(0.05, 0.1), face(0.95, 0.9, size_px=380)],
+              OPEN + [face(0.9, 0.95, size_px=60)]]
+    photos = [make_judged_photo(session, faces=rng.choice(shapes)) for _ in range(12)]
+    for _ in range(30):
+        photo = rng.choice(photos)
+        undone = Correction.objects.filter(undoes__isnull=False).values("undoes_id")
+        made = list(Correction.objects.filter(photo=photo, undoes__isnull=True).exclude(id__in=undone))
+        if made and rng.random() < 0.25:
+            Correction.objects.create(photo=photo, label=made[-1].label, face_index=made[-1].face_index,
+                                      undoes=rng.choice(made))
+        else:
+            Correction.objects.create(photo=photo, label=rng.choice(["BLINKING", "NOT_BLINKING", "NO_FACE"]),
+                                      face_index=rng.choice([None, None, 0, 1]))
+    session.strictness = rng.choice([0.2, 0.5, 0.9])
+    session.save(update_fields=["strictness"])
+    cards = {c.photo.id: c for c in selectors.session_groups(session=session).all_cards()}
+    outcomes = sessions_outcomes([session.id], {session.id: thresholds_for(session.strictness)})[session.id]
+    for o in outcomes.outcomes:
+        card = cards[o.photo_id]
+        assert (o.group, o.verdict, o.machine_verdict, o.corrected) == \
+               (card.group, card.verdict, card.machine_verdict, card.corrected), o.photo_id
