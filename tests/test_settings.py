@@ -213,3 +213,11 @@ def test_cache_url_with_another_scheme_refuses_to_start(tmp_path):
     proc = _run(["manage.py", "check"], {"CACHE_URL": "memcached://cache:11211"}, tmp_path)
     assert proc.returncode != 0
     assert "CACHE_URL must be a redis:// URL" in proc.stderr
+
+
+
+def test_postgres_binds_on_the_server_unless_switched_off(tmp_path):
+    url = {"DATABASE_URL": "postgres://eyespy:secret@db.internal:5432/studio"}
+    assert _settings(url, tmp_path)["db_options"]["server_side_binding"] is True
+    off = _settings({**url, "DATABASE_SERVER_SIDE_BINDING": "false"}, tmp_path)
+    assert "server_side_binding" not in off["db_options"]
