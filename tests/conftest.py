@@ -64,6 +64,16 @@ def _fast_password_hashing(settings_if_django):
 
 
 @pytest.fixture(autouse=True)
+def _broker_not_remembered_down(settings_if_django, monkeypatch):
+    """A failed send in one test must not make the next test's uploads skip the broker."""
+    if settings_if_django is not None:
+        from classifier.services import processing
+
+        monkeypatch.setattr(processing, "_broker_down_until", 0.0)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _empty_local_cache(settings_if_django):
     """Each Django test starts with an empty cache (login-throttle counts would leak between tests).
 

@@ -123,3 +123,22 @@ def test_the_sender_thread_looks_every_few_seconds_and_logs_an_outage_once(monke
     assert len(looks) >= 5 and not thread.is_alive()
     assert [r.message for r in caplog.records].count("can't re-send unsent photos yet: connection refused") == 1
     assert unsent_sender.EVERY_SECONDS <= 5  # seconds, not the sweeper's minutes
+
+
+def test_uploads_right_after_a_failed_send_are_marked_unsent_without_waiting_on_the_broker(
+        session, broker, django_capture_on_commit_callbacks):
+    broker.down = True
+    photos = [make_photo(session) for _ in range(5)]
+    for photo in photos:  # one upload request (or imported file) at a time
+        with django_capture_on_commit_callbacks(execute=True):
+            services.photos_enqueue(photo_ids=[photo.pk])
+    assert broker.tries == 1  # the first one waited for the broker; the next four did not
+    assert all(_unsent([p.pk for p in photos]).values())
+
+    # The workers' re-sender always tries, and once a send succeeds, uploads go straight out again.
+    broker.down = False
+    assert services.photos_send_unsent() == 5
+    later = make_photo(session)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photos_enqueue(photo_ids=[later.pk])
+    assert broker.sent[-1] == later.pk and not _unsent([later.pk])[later.pk]
