@@ -18,6 +18,7 @@ import logging
 import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,17 +176,24 @@ def link_split(data_dir: str | Path, out_dir: str | Path, *, seed: int = DEFAULT
     val = validation_groups(patches.groups, patches.labels, seed=seed, fraction=fraction)
     written: dict[str, int] = {}
     for kind, folder in (("eyes", data_dir / "cew" / "eyes"), ("faces", data_dir / "faces")):
-        count = 0
-        for path, label in list_labelled_files(folder):
-            if (group_of(path.name) in val) != (side == "val"):
-                continue
-            target = out_dir / kind / ("closed" if label else "open") / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.exists():
-                target.symlink_to(path)
-            count += 1
-        written[kind] = count
+        written[kind] = link_labelled(folder, out_dir / kind,
+                                      keep=lambda path: (group_of(path.name) in val) == (side == "val"))
     return written
+
+
+def link_labelled(folder: Path, out_dir: Path, *, keep: Callable[[Path], bool]) -> int:
+    """Symlink the labelled files of `folder` that `keep` accepts into OUT/closed and OUT/open (the layout
+    `ml.evaluate` and `ml.train` read). Returns how many are linked; existing links are left as they are."""
+    count = 0
+    for path, label in list_labelled_files(folder):
+        if not keep(path):
+            continue
+        target = out_dir / ("closed" if label else "open") / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.symlink_to(path)
+        count += 1
+    return count
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -327,21 +327,15 @@ def link_side(data_dir: str | Path, out_dir: str | Path, *, side: str = "test") 
     dev = load_dev(data_dir)
     chosen = set(dev.eyes.group[dev.test]) if side == "test" else set(dev.eyes.group[~dev.test])
     counts: dict[str, int] = {}
+    yawn_groups = dict(zip(dev.eyes.item[dev.eyes.source == "yawn"], dev.eyes.group[dev.eyes.source == "yawn"]))
     for kind, folder, group in (("cew_eyes", data_dir / "cew" / "eyes", datasets.group_of),
                                 ("faces", data_dir / "faces", datasets.group_of),
-                                ("yawn", data_dir / "yawn_eyes", None)):
-        yawn_groups = dict(zip(dev.eyes.item[dev.eyes.source == "yawn"], dev.eyes.group[dev.eyes.source == "yawn"]))
-        n = 0
-        for path, label in datasets.list_labelled_files(folder):
-            g = group(path.name) if group else yawn_groups.get(path.name)
-            if g not in chosen:
-                continue
-            target = out_dir / kind / ("closed" if label else "open") / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.exists():
-                target.symlink_to(path)
-            n += 1
-        counts[kind] = n
+                                ("yawn", data_dir / "yawn_eyes", yawn_groups.get)):
+
+        def keep(path: Path, group=group) -> bool:
+            return group(path.name) in chosen
+
+        counts[kind] = datasets.link_labelled(folder, out_dir / kind, keep=keep)
     return counts
 
 
