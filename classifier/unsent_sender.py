@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from classifier import services
 
@@ -23,7 +23,12 @@ EVERY_SECONDS = 2.0
 def send_once() -> int:
     """One look: send what is unsent. Returns how many went out (raises when the broker is still down)."""
     close_old_connections()  # a thread's connection may have been closed by a database restart
-    return services.photos_send_unsent()
+    try:
+        return services.photos_send_unsent()
+    finally:
+        # Hold no database connection between looks: the main process forks new pool children, and an
+        # SQLite connection open across a fork() can leave the child reading a stale snapshot.
+        connection.close()
 
 
 def start(stop: threading.Event, every: float = EVERY_SECONDS) -> threading.Thread:
