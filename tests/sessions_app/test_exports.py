@@ -140,8 +140,9 @@ def test_same_file_names_get_distinct_entries(alice_session, tmp_path):
 
 
 def test_zip_streams_originals_in_chunks_not_whole_files(alice_session, tmp_path):
-    big = os.urandom(6 * 1024 * 1024)
-    for i in range(4):
+    size = 12 * 1024 * 1024
+    big = os.urandom(size)
+    for i in range(2):
         make_judged_photo(alice_session, faces=OPEN, name=f"BIG_{i}.JPG", data=big[i:] + bytes([i]))
     cards = selectors.session_cards(session=alice_session)
 
@@ -151,8 +152,10 @@ def test_zip_streams_originals_in_chunks_not_whole_files(alice_session, tmp_path
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    assert (tmp_path / "big.zip").stat().st_size > 4 * 6 * 1024 * 1024
-    assert peak < 4 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for 24 MB of originals"
+    assert (tmp_path / "big.zip").stat().st_size > 2 * size
+    # Half of one original: reading a whole file would need 12 MB; the process's other threads (a test
+    # run's leftovers) can add a megabyte or so, so the bound is not tighter.
+    assert peak < size / 2, f"peak {peak / 1e6:.1f} MB for 24 MB of originals"
 
 
 # --- CSV and Lightroom --------------------------------------------------------------------------------------
