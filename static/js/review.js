@@ -73,8 +73,23 @@
     currentId = card.dataset.photo;
     card.classList.add("is-current");
     card.focus({ preventScroll: true });
-    if (!opts || opts.scroll !== false) card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (!opts || opts.scroll !== false) aim(card, { block: "nearest", inline: "nearest" });
     if (inLoupe()) loupe().show(card);
+  }
+
+  // Cards far from the screen are laid out with an estimated size (content-visibility in review.css) and take
+  // their real one when they come near, which moves what a jump aimed at by a few pixels: aim again once
+  // they have (two frames later). #review[data-settled] says when the page has stopped moving.
+  let aimedAt = null; // only the latest jump is aimed again (arrow keys held down jump many times a second)
+  function aim(el, options) {
+    el.scrollIntoView(options);
+    aimedAt = el;
+    review.dataset.settled = "0";
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (aimedAt !== el) return;
+      el.scrollIntoView(options);
+      review.dataset.settled = "1";
+    }));
   }
 
   function clearFaceFocus(card) {
@@ -372,7 +387,7 @@
         const section = review.querySelector('section[data-key="' + key + '"]');
         const first = section && section.querySelector(".photo-card");
         if (first) focusCard(first);
-        else if (section) section.scrollIntoView({ block: "start" });
+        else if (section) aim(section, { block: "start" });
         break;
       }
       default:
@@ -404,6 +419,16 @@
       currentId = card.dataset.photo;
       card.classList.add("is-current");
     }
+  });
+
+  // The group links in the header: the browser jumps, then the jump is aimed again (see aim()).
+  review.addEventListener("click", (event) => {
+    const link = event.target.closest('a[href^="#"]');
+    const target = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!target || target.closest(".photo-card")) return;
+    event.preventDefault();
+    history.replaceState(null, "", link.getAttribute("href"));
+    aim(target, { block: "start" });
   });
 
   review.addEventListener("change", (event) => {

@@ -87,6 +87,8 @@ def test_group_headings_land_below_the_sticky_review_header(page, server_url):
     page.wait_for_selector("body[data-review-ready='1']")
     page.click('.review-counts a[href="#not-blinking"]')
     page.wait_for_function("window.scrollY > 0")
+    page.wait_for_selector("#review[data-settled='1']")  # aimed again once the cards on screen have their size
+    assert page.url.endswith("#not-blinking")
     head_bottom = page.eval_on_selector(".review-head", "el => el.getBoundingClientRect().bottom")
     heading_top = page.eval_on_selector("#not-blinking h2", "el => el.getBoundingClientRect().top")
     assert heading_top >= head_bottom - 1, (heading_top, head_bottom)
