@@ -20,7 +20,7 @@ from .cards import (
 )
 from .labels import _strictness, thresholds_for
 from .loading import _load_session
-from .outcomes import Outcome, sessions_outcomes
+from .outcomes import Outcome, machine_outcomes_prime, prediction_fingerprints, sessions_outcomes
 
 SORT_CONFIDENCE = "confidence"  # least confident first: the ones worth a look
 SORT_TIME = "time"
@@ -146,7 +146,10 @@ def _sort_key(sort: str, fields=_card_fields):
 def session_groups(*, session: PhotoSession, strictness: float | None = None, sort: str = SORT_CONFIDENCE) -> Groups:
     """The review groups of a session, at `strictness` (default: the session's own)."""
     value = _strictness(session, strictness)
-    cards, pending = _load_session(session).cards(thresholds_for(value))
+    thresholds = thresholds_for(value)
+    fingerprint = prediction_fingerprints([session.id])[session.id]  # before the predictions are read
+    cards, pending = _load_session(session).cards(thresholds)
+    machine_outcomes_prime(session.id, thresholds, fingerprint, cards)  # the page's counts come next
     sort = sort if sort in SORTS else SORT_CONFIDENCE
     cards.sort(key=_sort_key(sort))
     by_group: dict[str, list[PhotoCard]] = {key: [] for key in GROUP_KEYS}

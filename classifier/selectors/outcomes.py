@@ -123,6 +123,18 @@ def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, o
     return out
 
 
+def machine_outcomes_prime(session_id: int, thresholds, fingerprint: tuple, cards: Iterable) -> None:
+    """Fill the machine part's cache from cards just built (the review page builds every card anyway), so
+    the counts that follow don't judge the whole session a second time on a cold cache. `fingerprint` must
+    be read before the cards' predictions were: a prediction written in between then only makes it stale."""
+    machine = {
+        card.photo.id: (card.machine_verdict, float(card.confidence), card.model_version_id, bool(card.check_reasons))
+        for card in cards
+        if card.model_version_id is not None and card.photo.status == Photo.Status.DONE
+    }
+    cache.add(_cache_key(session_id, thresholds, fingerprint), machine, _CACHE_SECONDS)
+
+
 def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -> dict[int, list[_PhotoRow]]:
     # Counting needs only ids and statuses; ordering needs file names, and capture times only for the time
     # sort. Uuids and datetimes cost a converter call per row (~20 µs each): read them only when asked.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from classifier import selectors
 from classifier.models import Correction
@@ -110,8 +111,12 @@ def test_outcomes_read_each_photo_exactly_like_its_full_card(db, session, seed):
     session.strictness = rng.choice([0.2, 0.5, 0.9])
     session.save(update_fields=["strictness"])
     cards = {c.photo.id: c for c in selectors.session_groups(session=session).all_cards()}
-    outcomes = sessions_outcomes([session.id], {session.id: thresholds_for(session.strictness)})[session.id]
-    for o in outcomes.outcomes:
+    thresholds = {session.id: thresholds_for(session.strictness)}
+    primed = sessions_outcomes([session.id], thresholds)[session.id]  # the machine part the cards left in the cache
+    cache.clear()
+    judged = sessions_outcomes([session.id], thresholds)[session.id]  # the machine part judged afresh
+    assert primed == judged
+    for o in judged.outcomes:
         card = cards[o.photo_id]
         assert (o.group, o.verdict, o.machine_verdict, o.corrected) == \
                (card.group, card.verdict, card.machine_verdict, card.corrected), o.photo_id
