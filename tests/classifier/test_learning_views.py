@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client as WebClient
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern
 from django.utils import timezone
 
 from classifier import services
@@ -15,27 +15,14 @@ from classifier.models import EyePick, ModelVersion, PersonalModel, ReanalysisJo
 from sessions_app.models import PhotoSession
 from tests.factories import make_session, make_user
 from tests.review_builders import BLINK, OPEN, add_prediction, face, make_judged_photo
+from tests.url_patterns import namespace_patterns
 
 pytestmark = pytest.mark.django_db
 
 STAFF_ONLY = ("dataset", "models", "promote", "reanalyse_many", "run_start", "run", "run_cancel", "example_crop")
 
 
-def _learning_patterns() -> list[tuple[str, URLPattern]]:
-    out = []
-
-    def walk(resolver: URLResolver, prefix: str, in_ns: bool) -> None:
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                walk(p, prefix + str(p.pattern), in_ns or p.namespace == "learning")
-            elif in_ns:
-                out.append((prefix + str(p.pattern), p))
-
-    walk(get_resolver(), "", False)
-    return out
-
-
-ROUTES = _learning_patterns()
+ROUTES = namespace_patterns("learning")
 
 
 @pytest.fixture

@@ -11,38 +11,16 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client as WebClient
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern
 
 from sessions_app.galleries.access import new_token
-from sessions_app.models import (
-    Client,
-    Export,
-    Gallery,
-    GalleryPhoto,
-    Selection,
-    SelectionItem,
-)
+from sessions_app.models import Client, Export, Gallery, GalleryPhoto, Selection, SelectionItem
 from tests.factories import make_client, make_model_version, make_photo
+from tests.url_patterns import namespace_patterns
 
 from .conftest import mark_done
 
-
-def _session_patterns() -> list[tuple[str, URLPattern]]:
-    """(route, pattern) for every URL in the `sessions` namespace."""
-    out: list[tuple[str, URLPattern]] = []
-
-    def walk(resolver: URLResolver, prefix: str, in_ns: bool) -> None:
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                walk(p, prefix + str(p.pattern), in_ns or p.namespace == "sessions")
-            elif in_ns:
-                out.append((prefix + str(p.pattern), p))
-
-    walk(get_resolver(), "", False)
-    return out
-
-
-ROUTES_WITH_IDS = [(r, p) for r, p in _session_patterns() if p.pattern.converters]
+ROUTES_WITH_IDS = [(r, p) for r, p in namespace_patterns("sessions") if p.pattern.converters]
 
 
 @pytest.fixture
@@ -128,7 +106,7 @@ def test_logged_out_visitors_get_nothing(client, alices_things, route, pattern):
 # --- Mutations: POST only, and never without the CSRF token ------------------------------------------
 
 
-ALL_ROUTES = _session_patterns()
+ALL_ROUTES = namespace_patterns("sessions")
 ACCOUNT_POSTS = ["/accounts/login/", "/accounts/login/unlock/", "/accounts/logout/", "/accounts/signup/",
                  "/accounts/password/change/", "/accounts/password/reset/"]
 
@@ -189,21 +167,7 @@ def test_get_never_changes_anything(web, alices_things, route, pattern, enqueued
 # --- Gallery links: every URL of the `gallery` namespace (/g/<token>/...) ---------------------------------
 
 
-def _gallery_patterns() -> list[tuple[str, URLPattern]]:
-    out: list[tuple[str, URLPattern]] = []
-
-    def walk(resolver: URLResolver, prefix: str, in_ns: bool) -> None:
-        for p in resolver.url_patterns:
-            if isinstance(p, URLResolver):
-                walk(p, prefix + str(p.pattern), in_ns or p.namespace == "gallery")
-            elif in_ns:
-                out.append((prefix + str(p.pattern), p))
-
-    walk(get_resolver(), "", False)
-    return out
-
-
-GALLERY_ROUTES = _gallery_patterns()
+GALLERY_ROUTES = namespace_patterns("gallery")
 # Without a guest cookie these two still answer (the entry form, and entering); all others need a guest.
 ENTRY_ROUTES = {"g/<str:token>/", "g/<str:token>/enter/"}
 GUEST_POST = {"name": "Mallory", "email": "m@example.com", "password": "x", "favourite": "1", "comment": "hi"}
