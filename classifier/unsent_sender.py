@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from classifier import services
 
@@ -22,7 +22,6 @@ EVERY_SECONDS = 2.0
 
 def send_once() -> int:
     """One look: send what is unsent. Returns how many went out (raises when the broker is still down)."""
-    close_old_connections()  # a thread's connection may have been closed by a database restart
     try:
         return services.photos_send_unsent()
     finally:

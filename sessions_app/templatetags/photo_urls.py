@@ -17,19 +17,19 @@ _UUID = "00000000-0000-4000-8000-0000000f00d0"
 _SAFE = "!$&'()*+,;=/~:@"
 
 
-def _placeholder(i: int, value) -> object:
-    return 918273640 + i if isinstance(value, int) else f"zzarg{i}zz"
+def _placeholder(i: int, is_int: bool) -> str:
+    return str(918273640 + i) if is_int else f"zzarg{i}zz"
 
 
 @lru_cache(maxsize=64)
 def _pattern(name: str, prefix: str, kinds: tuple[bool, ...]) -> str:
-    args = [_UUID, *(918273640 + i if is_int else f"zzarg{i}zz" for i, is_int in enumerate(kinds))]
-    return reverse(name, args=args)
+    return reverse(name, args=[_UUID, *(_placeholder(i, is_int) for i, is_int in enumerate(kinds))])
 
 
 @register.simple_tag
 def photo_url(name: str, photo_uuid, *args) -> str:
-    url = _pattern(name, get_script_prefix(), tuple(isinstance(a, int) for a in args)).replace(_UUID, str(photo_uuid))
-    for i, value in enumerate(args):
-        url = url.replace(str(_placeholder(i, value)), quote(str(value), safe=_SAFE), 1)
+    kinds = tuple(isinstance(a, int) for a in args)
+    url = _pattern(name, get_script_prefix(), kinds).replace(_UUID, str(photo_uuid))
+    for i, (value, is_int) in enumerate(zip(args, kinds)):
+        url = url.replace(_placeholder(i, is_int), quote(str(value), safe=_SAFE), 1)
     return url
