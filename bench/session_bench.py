@@ -6,8 +6,10 @@ imported with `manage.py import_session` WITHOUT --inline, so every photo goes t
 
 Then, in the same run and on the same photos, the ceiling: what `bench/ml_bench.py --modes decode` measures
 (read + decode + derivatives in a pool of --concurrency processes, nothing else). `ceiling_photos_per_s` and
-`ratio` (= photos_per_s / ceiling_photos_per_s) say how much broker, database and storage cost per photo on
-top of the work nobody can skip. `--no-ceiling` skips it.
+`ratio` (= photos_per_s / ceiling_photos_per_s) say how much the analysis, broker, database and storage cost
+per photo on top of the work nobody can skip. Then `--modes full` on the same photos (decode + derivatives +
+analysis, no platform around it): `analysis_ceiling_photos_per_s` and `ratio_to_analysis_ceiling` say what
+the platform alone costs. `--no-ceiling` skips both.
 
 Photos: `--photos DIR` uses your files (the first N, folders searched recursively). Otherwise N unique
 camera-like 24 MP JPEGs are made from the frames of bench/make_photos.py (12 by default, generated into
@@ -185,14 +187,18 @@ def worker_cpu_s(proc: subprocess.Popen) -> tuple[float, float] | tuple[None, No
 # --- measuring ----------------------------------------------------------------------------------------
 
 
-def measure_ceiling(photos: list[Path], procs: int) -> dict:
-    """bench/ml_bench.py's decode mode on these photos: read + ml.decode + ml.make_derivatives, `procs`
-    forked processes, timed after a warm-up. Nothing the worker does per photo can be faster."""
+def measure_ceiling(photos: list[Path], procs: int, mode: str = "decode") -> dict:
+    """bench/ml_bench.py on these photos in `procs` forked processes, timed after a warm-up.
+
+    mode "decode": read + ml.decode + ml.make_derivatives. Nothing the worker does per photo can be faster.
+    mode "full": the same + ml.analyse, i.e. all of the worker's own work with no broker, database, storage
+    or import around it: the gap between it and the session is what the platform costs."""
     import ml_bench  # a sibling script (bench/ is on sys.path)
     from ml import imaging
 
-    print(f"ceiling: decode + derivatives of the same {len(photos)} photos on {procs} processes...", flush=True)
-    result = ml_bench.run_config("decode", procs, photos, repeat=1, max_side=imaging.WORKING_SIDE, pin=False)
+    what = "decode + derivatives" if mode == "decode" else "decode + derivatives + analysis"
+    print(f"ceiling: {what} of the same {len(photos)} photos on {procs} processes...", flush=True)
+    result = ml_bench.run_config(mode, procs, photos, repeat=1, max_side=imaging.WORKING_SIDE, pin=False)
     keys = ("images_per_s", "wall_s", "p50_ms", "p95_ms", "cpu_mean_ms", "stage_median_ms", "loadavg_1min")
     return {"procs": procs, "jobs": result["jobs"], **{k: result[k] for k in keys}}
 
@@ -290,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and media")
-    parser.add_argument("--no-ceiling", action="store_true", help="skip the decode + derivatives ceiling")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the decode and the analysis ceilings")
     args = parser.parse_args(argv)
     if args.work.resolve().is_relative_to(REPO):
         raise SystemExit("--work must be outside the repository")
@@ -333,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         broker.stop()
     load_after = os.getloadavg()
     ceiling = None if args.no_ceiling else measure_ceiling(photos, args.concurrency)
+    analysis_ceiling = None if args.no_ceiling else measure_ceiling(photos, args.concurrency, mode="full")
 
     report = summarise(result["rows"], import_s=import_s, wall_s=wall_s, n_files=len(photos),
                        concurrency=args.concurrency)
@@ -358,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
             ceiling_photos_per_s=ceiling["images_per_s"],
             ratio=round(report["photos_per_s"] / ceiling["images_per_s"], 3) if report["photos_per_s"] else None,
             ceiling=ceiling,
+            analysis_ceiling_photos_per_s=analysis_ceiling["images_per_s"],
+            # What broker, database, storage and the import cost: 1.0 would be free.
+            ratio_to_analysis_ceiling=(round(report["photos_per_s"] / analysis_ceiling["images_per_s"], 3)
+                                       if report["photos_per_s"] else None),
+            analysis_ceiling=analysis_ceiling,
         )
     print(json.dumps(report, indent=1))
     args.json.parent.mkdir(parents=True, exist_ok=True)

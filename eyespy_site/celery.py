@@ -7,13 +7,21 @@ import os
 import threading
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eyespy_site.settings")
 
 app = Celery("eyespy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _lower_child_priority(**kwargs) -> None:
+    from django.conf import settings
+
+    if settings.EYESPY_WORKER_CHILD_NICE > 0:
+        os.nice(settings.EYESPY_WORKER_CHILD_NICE)
 
 
 # --- Worker heartbeat (eyespy_site/heartbeat.py): the web can tell when no worker is alive ------------

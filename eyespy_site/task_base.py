@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import ClientError as BotoClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError as BotoHTTPClientError
 from celery import Task
@@ -29,6 +30,20 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
 )
 MAX_RETRIES = 3
+
+# S3 error codes that mean "not now" rather than "no": botocore has already retried them a few times.
+_S3_LATER_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "ServiceUnavailable"})
+
+
+def is_transient_storage_answer(exc: BaseException) -> bool:
+    """True for an S3-compatible store's "try later" answer: throttling (503 SlowDown) or any 5xx.
+
+    Those arrive as botocore's ClientError, like a permanent 403 or 404, so they can't simply be listed
+    in RETRYABLE_ERRORS; code that touches storage in a job turns them into a TransientError."""
+    if not isinstance(exc, BotoClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return status >= 500 or exc.response.get("Error", {}).get("Code", "") in _S3_LATER_CODES
 
 
 class RetryingTask(Task):

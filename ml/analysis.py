@@ -102,11 +102,11 @@ def _prepare(image: ImageInput, crop_size: int) -> _Prepared:
     t = time.perf_counter()
     work = upscale_small(img)
     scale *= work.width / img.width
-    rgb = np.asarray(work)
-    detections = faces_mod.detect_faces(rgb)[: faces_mod.MAX_FACES]
+    detections = faces_mod.detect_faces(work)[: faces_mod.MAX_FACES]
     timings["detect"] = _ms(t)
 
     t = time.perf_counter()
+    rgb = np.asarray(work) if detections else None
     found = [faces_mod.face_landmarks(rgb, det) for det in detections]
     timings["landmarks"] = _ms(t)
 

@@ -223,11 +223,13 @@ def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray) -> l
     return out
 
 
-def _run_detector(rgb: np.ndarray, matrix: np.ndarray, kind: str, border: str) -> tuple[np.ndarray, ...]:
-    """Raw candidates (boxes px, keypoints px, scores) from one detector pass over one view."""
+def _run_detector(source: _DetectorSource, matrix: np.ndarray, kind: str, border: str) -> tuple[np.ndarray, ...]:
+    """Raw candidates (boxes px, keypoints px, scores) from one detector pass over one view.
+
+    `matrix` maps tensor px to px of the full image; the view is sampled from the source's reduced copy."""
     name, size, _ = _DETECTORS[kind]
     model = _litert.get_model(name)
-    view = warp_affine(rgb, matrix, (size, size), border=border, fill=0)
+    view = warp_affine(source.pixels, matrix / source.factor, (size, size), border=border, fill=0)
     tensor = view.astype(np.float32) * (2.0 / 255.0) - 1.0
     raw_boxes, raw_scores = model.run(tensor)
     raw_boxes = raw_boxes.reshape(-1, 16)
@@ -256,9 +258,32 @@ def _square_view(x0: float, y0: float, side: float, out: int) -> np.ndarray:
     return np.array([[k, 0.0, x0], [0.0, k, y0]])
 
 
-def detect_faces(rgb: np.ndarray) -> list[Detection]:
-    """Every face in an RGB uint8 image, largest first (boxes and keypoints in px)."""
-    height, width = rgb.shape[:2]
+@dataclass(frozen=True)
+class _DetectorSource:
+    """The image the detector passes sample from: the photo box-reduced by `factor` (px = full px / factor)."""
+
+    pixels: np.ndarray
+    factor: int
+
+
+def _detector_source(image: Image.Image | np.ndarray) -> _DetectorSource:
+    """Reduce once for every pass. No pass needs more than 1 source px per tensor px (the finest, a tile of
+    half the long side, has 192), and each warp would otherwise copy and box-reduce the whole working image
+    again: 6-10 passes on a group shot. The same box reduce the warps did, so the views barely change."""
+    width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
+    factor = max(1, int(max(width, height) / 2 / _DETECTORS["full"][1]))
+    if factor == 1:
+        return _DetectorSource(_as_rgb(image), 1)
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(_as_rgb(image))
+    if pil.mode != "RGB":
+        pil = pil.convert("RGB")
+    return _DetectorSource(np.asarray(pil.reduce(factor)), factor)
+
+
+def detect_faces(image: Image.Image | np.ndarray) -> list[Detection]:
+    """Every face in an RGB image (PIL or uint8 array), largest first (boxes and keypoints in px)."""
+    source = _detector_source(image)
+    width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
     long_side = float(max(width, height))
     full, short = _DETECTORS["full"][1], _DETECTORS["short"][1]
 
@@ -268,16 +293,16 @@ def detect_faces(rgb: np.ndarray) -> list[Detection]:
 
     # Full range finds small and mid-sized faces; short range finds the big ones (close-ups,
     # tight crops) that full range misses, given a little context around them.
-    passes = [_run_detector(rgb, view(0.0, full), "full", "constant"),
-              _run_detector(rgb, view(SHORT_PAD, short), "short", "constant")]
+    passes = [_run_detector(source, view(0.0, full), "full", "constant"),
+              _run_detector(source, view(SHORT_PAD, short), "short", "constant")]
     found = _merge(passes)
     if not found:
-        passes += [_run_detector(rgb, view(RETRY_PAD, full), "full", "constant"),
-                   _run_detector(rgb, view(RETRY_PAD, short), "short", "constant")]
+        passes += [_run_detector(source, view(RETRY_PAD, full), "full", "constant"),
+                   _run_detector(source, view(RETRY_PAD, short), "short", "constant")]
         found = _merge(passes)
     largest = max((d.width for d in found), default=0.0)
     if long_side >= TILE_MIN_LONG_SIDE and largest < TILE_WHEN_LARGEST_BELOW * long_side:
-        passes.extend(_run_detector(rgb, tile, "full", "constant") for tile in _tiles(width, height, full))
+        passes.extend(_run_detector(source, tile, "full", "constant") for tile in _tiles(width, height, full))
         found = _merge(passes)
     return found
 

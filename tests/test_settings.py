@@ -120,6 +120,22 @@ def test_defaults_are_zero_service(tmp_path):
     assert shown["broker_options"]["unacked_restore_throttle"] == 1
 
 
+SHOW_SQLITE_PRAGMAS = """
+import json, django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    print(json.dumps({name: cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in ("journal_mode", "synchronous")}))
+"""
+
+
+def test_sqlite_commits_without_an_fsync_each(tmp_path):
+    # WAL + synchronous=NORMAL (1): commits are not fsynced one by one; FULL (2) cost every upload 5 ms.
+    proc = _run(["-c", SHOW_SQLITE_PRAGMAS], {}, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"journal_mode": "wal", "synchronous": 1}
+
+
 def test_visibility_timeout_is_configurable_and_restores_are_scanned_within_it(tmp_path):
     shown = _settings({"CELERY_VISIBILITY_TIMEOUT": "8"}, tmp_path)
     assert shown["broker_options"]["visibility_timeout"] == 8
@@ -169,6 +185,7 @@ print(json.dumps({
     "expire": storage.querystring_expire,
     "overwrite": storage.file_overwrite,
     "url": storage.url("photos/abc/def.jpg"),
+    "retries": storage.connection.meta.client.meta.config.retries,
 }))
 """
     env = {
@@ -187,6 +204,8 @@ print(json.dumps({
     url = shown["url"]
     assert url.startswith("http://minio:9000/eyespy/photos/abc/def.jpg?")
     assert "X-Amz-Signature=" in url and "X-Amz-Expires=300" in url
+    # 503 SlowDown and 5xx answers are retried with backoff inside each call.
+    assert shown["retries"]["mode"] == "standard" and shown["retries"]["total_max_attempts"] == 5
 
 
 SHOW_CACHE = """

@@ -15,7 +15,7 @@ import errno
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import DataError, OperationalError
 
@@ -85,6 +85,38 @@ def test_storage_failing_to_open_the_original_is_retried_then_succeeds(photo, mo
     assert len(calls) == 3
     _assert_whole(photo, settings)
     assert (photo.status, photo.attempts) == (Photo.Status.DONE, 3)
+
+
+def _s3_error(status: int, code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "GetObject")
+
+
+@pytest.mark.parametrize("status, code", [(503, "SlowDown"), (500, "InternalError")])
+def test_s3_asking_to_slow_down_is_retried_for_reads_and_writes(photo, monkeypatch, settings, status, code):
+    flaky_open, opens = _fail_first(1, _s3_error(status, code), FileSystemStorage.open)
+    flaky_save, saves = _fail_first(1, _s3_error(status, code), FileSystemStorage.save)
+    monkeypatch.setattr(FileSystemStorage, "open", flaky_open)
+    monkeypatch.setattr(FileSystemStorage, "save", flaky_save)
+
+    assert process_photo_task.apply(args=[photo.id]).successful()
+
+    _assert_whole(photo, settings)
+    assert (photo.status, photo.attempts) == (Photo.Status.DONE, 3)  # a read retry, then a write retry
+    assert len(opens) >= 2 and len(saves) >= 2  # each failed once, then went through
+
+
+def test_s3_refusing_access_is_not_retried(photo, monkeypatch, settings):
+    def denied(storage, name, mode="rb"):
+        raise _s3_error(403, "AccessDenied")
+
+    monkeypatch.setattr(FileSystemStorage, "open", denied)
+
+    assert process_photo_task.apply(args=[photo.id]).failed()
+
+    _assert_whole(photo, settings)
+    assert (photo.status, photo.attempts) == (Photo.Status.FAILED, 1)
+    assert photo.error == "internal error while processing (ClientError); use Re-run to try again"
 
 
 def test_storage_that_stays_down_is_recorded_after_the_last_retry(photo, monkeypatch, settings):

@@ -79,3 +79,13 @@ def test_a_photo_whose_message_was_lost_is_recovered_by_the_sweeper(embedded_wor
     lost.refresh_from_db()
     assert lost.status == Photo.Status.DONE
     assert "0 re-queued, 0 failed, 1 re-sent" in embedded_worker.log()
+
+
+def test_pool_children_yield_the_cpu_to_the_dispatcher_and_the_web(embedded_worker, settings):
+    import psutil
+
+    main = psutil.Process(embedded_worker.proc.pid)
+    children = main.children()
+    assert children, "the prefork pool has no children"
+    assert {child.nice() for child in children} == {main.nice() + settings.EYESPY_WORKER_CHILD_NICE}
+    assert settings.EYESPY_WORKER_CHILD_NICE > 0

@@ -104,6 +104,20 @@ def test_tight_small_face_crop_and_huge_close_up_are_found(shared_data):
     assert found_big[0].width == pytest.approx(found[0].width * 18, rel=0.15)
 
 
+def test_detector_passes_share_one_reduced_copy_of_a_large_photo(photo_faces):
+    rgb, found = photo_faces["hoanganhpham1006_test1.jpg"]
+    big = Image.fromarray(rgb).resize((rgb.shape[1] * 3, rgb.shape[0] * 3), Image.Resampling.BICUBIC)
+    source = faces._detector_source(big)
+    assert source.factor == int(max(big.size) / 2 / 192) > 1
+    assert source.pixels.shape[1] == math.ceil(big.width / source.factor)
+    # The same faces, in the big photo's pixels, whether it comes as a PIL image or an array.
+    from_pil = faces.detect_faces(big)
+    assert [d.box.round(1).tolist() for d in faces.detect_faces(np.asarray(big))] == [d.box.round(1).tolist() for d in from_pil]
+    assert len(from_pil) == len(found)
+    for small, large in zip(found, from_pil):
+        assert large.box == pytest.approx(small.detection.box * 3, abs=0.04 * max(big.size))
+
+
 def _eye_line_angle(face: faces.Face) -> float:
     by_side = {e.side: e for e in face.eyes}
     line = np.subtract(by_side["left"].outer, by_side["right"].outer)
