@@ -9,7 +9,9 @@ Then, in the same run and on the same photos, the ceiling: what `bench/ml_bench.
 `ratio` (= photos_per_s / ceiling_photos_per_s) say how much the analysis, broker, database and storage cost
 per photo on top of the work nobody can skip. Then `--modes full` on the same photos (decode + derivatives +
 analysis, no platform around it): `analysis_ceiling_photos_per_s` and `ratio_to_analysis_ceiling` say what
-the platform alone costs. `--no-ceiling` skips both.
+the platform alone costs. `cpu_ratio` and `cpu_ratio_to_analysis_ceiling` compare CPU time per photo instead
+(the ceilings' against the worker's, the import's and the broker's together), which a busy neighbour on a
+shared machine moves far less than wall-clock throughput. `--no-ceiling` skips both ceilings.
 
 Photos: `--photos DIR` uses your files (the first N, folders searched recursively). Otherwise N unique
 camera-like 24 MP JPEGs are made from the frames of bench/make_photos.py (12 by default, generated into
@@ -169,6 +171,24 @@ def worker_rss_mb(proc: subprocess.Popen) -> dict[str, float]:
         return {}
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a live process has used so far."""
+    try:
+        import psutil
+
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    except Exception:  # psutil missing, or the process is gone
+        return None
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this script's finished child processes (the import command)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def worker_cpu_s(proc: subprocess.Popen) -> tuple[float, float] | tuple[None, None]:
     """CPU seconds of (the pool children, recycled ones included; the main process: broker polling, beat)."""
     try:
@@ -320,12 +340,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("importing (the worker starts on the first photo right away)...", flush=True)
         t0 = time.time()
+        import_cpu_before, broker_cpu_before = children_cpu_s(), process_cpu_s(broker.proc.pid)
+        # The worker's start-up (imports, beat) is not the session's: count only what it spends from here.
+        idle_cpu_s, idle_main_cpu_s = worker_cpu_s(proc)
         paths = [str(p) for p in photos] if args.photos else [str(photo_dir)]
         out = subprocess.run(
             [str(PYTHON), "manage.py", "import_session", "--owner", OWNER, "--title", f"Bench {len(photos)}", *paths],
             cwd=REPO, env=env, capture_output=True, text=True,
         )
         import_s = time.time() - t0
+        import_cpu_s = children_cpu_s() - import_cpu_before
         if out.returncode != 0:
             raise SystemExit(f"import_session failed:\n{out.stderr[-3000:]}")
         lines = out.stdout.strip().splitlines()
@@ -334,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
         result = wait_until_done(var / "db.sqlite3", session_uuid, len(photos), args.timeout, proc)
         wall_s = time.time() - t0
         cpu_s, main_cpu_s = worker_cpu_s(proc)
+        if cpu_s is not None and idle_cpu_s is not None:
+            cpu_s, main_cpu_s = cpu_s - idle_cpu_s, main_cpu_s - idle_main_cpu_s
+        broker_cpu_after = process_cpu_s(broker.proc.pid)
+        broker_cpu_s = (broker_cpu_after - broker_cpu_before
+                        if broker_cpu_after is not None and broker_cpu_before is not None else None)
     finally:
         stop_worker(proc)
         broker.stop()
@@ -355,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         worker_cpu_ms_per_photo=round(1000 * cpu_s / len(result["rows"]), 1) if cpu_s else None,
         # Upper bound: ignores broker/dispatch gaps (see slot_utilisation) and the main process.
         photos_per_s_on_idle_cores=round(args.concurrency * len(result["rows"]) / cpu_s, 2) if cpu_s else None,
+        import_cpu_s=round(import_cpu_s, 1),
+        broker_cpu_s=round(broker_cpu_s, 1) if broker_cpu_s is not None else None,
         cpus=os.cpu_count(),
         loadavg_before=[round(v, 2) for v in load_before],
         loadavg_after=[round(v, 2) for v in load_after],
@@ -371,6 +402,16 @@ def main(argv: list[str] | None = None) -> int:
                                        if report["photos_per_s"] else None),
             analysis_ceiling=analysis_ceiling,
         )
+        if cpu_s is not None and broker_cpu_s is not None:
+            # The same comparison in CPU time, which a neighbour on a shared machine can't move much: the
+            # ceilings' CPU per photo against everything the session spent per photo (worker children and
+            # main process, the import, the broker).
+            session_ms = 1000 * (cpu_s + main_cpu_s + import_cpu_s + broker_cpu_s) / len(result["rows"])
+            report.update(
+                session_cpu_ms_per_photo=round(session_ms, 1),
+                cpu_ratio=round(ceiling["cpu_mean_ms"] / session_ms, 3),
+                cpu_ratio_to_analysis_ceiling=round(analysis_ceiling["cpu_mean_ms"] / session_ms, 3),
+            )
     print(json.dumps(report, indent=1))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")
