@@ -171,6 +171,8 @@ def embedded_redis_worker(
     finally:
         worker.stop()
         server.stop()
+        if worker.broker is not None and worker.broker is not server:  # a test restarted Redis: stop that one too
+            worker.broker.stop()
 
 
 def wait_until_settled(worker: WorkerProcess, photo_ids: Iterable[int], *, timeout: float = PROCESS_TIMEOUT) -> None:
