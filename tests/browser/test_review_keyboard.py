@@ -193,6 +193,32 @@ def test_mouse_clicks_and_the_strictness_slider_work_through_htmx(page, server_u
     assert page.text_content("#count-blinking") == "1"  # the borderline photo; the corrected one stays kept
 
 
+def test_tapping_a_face_button_and_the_card_undo_change_only_that_photo(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Tap shoot")
+    group = make_judged_photo(
+        session, name="GROUP.JPG",
+        faces=[face(0.05, 0.05, crop=False), face(0.9, 0.95, size_px=390, crop=False), face(0.1, 0.1, crop=False)],
+    )
+    make_judged_photo(session, faces=_open(), name="SOLO.JPG")
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session, "?sort=name")
+    card = f"#card-{group.uuid}"
+
+    page.click(f'{card} .face[data-face="1"] button.act-keep')  # face 2 only, by tap (the form's hx-post)
+    page.wait_for_selector(f"{card}.v-not_blinking")
+    correction = Correction.objects.get()
+    assert (correction.photo, correction.face_index, correction.label) == (group, 1, "NOT_BLINKING")
+    assert "v-not_blinking" in page.get_attribute(card, "class")
+    assert page.text_content("#count-blinking") == "0"
+
+    page.click(f"{card} button.act-undo")  # the card's own Undo
+    page.wait_for_selector(f"{card}.v-blinking")
+    assert page.text_content("#count-blinking") == "1"
+    assert "Undone on face 2 of GROUP.JPG" in page.text_content("#review-status")
+    assert Correction.objects.filter(undoes__isnull=False).count() == 1
+
+
 def test_check_group_shows_first_and_key_4_jumps_to_it(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Unsure shoot")
