@@ -143,13 +143,18 @@ def test_ten_corrections_in_a_600_photo_session_take_well_under_a_minute(page, s
     assert total < 60
 
 
-def test_keyboard_marks_one_face_of_a_group_photo(page, server_url):
-    alice = make_user("alice@example.com")
-    session = make_session(alice, title="Group shots")
-    group = make_judged_photo(
+def _group_photo(session):
+    """Three faces; only the second (listed first, as the blinking one) has its eyes shut."""
+    return make_judged_photo(
         session, name="GROUP.JPG",
         faces=[face(0.05, 0.05, crop=False), face(0.9, 0.95, size_px=390, crop=False), face(0.1, 0.1, crop=False)],
     )
+
+
+def test_keyboard_marks_one_face_of_a_group_photo(page, server_url):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Group shots")
+    group = _group_photo(session)
     log_in(page, server_url, alice.email)
     open_review(page, server_url, session)
     assert _current(page) == "GROUP.JPG"
@@ -196,10 +201,7 @@ def test_mouse_clicks_and_the_strictness_slider_work_through_htmx(page, server_u
 def test_tapping_a_face_button_and_the_card_undo_change_only_that_photo(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Tap shoot")
-    group = make_judged_photo(
-        session, name="GROUP.JPG",
-        faces=[face(0.05, 0.05, crop=False), face(0.9, 0.95, size_px=390, crop=False), face(0.1, 0.1, crop=False)],
-    )
+    group = _group_photo(session)
     make_judged_photo(session, faces=_open(), name="SOLO.JPG")
     log_in(page, server_url, alice.email)
     open_review(page, server_url, session, "?sort=name")
