@@ -15,7 +15,7 @@ from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
 from classifier import services, unsent_sender
-from eyespy_site.task_base import RETRYABLE_ERRORS, RetryingTask
+from eyespy_site.task_base import RetryingTask, is_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class PhotoTask(RetryingTask):
     target_kwarg = "photo_id"
 
     def failure_reason(self, exc: BaseException) -> str:
-        if isinstance(exc, RETRYABLE_ERRORS):
+        if is_retryable(exc):
             return super().failure_reason(exc)
         return f"internal error while processing ({type(exc).__name__}); use Re-run to try again"
 

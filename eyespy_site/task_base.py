@@ -39,11 +39,16 @@ def is_transient_storage_answer(exc: BaseException) -> bool:
     """True for an S3-compatible store's "try later" answer: throttling (503 SlowDown) or any 5xx.
 
     Those arrive as botocore's ClientError, like a permanent 403 or 404, so they can't simply be listed
-    in RETRYABLE_ERRORS; code that touches storage in a job turns them into a TransientError."""
+    in RETRYABLE_ERRORS by type: RetryingTask.retry tells them apart."""
     if not isinstance(exc, BotoClientError):
         return False
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     return status >= 500 or exc.response.get("Error", {}).get("Code", "") in _S3_LATER_CODES
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether trying a job again may work: the errors above, or storage asking to try later."""
+    return isinstance(exc, RETRYABLE_ERRORS) or is_transient_storage_answer(exc)
 
 
 class RetryingTask(Task):
@@ -53,7 +58,7 @@ class RetryingTask(Task):
     """
 
     acks_late = True
-    autoretry_for = RETRYABLE_ERRORS
+    autoretry_for = (*RETRYABLE_ERRORS, BotoClientError)  # which ClientErrors really retry: see retry()
     retry_backoff = 2
     retry_backoff_max = 60
     retry_jitter = True
@@ -63,8 +68,14 @@ class RetryingTask(Task):
     def record_failure(self, target_id: int, reason: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def retry(self, *args, exc: BaseException | None = None, **kwargs):
+        # Every S3 refusal is a ClientError: a 403 or 404 fails now, only "try later" answers come back.
+        if isinstance(exc, BotoClientError) and not is_transient_storage_answer(exc):
+            raise exc
+        return super().retry(*args, exc=exc, **kwargs)
+
     def failure_reason(self, exc: BaseException) -> str:
-        if isinstance(exc, RETRYABLE_ERRORS):
+        if is_retryable(exc):
             return f"gave up after {self.request.retries + 1} tries: {type(exc).__name__}: {exc}"
         return f"internal error ({type(exc).__name__}); try again"
 

@@ -264,6 +264,8 @@ class _DetectorSource:
 
     pixels: np.ndarray
     factor: int
+    width: int  # of the photo itself
+    height: int
 
 
 def _detector_source(image: Image.Image | np.ndarray) -> _DetectorSource:
@@ -273,17 +275,17 @@ def _detector_source(image: Image.Image | np.ndarray) -> _DetectorSource:
     width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
     factor = max(1, int(max(width, height) / 2 / _DETECTORS["full"][1]))
     if factor == 1:
-        return _DetectorSource(_as_rgb(image), 1)
+        return _DetectorSource(_as_rgb(image), 1, width, height)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(_as_rgb(image))
     if pil.mode != "RGB":
         pil = pil.convert("RGB")
-    return _DetectorSource(np.asarray(pil.reduce(factor)), factor)
+    return _DetectorSource(np.asarray(pil.reduce(factor)), factor, width, height)
 
 
 def detect_faces(image: Image.Image | np.ndarray) -> list[Detection]:
     """Every face in an RGB image (PIL or uint8 array), largest first (boxes and keypoints in px)."""
     source = _detector_source(image)
-    width, height = image.size if isinstance(image, Image.Image) else (image.shape[1], image.shape[0])
+    width, height = source.width, source.height
     long_side = float(max(width, height))
     full, short = _DETECTORS["full"][1], _DETECTORS["short"][1]
 

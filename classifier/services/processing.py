@@ -26,7 +26,6 @@ from django.utils import timezone
 from classifier import worker_model
 from classifier.models import ModelVersion, Prediction
 from eyespy_site.errors import AppError, TransientError
-from eyespy_site.task_base import is_transient_storage_answer
 from sessions_app import media_names
 from sessions_app import services as sessions_services
 from sessions_app.models import Photo
@@ -203,11 +202,8 @@ def photo_process(*, photo_id: int, redelivered: bool = False, task_id: str = ""
             photo_id=photo_id,
             error=f"processing took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped",
         )
-    except Exception as exc:
+    except Exception:
         photo_release(photo_id=photo_id, task_id=task_id)
-        if is_transient_storage_answer(exc):
-            # S3's 503 SlowDown or a 5xx while reading the weights or the original or writing: retry.
-            raise TransientProcessingError(f"storage said to try later: {exc}") from exc
         raise
 
 

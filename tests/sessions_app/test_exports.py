@@ -503,3 +503,28 @@ def test_cli_exports_the_check_group_and_keeps_its_output(alice_session, with_ch
     call_command("export_session", str(alice_session.uuid), "--format", "xmp", "--out", str(tmp_path / "side"),
                  "--label-check", "yellow", stdout=io.StringIO())
     assert 'xmp:Label="Yellow"' in (tmp_path / "side" / "IMG_0007.xmp").read_text()
+
+
+def test_storage_asking_to_slow_down_retries_an_export_task_too(alice, alice_session, shoot, monkeypatch):
+    # The retry policy lives in the shared task base, so every job gets it, not only photos.
+    from botocore.exceptions import ClientError
+    from django.core.files.storage import FileSystemStorage
+
+    from sessions_app.tasks import build_export_task
+
+    real_save, calls = FileSystemStorage.save, []
+
+    def slow_down_once(storage, name, content, *args, **kwargs):
+        calls.append(name)
+        if len(calls) == 1:
+            answer = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+            raise ClientError(answer, "PutObject")
+        return real_save(storage, name, content, *args, **kwargs)
+
+    monkeypatch.setattr(FileSystemStorage, "save", slow_down_once)
+    export = Export.objects.create(session=alice_session, format="csv", requested_by=alice)
+
+    assert build_export_task.apply(args=[export.id]).successful()
+
+    export.refresh_from_db()
+    assert export.status == Export.Status.DONE and len(calls) == 2
