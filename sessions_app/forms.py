@@ -23,21 +23,17 @@ class ThrottledLoginMixin:
     unlock_offer = False
 
     def clean(self):
-        # Throttled before authenticate(): a locked-out pair or address never gets its password checked.
+        # Counted before authenticate() (count first, then check): a locked-out pair or address never gets
+        # its password hashed, and parallel attempts can't all slip in under the limit.
         email = self.cleaned_data.get("username")
         ip = login_throttle.client_ip(self.request)
-        wait = login_throttle.login_retry_after(email=email, ip=ip)
+        wait = login_throttle.login_attempt_begin(email=email, ip=ip)
         if wait:
             self.unlock_offer = login_throttle.login_unlock_would_help(email=email, ip=ip)
             raise forms.ValidationError(login_throttle.retry_message(wait), code="throttled")
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError as exc:
-            if exc.code == "invalid_login":
-                login_throttle.login_failure_record(email=email, ip=ip)
-            raise
+        cleaned = super().clean()  # a wrong password raises here and stays counted
         if self.user_cache is not None:
-            login_throttle.login_success_record(email=email, ip=ip)
+            login_throttle.login_attempt_succeeded(email=email, ip=ip)
         return cleaned
 
 

@@ -20,6 +20,10 @@ opens at the first attempt it counts:
   of the address that uses it, which also lifts the account-wide cap there; an address lock stays.
 
 The app's login form and the Django admin's use the same counters (sessions_app/forms.py).
+
+Count first, then check: an attempt is counted (one atomic increment that also answers "over the limit?")
+before its password is hashed, and given back if the password was right. Checking the count, hashing
+(~0.5 s) and counting after would let parallel requests all pass under the limit together.
 """
 from __future__ import annotations
 
@@ -67,11 +71,11 @@ def _pair(email: str | None, ip: str | None) -> str | None:
     return f"{email.strip().lower()}|{ip}" if email and ip else None
 
 
-def _count(limit: Limit, ident: str | None) -> int:
+def count_of(limit: Limit, ident: str | None) -> int:
     return cache.get(_keys(limit, ident)[0], 0) if ident else 0
 
 
-def _retry_after(limit: Limit, ident: str | None) -> int:
+def retry_after(limit: Limit, ident: str | None) -> int:
     """Seconds until `ident` may try again under `limit`; 0 when it may try now."""
     if not ident:
         return 0
@@ -83,7 +87,7 @@ def _retry_after(limit: Limit, ident: str | None) -> int:
     return max(1, math.ceil(since + limit.window_s - time.time()))
 
 
-def _hit(limit: Limit, ident: str | None) -> int:
+def hit(limit: Limit, ident: str | None) -> int:
     """Count one attempt for `ident`; returns the count in the current window."""
     if not ident:
         return 0
@@ -99,6 +103,33 @@ def _hit(limit: Limit, ident: str | None) -> int:
     if count == limit.attempts:
         logger.warning("throttle %s: %d attempts, locked for %d s", limit.scope, count, limit.window_s)
     return count
+
+
+def give_back(limit: Limit, ident: str | None) -> None:
+    """Undo one `_hit` (an attempt that turned out not to count)."""
+    if not ident:
+        return
+    try:
+        if cache.decr(_keys(limit, ident)[0]) < 0:
+            cache.delete(_keys(limit, ident)[0])
+    except ValueError:  # the window closed meanwhile: nothing left to give back
+        pass
+
+
+def admit(limits: list[tuple[Limit, str | None]]) -> int:
+    """Count one attempt against every (limit, ident) at once, before the slow part runs.
+
+    Returns 0 when it is under every limit (it stays counted), else the seconds to wait (then nothing
+    stays counted: refused attempts don't extend a lock). Parallel requests each see their own
+    increment, so at most `attempts` of them pass per window.
+    """
+    counts = [(limit, ident, hit(limit, ident)) for limit, ident in limits if ident]
+    over = [(limit, ident) for limit, ident, count in counts if count > limit.attempts]
+    if not over:
+        return 0
+    for limit, ident, _count_ in counts:
+        give_back(limit, ident)
+    return max(max(1, retry_after(limit, ident)) for limit, ident in over)
 
 
 def _clear(limit: Limit, ident: str | None) -> None:
@@ -126,22 +157,50 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 
 def login_retry_after(*, email: str | None, ip: str | None) -> int:
-    """Seconds before this email may try to log in again from this address; 0 when it may now."""
+    """Seconds before this email may try to log in again from this address; 0 when it may now.
+    Only for telling; a login counts itself with `login_attempt_begin`."""
     pair = _pair(email, ip)
-    wait = max(_retry_after(LOGIN_PER_EMAIL_AND_IP, pair), _retry_after(LOGIN_PER_IP, ip))
+    wait = max(retry_after(LOGIN_PER_EMAIL_AND_IP, pair), retry_after(LOGIN_PER_IP, ip))
     # The account-wide cap holds only addresses that have failed on this account themselves.
-    if _count(LOGIN_PER_EMAIL_AND_IP, pair) or not ip:
-        wait = max(wait, _retry_after(LOGIN_PER_EMAIL, email))
+    if count_of(LOGIN_PER_EMAIL_AND_IP, pair) or not ip:
+        wait = max(wait, retry_after(LOGIN_PER_EMAIL, email))
     return wait
+
+
+def login_attempt_begin(*, email: str | None, ip: str | None) -> int:
+    """Count a login attempt as a failure before its password is checked; 0 when it may be checked,
+    else the seconds to wait (and nothing is counted). End it with `login_attempt_succeeded` when
+    the password was right; a wrong one needs nothing more."""
+    pair = _pair(email, ip)
+    wait = admit([(LOGIN_PER_EMAIL_AND_IP, pair), (LOGIN_PER_IP, ip)])
+    if wait:
+        return wait
+    # The account-wide cap holds only addresses that have failed on this account (their pair count
+    # before this attempt, in-flight ones included): the owner's own address is spared.
+    if count_of(LOGIN_PER_EMAIL_AND_IP, pair) > 1 or not ip:
+        wait = admit([(LOGIN_PER_EMAIL, email)])
+    else:
+        hit(LOGIN_PER_EMAIL, email)
+    if wait:
+        give_back(LOGIN_PER_EMAIL_AND_IP, pair)
+        give_back(LOGIN_PER_IP, ip)
+    return wait
+
+
+def login_attempt_succeeded(*, email: str | None, ip: str | None) -> None:
+    """The right password: forget this pair's failures and give back the attempt's other counts."""
+    _clear(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
+    give_back(LOGIN_PER_IP, ip)
+    give_back(LOGIN_PER_EMAIL, email)
 
 
 def login_unlock_would_help(*, email: str | None, ip: str | None) -> bool:
     """Whether this email is locked from this address by its own counts (the pair, or the account-wide cap)
     and not by the address's: only then can an unlock link let its owner in."""
     pair = _pair(email, ip)
-    account_locked = bool(_retry_after(LOGIN_PER_EMAIL_AND_IP, pair)) or (
-        bool(_count(LOGIN_PER_EMAIL_AND_IP, pair)) and bool(_retry_after(LOGIN_PER_EMAIL, email)))
-    return account_locked and not _retry_after(LOGIN_PER_IP, ip)
+    account_locked = bool(retry_after(LOGIN_PER_EMAIL_AND_IP, pair)) or (
+        bool(count_of(LOGIN_PER_EMAIL_AND_IP, pair)) and bool(retry_after(LOGIN_PER_EMAIL, email)))
+    return account_locked and not retry_after(LOGIN_PER_IP, ip)
 
 
 def login_unlock_record(*, email: str | None, ip: str | None) -> None:
@@ -150,32 +209,20 @@ def login_unlock_record(*, email: str | None, ip: str | None) -> None:
 
 
 def login_failure_record(*, email: str | None, ip: str | None) -> None:
-    _hit(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
-    _hit(LOGIN_PER_IP, ip)
-    _hit(LOGIN_PER_EMAIL, email)
-
-
-def login_success_record(*, email: str | None, ip: str | None) -> None:
-    """The right password clears this pair's failures (the address's count stays: it may be guessing
-    others; the account-wide count stays: a spread-out guesser is still at it)."""
-    _clear(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
+    """Count one failed login without a check (tests and tools; the login form uses login_attempt_begin)."""
+    hit(LOGIN_PER_EMAIL_AND_IP, _pair(email, ip))
+    hit(LOGIN_PER_IP, ip)
+    hit(LOGIN_PER_EMAIL, email)
 
 
 def _take(limit: Limit, ident: str | None) -> bool:
     """Count one use of `limit` for `ident` if it is under the limit; False (nothing counted) once over it."""
-    if _retry_after(limit, ident):
-        return False
-    _hit(limit, ident)
-    return True
+    return not admit([(limit, ident)])
 
 
-def signup_retry_after(*, ip: str | None) -> int:
-    """Seconds before this address may sign up again; 0 when it may now."""
-    return _retry_after(SIGNUP_PER_IP, ip)
-
-
-def signup_attempt_record(*, ip: str | None) -> None:
-    _hit(SIGNUP_PER_IP, ip)
+def signup_attempt(*, ip: str | None) -> int:
+    """Count one sign-up from this address; 0 when allowed, else the seconds to wait (nothing counted)."""
+    return admit([(SIGNUP_PER_IP, ip)])
 
 
 def signup_mail_allowed(*, email: str | None) -> bool:
@@ -188,13 +235,9 @@ def password_reset_allowed(*, email: str | None) -> bool:
     return _take(RESET_PER_EMAIL, email)
 
 
-def unlock_request_retry_after(*, ip: str | None) -> int:
-    """Seconds before this address may ask for another unlock link; 0 when it may now."""
-    return _retry_after(UNLOCK_PER_IP, ip)
-
-
-def unlock_request_record(*, ip: str | None) -> None:
-    _hit(UNLOCK_PER_IP, ip)
+def unlock_request_attempt(*, ip: str | None) -> int:
+    """Count one unlock-link request from this address; 0 when allowed, else the seconds to wait."""
+    return admit([(UNLOCK_PER_IP, ip)])
 
 
 def unlock_mail_allowed(*, email: str | None) -> bool:

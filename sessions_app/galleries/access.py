@@ -2,9 +2,12 @@
 
 * A link is `/g/<token>/` with `secrets.token_urlsafe(32)` (256 random bits): guessing one is hopeless and
   a wrong, revoked or expired token all get the same friendly page.
-* A password is stored as Django's password hash. Wrong passwords are counted in the cache with the login
-  throttle's counters (sessions_app.login_throttle): 10 per client address per gallery, 50 per gallery,
-  per 15 minutes; then the password is not even checked until the window closes.
+* A password is stored as Django's password hash. Attempts are counted in the cache with the login
+  throttle's counters (sessions_app.login_throttle), before the password is hashed, and a right one is
+  given back: 10 per client address per gallery per 15 minutes; then the password is not even checked
+  until the window closes. The gallery-wide cap (50 per 15 minutes) holds only addresses that have
+  failed on this gallery themselves, as the login's account cap does: strangers guessing from many
+  addresses can't lock the real client out, who tries from a new device.
 * A guest carries one signed cookie, scoped to the gallery's path: which selection is theirs, and that
   they gave the password. Changing the password changes its fingerprint, so old unlocks stop working.
 """
@@ -57,21 +60,25 @@ def _idents(gallery: Gallery, request: HttpRequest) -> tuple[str, str]:
     return f"{gallery.pk}:{ip}", str(gallery.pk)
 
 
-def password_retry_after(*, gallery: Gallery, request: HttpRequest) -> int:
-    """Seconds before this client may try this gallery's password again (0: now)."""
+def password_attempt(*, gallery: Gallery, request: HttpRequest, raw: str) -> int | None:
+    """Check a guest's password, counted first. None: right. 0: wrong (counted). >0: not checked, the
+    seconds this client must wait."""
     per_ip, per_gallery = _idents(gallery, request)
-    return max(login_throttle._retry_after(PASSWORD_PER_IP, per_ip),
-               login_throttle._retry_after(PASSWORD_PER_GALLERY, per_gallery))
-
-
-def password_check(*, gallery: Gallery, request: HttpRequest, raw: str) -> bool:
-    """Check a guest's password, counting a wrong one. Call only when `password_retry_after` is 0."""
+    wait = login_throttle.admit([(PASSWORD_PER_IP, per_ip)])
+    if wait:
+        return wait
+    if login_throttle.count_of(PASSWORD_PER_IP, per_ip) > 1:  # this address has failed here before
+        wait = login_throttle.admit([(PASSWORD_PER_GALLERY, per_gallery)])
+        if wait:
+            login_throttle.give_back(PASSWORD_PER_IP, per_ip)
+            return wait
+    else:
+        login_throttle.hit(PASSWORD_PER_GALLERY, per_gallery)
     if check_password(raw or "", gallery.password_hash):
-        return True
-    per_ip, per_gallery = _idents(gallery, request)
-    login_throttle._hit(PASSWORD_PER_IP, per_ip)
-    login_throttle._hit(PASSWORD_PER_GALLERY, per_gallery)
-    return False
+        login_throttle.give_back(PASSWORD_PER_IP, per_ip)
+        login_throttle.give_back(PASSWORD_PER_GALLERY, per_gallery)
+        return None
+    return 0
 
 
 # --- The guest's cookie ----------------------------------------------------------------------------------

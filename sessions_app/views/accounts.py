@@ -32,11 +32,10 @@ def login_unlock_request(request: HttpRequest) -> HttpResponse:
     form = UnlockRequestForm(request.POST)
     if form.is_valid():
         ip = login_throttle.client_ip(request)
-        wait = login_throttle.unlock_request_retry_after(ip=ip)
+        wait = login_throttle.unlock_request_attempt(ip=ip)  # counted before anything is looked up
         if wait:
             messages.error(request, login_throttle.retry_message(wait, what="unlock requests from your address"))
         else:
-            login_throttle.unlock_request_record(ip=ip)
             login_unlock.unlock_request(email=form.cleaned_data["email"], ip=ip)
             messages.info(request, UNLOCK_SENT)
     return redirect("login")
@@ -64,11 +63,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         ip = login_throttle.client_ip(request)
-        wait = login_throttle.signup_retry_after(ip=ip)
+        wait = login_throttle.signup_attempt(ip=ip)  # counted before the mail goes out
         if wait:
             form.add_error(None, login_throttle.retry_message(wait, what="sign-ups from your address"))
         else:
-            login_throttle.signup_attempt_record(ip=ip)
             signups.signup_request(**form.cleaned_data)  # the same answer whether or not the email is known
             return redirect("signup_sent")
     return render(request, "registration/signup.html", {"form": form})

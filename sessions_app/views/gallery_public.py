@@ -122,12 +122,12 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
     form = GuestEntryForm(request.POST, needs_name=selection is None, needs_password=needs_password)
     status = 200
     if form.is_valid():
-        wait = access.password_retry_after(gallery=gallery, request=request) if needs_password else 0
+        wait = access.password_attempt(gallery=gallery, request=request,
+                                       raw=form.cleaned_data["password"]) if needs_password else None
         if wait:
             form.add_error("password", retry_message(wait))
             status = 429
-        elif needs_password and not access.password_check(gallery=gallery, request=request,
-                                                          raw=form.cleaned_data["password"]):
+        elif wait == 0:
             form.add_error("password", "That password isn't right. Check the message from your photographer.")
             status = 403
         else:

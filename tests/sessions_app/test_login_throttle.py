@@ -10,6 +10,7 @@ from django.test import Client as WebClient
 
 from sessions_app import login_throttle
 from tests.factories import PASSWORD, make_user
+from tests.parallel import Hold, held_in_parallel
 
 LOGIN = "/accounts/login/"
 RESET = "/accounts/password/reset/"
@@ -196,3 +197,64 @@ def test_reset_over_the_limit_looks_the_same_for_known_and_unknown_emails(client
     assert answers["alice@example.com"] == answers["nobody@example.com"]
     assert "Too many" not in answers["alice@example.com"][2]
     assert len(mail.outbox) == 5  # alice's first five; nothing for the unknown address
+
+
+# --- parallel attempts: counted before the password is checked -------------------------------------------
+
+
+def _parallel_logins(monkeypatch, rf, n: int, *, email_for, ip_for, form_class=None) -> tuple[Hold, list[bool]]:
+    """`n` logins reaching authenticate() together; authenticate is held, then answers 'wrong password'."""
+    import django.contrib.auth.forms as auth_forms
+
+    from sessions_app.forms import EmailAuthenticationForm
+
+    hold = Hold(n)
+
+    def slow_wrong_authenticate(request=None, **credentials):
+        hold()
+        return None
+
+    monkeypatch.setattr(auth_forms, "authenticate", slow_wrong_authenticate)
+    form_class = form_class or EmailAuthenticationForm
+
+    def attempt(i: int) -> bool:
+        request = rf.post(LOGIN, REMOTE_ADDR=ip_for(i))
+        form = form_class(request, data={"username": email_for(i), "password": f"guess-{i}"})
+        form.is_valid()
+        return any(e.code == "throttled" for e in form.errors.as_data().get("__all__", []))
+
+    return hold, held_in_parallel(n, attempt, hold)
+
+
+def test_forty_parallel_logins_from_one_address_check_only_ten_passwords(db, monkeypatch, rf):
+    hold, throttled = _parallel_logins(monkeypatch, rf, 40, email_for=lambda i: "alice@example.com",
+                                       ip_for=lambda i: "203.0.113.5")
+    assert hold.checked == login_throttle.LOGIN_PER_EMAIL_AND_IP.attempts
+    assert throttled.count(True) == 40 - login_throttle.LOGIN_PER_EMAIL_AND_IP.attempts
+
+
+def test_parallel_logins_over_many_accounts_stop_at_the_address_limit(db, monkeypatch, rf):
+    hold, _ = _parallel_logins(monkeypatch, rf, 60, email_for=lambda i: f"user{i}@example.com",
+                               ip_for=lambda i: "203.0.113.6")
+    assert hold.checked == login_throttle.LOGIN_PER_IP.attempts
+
+
+def test_parallel_admin_logins_are_counted_first_too(db, monkeypatch, rf):
+    from sessions_app.forms import ThrottledAdminAuthenticationForm
+
+    hold, _ = _parallel_logins(monkeypatch, rf, 25, email_for=lambda i: "admin@example.com",
+                               ip_for=lambda i: "203.0.113.7", form_class=ThrottledAdminAuthenticationForm)
+    assert hold.checked == login_throttle.LOGIN_PER_EMAIL_AND_IP.attempts
+
+
+def test_a_right_password_gives_its_attempt_back(client, alice):
+    _fail(client, "alice@example.com", 9)
+    assert client.post(LOGIN, {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+    assert login_throttle.count_of(login_throttle.LOGIN_PER_IP, "127.0.0.1") == 9  # the failures, not the success
+    assert login_throttle.count_of(login_throttle.LOGIN_PER_EMAIL, "alice@example.com") == 9
+
+
+def test_refused_attempts_do_not_add_to_the_counts(client, alice):
+    _fail(client, "alice@example.com", 10)
+    _fail(client, "alice@example.com", 5)  # refused: not checked, not counted
+    assert login_throttle.count_of(login_throttle.LOGIN_PER_IP, "127.0.0.1") == 10
