@@ -76,7 +76,7 @@ class GalleryCreateForm(GalleryOptionsForm):
 
 class SendLinkForm(forms.Form):
     to = forms.EmailField(label="Send to")
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=1000)
 
 
 class GuestEntryForm(forms.Form):

@@ -6,12 +6,14 @@ as a badge on "Galleries"). A mail that can't be sent is logged, never an error 
 from __future__ import annotations
 
 import logging
+import math
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from ..login_throttle import Limit
 from ..models import Gallery, Selection
 
 logger = logging.getLogger(__name__)
@@ -21,12 +23,40 @@ def public_url(gallery: Gallery) -> str:
     return settings.SITE_URL + reverse("gallery:home", args=[gallery.token])
 
 
+# "Email the link" sends from the studio's address to any address typed in, and sign-up is open: these
+# caps keep it from being a mail relay. Shown under the form (LINK_MAIL_LIMITS_TEXT).
+LINK_MAILS_PER_OWNER = Limit("gallery-link-mail-owner", 20, 60 * 60)
+LINK_MAILS_PER_RECIPIENT = Limit("gallery-link-mail-to", 3, 24 * 60 * 60)
+LINK_MAIL_LIMITS_TEXT = (f"Up to {LINK_MAILS_PER_OWNER.attempts} link emails an hour, and "
+                         f"{LINK_MAILS_PER_RECIPIENT.attempts} a day to the same address.")
+SUBJECT_TITLE_CHARS = 60
+NOTE_MAX_CHARS = 1000
+
+
+def link_mail_counters(*, owner_id: int, to: str) -> list[tuple[Limit, str]]:
+    return [(LINK_MAILS_PER_OWNER, str(owner_id)), (LINK_MAILS_PER_RECIPIENT, f"{owner_id}|{to.strip().lower()}")]
+
+
+def link_mail_refusal(wait_s: int) -> str:
+    minutes = max(1, math.ceil(wait_s / 60))
+    when = f"{minutes} minute{'' if minutes == 1 else 's'}" if minutes < 90 else f"{math.ceil(minutes / 60)} hours"
+    return (f"Not sent: {LINK_MAIL_LIMITS_TEXT} Try again in {when}, "
+            "or copy the link and send it yourself.")
+
+
+def link_mail_subject(gallery: Gallery) -> str:
+    title = " ".join(gallery.title.split())  # no line breaks in a header
+    if len(title) > SUBJECT_TITLE_CHARS:
+        title = title[:SUBJECT_TITLE_CHARS - 1].rstrip() + "…"
+    return f"Your photos: {title}"
+
+
 def send_gallery_link(*, gallery: Gallery, to: str, note: str = "") -> None:
     owner = gallery.session.owner
-    context = {"gallery": gallery, "url": public_url(gallery), "note": note.strip(),
+    context = {"gallery": gallery, "url": public_url(gallery), "note": note.strip()[:NOTE_MAX_CHARS],
                "studio": owner.studio_name or owner.get_full_name()}
     send_mail(
-        subject=f"Your photos: {gallery.title}",
+        subject=link_mail_subject(gallery),
         message=render_to_string("galleries/email_link.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[to],
         fail_silently=False,

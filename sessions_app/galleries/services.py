@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .. import login_throttle
 from ..exports.options import COLOUR_LABELS, RATING_MAX, RATING_MIN
 from ..models import Gallery, GalleryPhoto, Photo, PhotoSession
 from . import access, notify
@@ -179,16 +180,25 @@ def gallery_reopen(*, gallery: Gallery, expires_at: datetime | None | bool = Fal
 
 
 def gallery_send_link(*, gallery: Gallery, to: str, note: str = "") -> None:
-    """Email the link through Django's mail backend (console locally, SMTP in production)."""
+    """Email the link through Django's mail backend (console locally, SMTP in production).
+
+    Counted before it goes out (notify.LINK_MAILS_PER_OWNER, LINK_MAILS_PER_RECIPIENT): sign-up is open,
+    so without a cap anyone could use the studio's From address as a mail relay. A mail that fails is
+    given back."""
     to = (to or "").strip()
     if not to:
         raise ValidationError({"to": "Whom should the link go to?"})
+    counted = notify.link_mail_counters(owner_id=gallery.session.owner_id, to=to)
+    wait = login_throttle.admit(counted)
+    if wait:
+        raise ValidationError(notify.link_mail_refusal(wait))
     try:
         notify.send_gallery_link(gallery=gallery, to=to, note=note)
     except OSError as exc:  # smtplib's errors are OSErrors too
+        for limit, ident in counted:
+            login_throttle.give_back(limit, ident)
         logger.warning("could not email gallery %s: %s", gallery.pk, exc)
         raise ValidationError("The email could not be sent; check the mail settings, or copy the link instead.") from exc
     if not gallery.client_email:
         gallery.client_email = to
         gallery.save(update_fields=["client_email", "updated_at"])
-

@@ -255,3 +255,48 @@ def test_a_mail_server_failure_is_a_message_not_an_error_page(web, alice_session
     gallery = make_gallery(alice_session, shoot[0])
     resp = web.post(f"/galleries/{gallery.uuid}/send/", {"to": "c@example.com"}, follow=True)
     assert resp.status_code == 200 and "could not be sent" in resp.content.decode()
+
+
+def test_email_the_link_is_no_mail_relay(web, alice_session, shoot):
+    """30 quick sends to any addresses: the hourly cap holds, the refusal says why, nothing else goes out."""
+    from sessions_app.galleries import notify
+
+    gallery = make_gallery(alice_session, shoot[0], title="x" * 200)
+    for n in range(30):
+        resp = web.post(f"/galleries/{gallery.uuid}/send/", {"to": f"victim{n}@example.com", "note": "buy now"},
+                        follow=True)
+    assert len(mail.outbox) == notify.LINK_MAILS_PER_OWNER.attempts
+    assert "Not sent: Up to 20 link emails an hour" in resp.content.decode()
+    assert len(mail.outbox[0].subject) < 80  # the 200-character title is not the payload
+
+
+def test_one_address_gets_the_link_at_most_three_times_a_day(web, alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0])
+    for _ in range(5):
+        web.post(f"/galleries/{gallery.uuid}/send/", {"to": "Client@Example.com"})
+    assert len(mail.outbox) == 3
+
+
+def test_a_failed_link_mail_does_not_use_up_the_limit(web, alice_session, shoot, monkeypatch):
+    import smtplib
+
+    from sessions_app.galleries import notify
+
+    real = notify.send_gallery_link
+
+    def down(**kwargs):
+        raise smtplib.SMTPConnectError(421, "no")
+
+    gallery = make_gallery(alice_session, shoot[0])
+    monkeypatch.setattr(notify, "send_gallery_link", down)
+    for _ in range(3):
+        web.post(f"/galleries/{gallery.uuid}/send/", {"to": "c@example.com"})
+    monkeypatch.setattr(notify, "send_gallery_link", real)
+    web.post(f"/galleries/{gallery.uuid}/send/", {"to": "c@example.com"})
+    assert len(mail.outbox) == 1
+
+
+def test_the_share_box_says_how_many_link_emails_may_go_out(web, alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0])
+    page = web.get(f"/galleries/{gallery.uuid}/").content.decode()
+    assert "Up to 20 link emails an hour, and 3 a day to the same address." in page
