@@ -54,8 +54,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Before the CSRF check, which would turn an unparsable upload body into a bare 400 page.
-    "sessions_app.middleware.UploadBodyErrorsMiddleware",
+    # Before the CSRF check reads the body: refuses anonymous, foreign and oversized uploads unread, and
+    # answers unparsable ones readably (sessions_app/middleware.py).
+    "sessions_app.middleware.UploadGateMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -196,6 +197,8 @@ STORAGES = {
 
 # --- Uploads ----------------------------------------------------------------------------------------
 EYESPY_MAX_UPLOAD_BYTES = env_int("EYESPY_MAX_UPLOAD_MB", 200) * 1024 * 1024
+# The plain (no-JavaScript) form sends many files in one request; upload.js sends one per request.
+EYESPY_MAX_FORM_UPLOAD_BYTES = env_int("EYESPY_MAX_FORM_UPLOAD_MB", 2048) * 1024 * 1024
 EYESPY_MAX_PIXELS = env_int("EYESPY_MAX_MEGAPIXELS", 150) * 1_000_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger files spool to a temp file, never all in RAM

@@ -128,7 +128,7 @@ class Supervisor:
 
     def start_web(self) -> None:
         self.web = subprocess.Popen(
-            [self.python, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            [self.python, str(ROOT / "manage.py"), "serve_local", f"127.0.0.1:{self.port}", "--noreload"],
             cwd=ROOT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
 

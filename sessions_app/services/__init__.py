@@ -38,6 +38,7 @@ from .photos import (
     clean_filename,
     photo_upload,
     photos_mark_seen,
+    rejected_upload_record,
     photos_requeue_failed,
 )
 from .sessions import session_create, session_delete, session_update, sessions_set_strictness

@@ -86,9 +86,14 @@ def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enq
     try:
         return _photo_upload(session=session, fileobj=fileobj, filename=filename, enqueue=enqueue)
     except UploadRejected as exc:
-        RejectedUpload.objects.create(session=session, filename=clean_filename(filename), reason=exc.reason[:500],
-                                      bytes=_file_size(fileobj))
+        rejected_upload_record(session=session, filename=filename, reason=exc.reason, size=_file_size(fileobj))
         raise
+
+
+def rejected_upload_record(*, session: PhotoSession, filename: str, reason: str, size: int = 0) -> None:
+    """Keep a refused upload on the session, so the session page still says why after a reload."""
+    RejectedUpload.objects.create(session=session, filename=clean_filename(filename)[:255], reason=reason[:500],
+                                  bytes=max(0, size))
 
 
 def photos_mark_seen(*, session: PhotoSession, photo_uuids) -> int:

@@ -5,21 +5,15 @@ JSON answers: 201 {"ok": true, "photo": uuid, "duplicate": false}, 200 for a dup
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from .. import selectors, services
+from .. import services
+from ..middleware import wants_json, upload_gate
 
 REJECTIONS_LISTED = 10  # in the no-JS flash message
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("Accept", "").startswith("application/json")
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -28,31 +22,16 @@ def _error(message: str, status: int) -> JsonResponse:
 
 @require_POST
 def session_upload(request: HttpRequest, session_uuid) -> HttpResponse:
-    as_json = _wants_json(request)
-    if not request.user.is_authenticated:
-        if as_json:
-            return _error("Your login has expired. Log in again in another tab, then retry.", 401)
-        return redirect_to_login(request.get_full_path())
-    try:
-        session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
-    except Http404:
-        if as_json:
-            return _error("This session doesn't exist (it may have been deleted).", 404)
-        raise
-    if as_json:
+    # Anonymous, foreign and oversized requests were refused unread by sessions_app/middleware.py.
+    session = upload_gate(request, session_uuid)
+    if isinstance(session, HttpResponse):
+        return session
+    if wants_json(request):
         return _upload_one(request, session)
     return _upload_many(request, session)
 
 
 def _upload_one(request: HttpRequest, session) -> JsonResponse:
-    limit = settings.EYESPY_MAX_UPLOAD_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit + MULTIPART_OVERHEAD:
-        # Refuse before reading the body: no point spooling 2 GB to disk to say no.
-        return _error(f"file too large (limit {limit // (1024 * 1024)} MB)", 413)
     files = request.FILES.getlist("file")
     if len(files) != 1:
         return _error("Send exactly one file per request, in the form field 'file'.", 400)

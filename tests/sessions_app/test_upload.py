@@ -263,6 +263,8 @@ def test_plain_form_with_too_many_files_explains_the_limit(web, alice_session, s
     resp = web.post(upload_url(alice_session), {"file": files}, follow=True)
     assert any("Too many files" in str(m) for m in resp.context["messages"])
     assert not Photo.objects.exists()
+    # Still listed after a reload, like any refused file.
+    assert "Too many files for one plain upload" in web.get(f"/sessions/{alice_session.uuid}/").content.decode()
 
 
 def test_session_page_has_the_upload_widget(web, alice_session):
@@ -309,6 +311,8 @@ def test_a_thousand_character_file_name_gets_a_readable_json_reason(csrf_web, al
     assert resp.status_code == 400 and resp["Content-Type"] == "application/json"
     assert resp.json() == {"ok": False, "error": resp.json()["error"]} and "file name too long" in resp.json()["error"]
     assert not Photo.objects.exists()
+    # upload.js shows it now; the session page still lists it after a reload.
+    assert "file name too long" in csrf_web.get(f"/sessions/{alice_session.uuid}/").content.decode()
 
 
 def test_a_thousand_character_file_name_on_the_plain_form_explains_itself(csrf_web, alice_session):
