@@ -8,7 +8,7 @@ in `no_face`. `--eyes` treats every image as an eye crop and runs only the CNN.
 Prints n, accuracy, precision, recall, F1, the confusion matrix, images/s, how many images read
 partly closed and how many went to the "check these" group (with the accuracy on the rest), and the
 worst errors by file name; `--json` writes {"n","accuracy","precision","recall","f1","tp","fp","tn",
-"fn","no_face","images_per_s","partly","check"}. `partly`: images whose main face has a partly closed
+"fn","no_face","images_per_s","partly","check"}. `partly`: images whose deciding face (the subject face the eye check went by) has a partly closed
 eye (eye mode: crops that read partly closed); `check`: images sent to the check group (eye mode: crops
 whose closedness is within the check band of the cut-off).
 """
@@ -157,14 +157,17 @@ def _subject_p(analysis: object) -> float:
 
 
 def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | None = None,
-                    thresholds: object | None = None) -> EvalReport:
-    """Run the full analysis on every image; NO_FACE counts as NOT_BLINKING and as no_face."""
+                    strictness: float = 0.5) -> EvalReport:
+    """Run the full analysis on every image and judge it with the registered eye check ("blink") at
+    `strictness`; a photo the check can't judge (no face) counts as NOT_BLINKING and as no_face."""
     from ml.analysis import analyse
+    from ml.detectors import Subject, get
     from ml.eye_model import load_model
     from ml.imaging import ImageError
-    from ml.types import EyeState, Thresholds, Verdict
+    from ml.types import EyeState, Thresholds
 
-    thresholds = thresholds or Thresholds()
+    blink = get("blink")
+    thresholds = Thresholds.from_strictness(strictness)
     model = load_model(model_path)
     items: list[ItemResult] = []
     unreadable: list[str] = []
@@ -173,7 +176,7 @@ def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | N
     for path, label in files:
         try:
             result = analyse(path, model=model, thresholds=thresholds)
-            if result.verdict is Verdict.NO_FACE:
+            if not result.faces:
                 with Image.open(path) as im:
                     if min(im.size) < SMALL_IMAGE_SIDE:
                         result = analyse(_padded_upscaled(im), model=model, thresholds=thresholds)
@@ -181,13 +184,13 @@ def evaluate_photos(files: list[tuple[Path, int]], *, model_path: str | Path | N
             logger.warning("unreadable %s: %s", path, exc)
             unreadable.append(str(path))
             continue
-        found = result.verdict is not Verdict.NO_FACE
-        no_face += not found
-        main_eyes = result.faces[0].eyes if result.faces else ()
-        items.append(ItemResult(path=path, truth=label, predicted=int(result.verdict is Verdict.BLINKING),
-                                score=_subject_p(result), note=result.reason, no_face=not found,
+        finding = blink.judge(blink.analyse(Subject(analysis=result)), strictness)
+        no_face += not finding.applies
+        main_eyes = result.faces[finding.face_index].eyes if finding.face_index is not None else ()
+        items.append(ItemResult(path=path, truth=label, predicted=int(finding.flagged),
+                                score=_subject_p(result), note=finding.sentence, no_face=not finding.applies,
                                 partly=any(e.state is EyeState.PARTLY_CLOSED for e in main_eyes),
-                                check=result.needs_check))
+                                check=finding.needs_check))
     seconds = time.perf_counter() - started
     metrics = binary_metrics(np.array([it.truth for it in items]), np.array([it.predicted for it in items]))
     return EvalReport(metrics=metrics, no_face=no_face, images_per_s=len(items) / seconds if seconds else 0.0,

@@ -91,6 +91,9 @@ class Judgement:
     reason: str
     faces: tuple[FaceJudgement, ...]
     check_reasons: tuple[str, ...] = ()  # why the photo belongs in the "check these" group; () = it does not
+    # The subject face that decided: the blinking subject with the most closed eye, else the subject whose
+    # eye came nearest to closing, else the first subject. The one meaning of "main face" (CSV, cards).
+    face_index: int | None = None
 
     @property
     def needs_check(self) -> bool:
@@ -204,7 +207,20 @@ def judgement(
         for f in norm
     )
     verdict, confidence, reason = _photo_verdict(norm, thresholds)
-    return Judgement(verdict, confidence, reason, per_face, tuple(_check(norm, thresholds)))
+    return Judgement(verdict, confidence, reason, per_face, tuple(_check(norm, thresholds)),
+                     face_index=_deciding_face(norm, trigger))
+
+
+def _deciding_face(norm: list[_Face], trigger: set[EyeState]) -> int | None:
+    subjects = [(i, f) for i, f in enumerate(norm) if f.is_subject]
+    pool = [(i, f) for i, f in subjects if any(e.state in trigger for e in f.eyes)] or subjects
+    if not pool:
+        return None
+
+    def most_closed(face: _Face) -> float:
+        return max((e.closedness for e in face.eyes if e.state is not EyeState.NOT_VISIBLE), default=-1.0)
+
+    return max(pool, key=lambda item: (most_closed(item[1]), -item[0]))[0]
 
 
 def check_reasons(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]],
