@@ -38,6 +38,11 @@ class Box:
     y1: float
 
 
+def clamp_strictness(value: float) -> float:
+    """A strictness slider's value as every check reads it: a float in 0 (lenient) .. 1 (strict)."""
+    return min(1.0, max(0.0, float(value)))
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """How strict the verdict is. `closed` and `partly` are cut-offs on an eye's closedness, 1 - openness.
@@ -57,7 +62,7 @@ class Thresholds:
     @classmethod
     def from_strictness(cls, strictness: float) -> "Thresholds":
         """Map a 0-1 slider (0 = lenient, 1 = strict) to thresholds; 0.5 gives the defaults."""
-        s = min(1.0, max(0.0, float(strictness)))
+        s = clamp_strictness(strictness)
         closed = 0.8 - 0.6 * s  # 0.8 .. 0.2; 0.5 at s = 0.5
         return cls(closed=round(closed, 3), partly=round(closed * 0.6, 3), partly_counts=s >= 0.75)
 

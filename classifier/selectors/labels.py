@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ml.types import clamp_strictness
 from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
@@ -194,5 +195,4 @@ def _build_card(
 
 
 def _strictness(session: PhotoSession, strictness: float | None) -> float:
-    value = session.strictness if strictness is None else strictness
-    return min(1.0, max(0.0, float(value)))
+    return clamp_strictness(session.strictness if strictness is None else strictness)
