@@ -297,7 +297,7 @@ class StackSmoke:
         self.worker_node = f"worker-smoke-{self.tag}@{socket.gethostname()}"
         self.start("worker", [
             str(BIN / "celery"), "-A", "eyespy_site", "worker", "--pool=prefork",
-            f"--concurrency={self.worker_concurrency}", "--max-tasks-per-child=200", "--prefetch-multiplier=1",
+            f"--concurrency={self.worker_concurrency}", "--prefetch-multiplier=1",
             "--queues=zooms,photos,exports,training", f"--hostname={self.worker_node}", "--loglevel=INFO",
         ])
         # Compose's beat command (schedule and pidfile on the "beatdata volume").

@@ -40,7 +40,7 @@ def worker_command(*, concurrency: int, var_dir: Path) -> list[str]:
     return [
         str(Path(sys.executable).parent / "celery"), "-A", "eyespy_site", "worker",
         "--pool", "prefork", "--concurrency", str(concurrency),
-        "--max-tasks-per-child", "200", "--prefetch-multiplier", "1",
+        "--prefetch-multiplier", "1",  # recycling after N tasks: CELERY_WORKER_MAX_TASKS_PER_CHILD
         "-Q", "zooms,photos,exports,training",
         "-B", "--schedule", str(var_dir / "celerybeat-schedule"),
         "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -25,7 +25,13 @@ window.__csp = [];
 document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile || location.href}:${e.lineNumber}`);
 });
+document.addEventListener("htmx:afterSettle", () => console.debug("eyespy:settled"));
 """
+SETTLED = "eyespy:settled"  # an htmx swap has settled: what the test waits on (wait_for_function's eval is refused)
+
+
+def _settled(msg) -> bool:
+    return msg.text == SETTLED
 
 
 @pytest.fixture
@@ -99,10 +105,8 @@ def test_photographer_pages_have_no_csp_violations(watched, server_url):
         _visit(watched, server_url + path)
 
     # The session page polls its progress panel (htmx swaps it in place): let it swap at least once.
-    watched.goto(f"{server_url}/sessions/{s}/")
-    with watched.expect_response(lambda r: r.url.endswith(f"/sessions/{s}/progress/")):
-        pass
-    watched.wait_for_timeout(300)
+    with watched.expect_console_message(_settled, timeout=45_000):
+        watched.goto(f"{server_url}/sessions/{s}/")
     _collect(watched, "progress poll")
 
     # Review: open the lightbox from the keyboard (its HTML arrives by fetch) and correct a photo (htmx swap).
@@ -112,16 +116,11 @@ def test_photographer_pages_have_no_csp_violations(watched, server_url):
     watched.wait_for_selector("#lightbox:not([hidden]) .lb-faceboxes")
     _collect(watched, "lightbox")
     watched.keyboard.press("Escape")
-    watched.keyboard.press("k")
-    for _ in range(50):  # polled from here: wait_for_function's eval is refused by the policy under test
-        if watched.evaluate("document.querySelectorAll('.photo-card').length > 0"):
-            break
-        watched.wait_for_timeout(100)
-    for _ in range(50):
-        if Correction.objects.exists():
-            break
-        watched.wait_for_timeout(100)
-    assert Correction.objects.exists()
+    watched.wait_for_selector(".photo-card")
+    with watched.expect_console_message(_settled, timeout=45_000):
+        with watched.expect_response(lambda r: r.request.method == "POST"):
+            watched.keyboard.press("k")
+    assert Correction.objects.exists()  # the answer came after the commit
     _collect(watched, "correction")
     assert watched.violations == []
 

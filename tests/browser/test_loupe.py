@@ -11,6 +11,7 @@ from classifier.models import Correction
 from sessions_app.models import Photo
 from tests.browser.helpers import idle, log_in, open_review, shot
 from tests.browser.photos import face_pictures, make_shoot_photo
+from tests.conftest import PERF_BUDGETS
 from tests.factories import make_session, make_user
 
 logger = logging.getLogger(__name__)
@@ -49,14 +50,16 @@ def test_the_loupe_walks_100_photos_with_the_keyboard(page, server_url):
 
     steps = []
     for photo_uuid in order[1:]:
-        page.wait_for_timeout(150)  # a glance at each photo: quick for a photographer, time for the prefetch
+        if PERF_BUDGETS:
+            page.wait_for_timeout(150)  # a photographer's glance at each photo: the prefetch's time
         page.keyboard.press("ArrowRight")
         _wait_shown(page, photo_uuid)
         steps.append(int(page.get_attribute("#loupe", "data-last-ms")))
     steps.sort()
     p95 = steps[int(0.95 * len(steps)) - 1]
     logger.warning("loupe: 99 steps, median %d ms, p95 %d ms, max %d ms", statistics.median(steps), p95, steps[-1])
-    assert p95 <= 100, steps  # prefetched: a step swaps in a part whose images are already decoded
+    if PERF_BUDGETS:  # a speed target, not behaviour: only on a quiet machine that asks for it
+        assert p95 <= 100, steps  # prefetched: a step swaps in a part whose images are already decoded
     assert page.text_content("#loupe .loupe-title") == "IMG_0099.JPG"  # the last of the Not blinking group
 
     # The server heard what was shown (in batches), not what was only prefetched.

@@ -61,7 +61,7 @@ def test_a_photo_without_faces_is_done_with_a_no_face_prediction(session):
     assert prediction.model_version == services.live_model_version()
     assert "no face" in prediction.reason
     assert prediction.details["faces"] == []
-    assert prediction.details["timings_ms"]["decode_ms"] >= 0
+    assert {"decode_ms", "derivatives_ms"} <= set(prediction.details["timings_ms"])  # bench/ reads these
 
 
 def test_thumbnail_and_preview_are_stored_under_derived_and_oriented(session):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 from datetime import datetime, timedelta, timezone
 
@@ -131,16 +130,13 @@ def test_large_jpeg_uses_dct_draft_before_transpose(monkeypatch):
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy_draft)
     monkeypatch.setattr(Image.Image, "transpose", spy_transpose)
 
-    start = time.perf_counter()
     decoded = decode(data, max_side=1000)
-    elapsed = time.perf_counter() - start
 
     assert drafts == [("RGB", (1000, 750), (4000, 3000))]
     assert transposed == [(1000, 750)]  # never the 12 MP original
     assert decoded.image.size == (750, 1000)
     assert (decoded.original_width, decoded.original_height) == (3000, 4000)
     assert decoded.scale == pytest.approx(0.25)
-    assert elapsed < 1.0
 
 
 def test_max_side_between_dct_scales_decodes_larger_then_shrinks():
@@ -403,14 +399,16 @@ def test_garbage_after_a_jpeg_signature():
     assert _reason(b"\xff\xd8\xff" + b"\x13\x37" * 50).startswith(("corrupt JPEG file", "file is truncated"))
 
 
-def test_decompression_bomb_refused_from_png_header():
+def test_decompression_bomb_refused_from_png_header(monkeypatch):
     bomb = _png_header_only(100_000, 100_000)
+    loaded = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self, *a, **k: loaded.append(self.size) or real_load(self, *a, **k))
 
-    start = time.perf_counter()
     reason = _reason(bomb)
 
     assert reason == "image too large: 10000 MP (limit 150 MP)"
-    assert time.perf_counter() - start < 0.5
+    assert loaded == []  # refused from the header: no pixel was decoded
     assert image_header_info(bomb) == ("PNG", 100_000, 100_000)
 
 
