@@ -346,6 +346,9 @@ class Selection(TimeStampedModel):
     email = models.EmailField()
     submitted_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(null=True, blank=True)  # when the photographer last looked at a submission
+    # Why the "sent their selection" mail to the photographer failed ('' = sent, or not due yet); shown
+    # next to the selection on the photographer's gallery page.
+    notify_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..exports.options import COLOUR_LABELS, RATING_MAX, RATING_MIN
 from ..models import Gallery
+from . import guest_text
 from .services import SOURCES
 
 _RATINGS = [(n, "reject (−1)" if n == -1 else ("none" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)]
@@ -98,3 +99,12 @@ class GuestEntryForm(forms.Form):
             del self.fields["password"]
         else:
             self.fields["password"].required = True
+
+    def clean_name(self) -> str:
+        name = guest_text.one_line(self.cleaned_data.get("name"), max_length=120)
+        if self.needs_name and not name:
+            raise forms.ValidationError("Please give your name.")
+        return name
+
+    def clean_email(self) -> str:
+        return guest_text.email_address(self.cleaned_data.get("email"))

@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from eyespy_site.errors import AppError
 
 from ..models import Gallery, GalleryPhoto, Selection, SelectionItem
-from . import notify, selectors
+from . import guest_text, notify, selectors
 
 logger = logging.getLogger(__name__)
 
 A = SelectionItem.Action
 COMMENT_MAX_CHARS = 1000
+NAME_MAX_CHARS = Selection._meta.get_field("name").max_length
 HISTORY_MAX = 5000  # actions per guest: far above any real use, bounds what a script can pile up
 
 
@@ -43,9 +46,14 @@ def limit_message(gallery: Gallery) -> str:
 
 
 def selection_enter(*, gallery: Gallery, name: str, email: str) -> Selection:
-    name, email = (name or "").strip()[:120], (email or "").strip().lower()
+    name = guest_text.one_line(name, max_length=NAME_MAX_CHARS)
+    email = guest_text.email_address(email)
     if not name or not email:
         raise SelectionError("Please give your name and email.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise SelectionError("Please check your email address.") from None
     return Selection.objects.create(gallery=gallery, name=name, email=email)
 
 
@@ -89,7 +97,7 @@ def selection_comment(*, selection: Selection, item: GalleryPhoto, text: str) ->
     fresh = _locked(selection)
     if not fresh.gallery.comments_enabled:
         raise SelectionError("Comments are turned off for this gallery.")
-    text = (text or "").strip()[:COMMENT_MAX_CHARS]
+    text = guest_text.multi_line(text, max_length=COMMENT_MAX_CHARS)
     current = selectors.selection_choices(selection=fresh).get(item.id, selectors.Choice()).comment
     if text != current:
         SelectionItem.objects.create(selection=fresh, gallery_photo=item, action=A.COMMENT, comment=text)
@@ -117,7 +125,7 @@ def selection_submit(*, selection: Selection) -> Selection:
 
 def selection_reopen(*, selection: Selection) -> Selection:
     """The photographer lets the guest change a sent selection (their picks stay as they were)."""
-    Selection.objects.filter(pk=selection.pk).update(submitted_at=None, updated_at=timezone.now())
+    Selection.objects.filter(pk=selection.pk).update(submitted_at=None, notify_error="", updated_at=timezone.now())
     selection.refresh_from_db()
     return selection
 
