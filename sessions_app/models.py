@@ -65,6 +65,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.name or self.email.split("@")[0]
 
+    @property
+    def public_name(self) -> str:
+        """What a photographer's clients see: the studio name, else their name; never the login email
+        ('' when neither is set, and guest pages then show none)."""
+        return self.studio_name or self.name
+
 
 class Client(TimeStampedModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clients")

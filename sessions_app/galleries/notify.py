@@ -27,7 +27,7 @@ def public_url(gallery: Gallery) -> str:
 def send_gallery_link(*, gallery: Gallery, to: str, note: str = "") -> None:
     owner = gallery.session.owner
     context = {"gallery": gallery, "url": public_url(gallery), "note": note.strip(),
-               "studio": owner.studio_name or owner.get_full_name()}
+               "studio": owner.public_name or "Your photographer"}
     send_mail(
         subject=f"Your photos: {gallery.title}",
         message=render_to_string("galleries/email_link.txt", context),

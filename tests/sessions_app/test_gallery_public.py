@@ -248,3 +248,25 @@ def test_the_gallery_page_reads_a_fixed_number_of_queries(alice_session):
             assert web.get(f"/g/{gallery.token}/").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1] <= 5, counts
+
+
+@pytest.mark.parametrize("profile, shown", [({}, None), ({"name": "Carol Reyes"}, "Carol Reyes"),
+                                            ({"name": "Carol Reyes", "studio_name": "Lumen Studio"}, "Lumen Studio")])
+def test_guests_see_the_studio_or_the_photographers_name_never_their_login_email(db, profile, shown):
+    from django.core import mail
+
+    from tests.factories import make_session, make_user
+
+    carol = make_user("carol.login@example.com", **profile)
+    session = make_session(carol, title="Reyes family")
+    gallery = make_gallery(session, judged_shoot(session)[0], password=GUEST_PASSWORD)
+    entry = WebClient().get(f"/g/{gallery.token}/").content.decode()  # before any password
+    inside = enter(gallery).get(f"/g/{gallery.token}/").content.decode()
+    services.gallery_send_link(gallery=gallery, to="client@example.com")
+    link_mail = mail.outbox[-1]
+    for text in (entry, inside, link_mail.body, link_mail.subject):
+        assert "carol.login" not in text
+    if shown:
+        assert shown in entry and shown in inside and f"{shown} has shared your photos" in link_mail.body
+    else:
+        assert 'class="g-kicker"' not in entry and "Your photographer has shared" in link_mail.body
