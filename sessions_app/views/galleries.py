@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
@@ -184,6 +185,7 @@ def gallery_export(request: HttpRequest, gallery_uuid, fmt: str) -> HttpResponse
         response = HttpResponse(buf.getvalue(), content_type="application/zip")
         name = f"{stem}-xmp.zip"
     response["Content-Disposition"] = content_disposition_header(True, name)
+    patch_cache_control(response, private=True, no_store=True)  # guests' names and emails: never kept in a cache
     return response
 
 

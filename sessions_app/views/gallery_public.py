@@ -36,6 +36,7 @@ from .media import serve_stored_file
 # same-origin, not no-referrer: the token never leaves the site in a Referer, and form posts keep their
 # Origin header (no-referrer makes browsers send "Origin: null", which CSRF checking rightly refuses).
 NO_LEAK_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
+NO_STORE = "private, no-store"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Guest:
 def _private(response: HttpResponse) -> HttpResponse:
     for name, value in NO_LEAK_HEADERS.items():
         response[name] = value
+    # Nothing of a guest's (their name, their picks, the photos) stays in a shared computer's cache, nor
+    # in a proxy's; this replaces the stored files' own "private, max-age".
+    response["Cache-Control"] = NO_STORE
     return response
 
 

@@ -270,3 +270,33 @@ def test_guests_see_the_studio_or_the_photographers_name_never_their_login_email
         assert shown in entry and shown in inside and f"{shown} has shared your photos" in link_mail.body
     else:
         assert 'class="g-kicker"' not in entry and "Your photographer has shared" in link_mail.body
+
+
+def test_every_guest_answer_is_private_and_never_stored(alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0], downloads="web")
+    web = WebClient()
+    answers = [web.get(f"/g/{gallery.token}/"),  # the entry page
+               web.post(f"/g/{gallery.token}/enter/", {"name": "Jane", "email": "jane@example.com"})]
+    key = _keys(gallery)[0]
+    answers += [
+        web.get(f"/g/{gallery.token}/"),
+        web.get(f"/g/{gallery.token}/p/{key}/480.jpg"),
+        web.post(f"/g/{gallery.token}/p/{key}/favourite/", {"favourite": "1"}, HTTP_ACCEPT="application/json"),
+        web.post(f"/g/{gallery.token}/p/{key}/comment/", {"comment": "nice"}, HTTP_ACCEPT="application/json"),
+        web.post(f"/g/{gallery.token}/p/{key}/download/"),
+        web.post(f"/g/{gallery.token}/submit/", HTTP_ACCEPT="application/json"),
+        web.get("/g/not-a-real-token/"),
+    ]
+    assert [a.status_code for a in answers] == [200, 302, 200, 200, 200, 200, 200, 200, 404]
+    for answer in answers:
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives and not any(d.startswith("max-age") for d in directives)
+
+
+def test_the_picks_csv_is_never_stored_and_only_for_its_owner(web, bob_web, gallery):
+    enter(gallery)
+    for fmt in ("csv", "xmp"):
+        resp = web.get(f"/galleries/{gallery.uuid}/export/{fmt}/")
+        assert resp.status_code == 200
+        assert {d.strip() for d in resp["Cache-Control"].split(",")} >= {"private", "no-store"}
+        assert bob_web.get(f"/galleries/{gallery.uuid}/export/{fmt}/").status_code == 404
