@@ -262,6 +262,9 @@ class Gallery(TimeStampedModel):
     pick_label = models.CharField(max_length=10, blank=True, default="Green")
     pick_rating = models.SmallIntegerField(default=0)
     client_email = models.EmailField(blank=True)  # where "email the link" sends it
+    # Off: downloads are named after the gallery (smith-wedding-007.jpg) and guests never learn a file
+    # name. On: they keep the photographer's own names (IMG_0412.JPG), e.g. to ask for retouching by name.
+    guests_see_file_names = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -29,6 +29,10 @@ class GalleryOptionsForm(forms.Form):
     downloads = forms.ChoiceField(choices=Gallery.Downloads.choices, initial=Gallery.Downloads.OFF)
     download_quota = forms.IntegerField(min_value=1, required=False, label="Download quota",
                                         help_text="Optional: how many photos may be downloaded in all.")
+    guests_see_file_names = forms.BooleanField(
+        required=False, initial=False, label="Guests see file names",
+        help_text="Downloads keep your file names (IMG_0412.JPG). Off: they are named after the gallery "
+                  "(smith-wedding-007.jpg).")
     min_picks = forms.IntegerField(min_value=0, initial=0, label="Fewest favourites")
     max_picks = forms.IntegerField(min_value=1, required=False, label="Most favourites",
                                    help_text="e.g. the number of photos in the package; empty = no limit.")
@@ -50,7 +54,7 @@ class GalleryOptionsForm(forms.Form):
     def initial_for(cls, gallery: Gallery) -> dict:
         initial = {name: getattr(gallery, name) for name in (
             "title", "message", "watermark_text", "downloads", "download_quota", "min_picks", "max_picks",
-            "comments_enabled", "pick_label", "pick_rating", "client_email")}
+            "comments_enabled", "pick_label", "pick_rating", "client_email", "guests_see_file_names")}
         if gallery.expires_at:
             initial["expires_on"] = timezone.localtime(gallery.expires_at).date()
         return initial

@@ -3,7 +3,7 @@
 A wrong, revoked or expired token, or a photo that isn't in this gallery, all get the same friendly page
 with status 404, so an answer never tells which it was. Guests see previews (watermarked when the gallery
 says so), their own hearts and comments, the limit and the download quota, and never a label, a score,
-a file name or anyone else's picks.
+a file name (unless the gallery lets them: `guests_see_file_names`) or anyone else's picks.
 """
 from __future__ import annotations
 
@@ -181,13 +181,13 @@ def photo_download(request: HttpRequest, guest: Guest, item_uuid) -> HttpRespons
     except SelectionError as exc:
         return render(request, "galleries/public_message.html", {"gallery": gallery, "message": exc.reason},
                       status=409)
-    photo = item.photo
-    stem = photo.original_filename.rsplit(".", 1)[0] or "photo"
-    if gallery.downloads == Gallery.Downloads.ORIGINALS:
+    photo, original = item.photo, gallery.downloads == Gallery.Downloads.ORIGINALS
+    filename = selectors.guest_download_name(gallery=gallery, item=item, original=original)
+    if original:
         return serve_stored_file(photo.original.storage, photo.original.name, content_type=photo.content_type,
-                                 filename=photo.original_filename, as_attachment=True)
+                                 filename=filename, as_attachment=True)
     return serve_stored_file(default_storage, previews.preview_name(item, key=key, size=previews.WEB_SIZE),
-                             content_type="image/jpeg", filename=f"{stem}.jpg", as_attachment=True)
+                             content_type="image/jpeg", filename=filename, as_attachment=True)
 
 
 def _state(guest: Guest, count: int | None = None) -> dict:

@@ -207,7 +207,35 @@ def test_web_size_and_original_downloads_count_against_the_quota(alice_session, 
     resp = enter(orig_g).post(f"/g/{orig_g.token}/p/{_keys(orig_g)[0]}/download/")
     item = orig_g.items.order_by("position").first()
     assert b"".join(resp.streaming_content) == item.photo.original.open("rb").read()
-    assert item.photo.original_filename in resp["Content-Disposition"]
+    assert 'filename="originals-001.jpg"' in resp["Content-Disposition"]  # no file name by default
+
+
+def test_downloads_are_named_after_the_gallery_unless_guests_see_file_names(web, alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0], downloads="originals", title="Smith & Jones: wedding!")
+    services.gallery_arrange(gallery=gallery, order=_keys(gallery)[::-1])  # KEEP_03 first, KEEP_00 last
+    guest = enter(gallery)
+
+    def name(key) -> str:
+        resp = guest.post(f"/g/{gallery.token}/p/{key}/download/")
+        assert resp.status_code == 200
+        return resp["Content-Disposition"]
+
+    first, *_, last = _keys(gallery)
+    assert name(first) == 'attachment; filename="smith-jones-wedding-001.jpg"'
+    assert name(last) == 'attachment; filename="smith-jones-wedding-004.jpg"'
+    for key in _keys(gallery):
+        assert "KEEP" not in name(key)
+
+    # The option, from the photographer's form: originals keep their names, web size gets <stem>.jpg.
+    form = {"title": gallery.title, "min_picks": 0, "downloads": "originals", "pick_rating": 0,
+            "guests_see_file_names": "on"}
+    assert web.post(f"/galleries/{gallery.uuid}/edit/", form).status_code == 302
+    assert name(first) == 'attachment; filename="KEEP_03.JPG"'
+    gallery.refresh_from_db()
+    services.gallery_update(gallery=gallery, downloads="web")
+    assert name(first) == 'attachment; filename="KEEP_03.jpg"'
+    services.gallery_update(gallery=gallery, guests_see_file_names=False)
+    assert name(first) == 'attachment; filename="smith-jones-wedding-001.jpg"'
 
 
 def test_a_placeholder_until_the_previews_are_made(alice_session, shoot):
