@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors as session_selectors
-from ..galleries import exports, selectors, services
+from ..galleries import exports, guest_limits, selectors, services
 from ..galleries.forms import GalleryCreateForm, GalleryOptionsForm, SendLinkForm
 from ..galleries.notify import public_url
 from ..galleries.selections import selection_mark_seen, selection_reopen
@@ -70,7 +70,7 @@ def gallery_detail(request: HttpRequest, gallery_uuid) -> HttpResponse:
     context = {
         "gallery": gallery, "items": items, "chosen": chosen, "url": public_url(gallery),
         "previews_ready": ready, "previews_total": total, "send_form": SendLinkForm(initial={"to": gallery.client_email}),
-        "filters": exports.filename_filters(chosen.combined),
+        "filters": exports.filename_filters(chosen.combined), "guests_max": guest_limits.GUESTS_MAX,
     }
     return render(request, "galleries/gallery_detail.html", context)
 

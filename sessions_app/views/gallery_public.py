@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..galleries import access, previews, selectors
 from ..galleries.forms import GuestEntryForm
 from ..galleries.selections import (
+    GuestLimitError,
     SelectionError,
     download_record,
     selection_comment,
@@ -29,7 +30,7 @@ from ..galleries.selections import (
     selection_submit,
 )
 from ..galleries.tiles import render_tiles
-from ..login_throttle import retry_message
+from ..login_throttle import client_ip, retry_message
 from ..models import Gallery, Selection
 from .media import serve_stored_file
 
@@ -138,14 +139,34 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
             if needs_password:
                 gp = access.unlocked_pass(gallery, gp)
             if selection is None:
-                selection = selection_enter(gallery=gallery, name=form.cleaned_data["name"],
-                                            email=form.cleaned_data["email"])
+                try:
+                    selection = selection_enter(gallery=gallery, name=form.cleaned_data["name"],
+                                                email=form.cleaned_data["email"], client_ip=client_ip(request))
+                except SelectionError as exc:
+                    return _entry_refused(request, gallery, form, exc)
                 gp = access.with_selection(gp, selection)
             response = redirect("gallery:home", token=gallery.token)
             access.set_guest_cookie(response, gallery=gallery, gp=gp, request=request)
             return _private(response)
     context = {"gallery": gallery, "form": form}
     return _private(render(request, "galleries/public_entry.html", context, status=status))
+
+
+def _entry_refused(request: HttpRequest, gallery: Gallery, form: GuestEntryForm, exc: SelectionError) -> HttpResponse:
+    form.add_error(None, exc.reason)
+    response = render(request, "galleries/public_entry.html", {"gallery": gallery, "form": form},
+                      status=_refusal_status(exc))
+    return _private(_with_retry_after(response, exc))
+
+
+def _refusal_status(exc: SelectionError) -> int:
+    return 429 if isinstance(exc, GuestLimitError) else 409
+
+
+def _with_retry_after(response: HttpResponse, exc: SelectionError) -> HttpResponse:
+    if isinstance(exc, GuestLimitError) and exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # --- Photos -------------------------------------------------------------------------------------------------
@@ -222,7 +243,7 @@ def photo_comment(request: HttpRequest, guest: Guest, item_uuid) -> HttpResponse
     try:
         text = selection_comment(selection=guest.selection, item=item, text=request.POST.get("comment", ""))
     except SelectionError as exc:
-        return _answer(request, guest, {"error": exc.reason}, 409)
+        return _with_retry_after(_answer(request, guest, {"error": exc.reason}, _refusal_status(exc)), exc)
     return _answer(request, guest, {"comment": text})
 
 
