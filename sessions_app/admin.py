@@ -154,7 +154,7 @@ class SelectionInline(admin.TabularInline):
     model = Selection
     extra = 0
     can_delete = False
-    fields = ("name", "email", "created_at", "submitted_at", "seen_at")
+    fields = ("name", "email", "created_at", "submitted_at", "seen_at", "notify_error")
     readonly_fields = fields
     show_change_link = False
 

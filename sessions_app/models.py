@@ -65,6 +65,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.name or self.email.split("@")[0]
 
+    @property
+    def public_name(self) -> str:
+        """What a photographer's clients see: the studio name, else their name; never the login email
+        ('' when neither is set, and guest pages then show none)."""
+        return self.studio_name or self.name
+
 
 class Client(TimeStampedModel):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clients")
@@ -256,6 +262,9 @@ class Gallery(TimeStampedModel):
     pick_label = models.CharField(max_length=10, blank=True, default="Green")
     pick_rating = models.SmallIntegerField(default=0)
     client_email = models.EmailField(blank=True)  # where "email the link" sends it
+    # Off: downloads are named after the gallery (smith-wedding-007.jpg) and guests never learn a file
+    # name. On: they keep the photographer's own names (IMG_0412.JPG), e.g. to ask for retouching by name.
+    guests_see_file_names = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -346,6 +355,9 @@ class Selection(TimeStampedModel):
     email = models.EmailField()
     submitted_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(null=True, blank=True)  # when the photographer last looked at a submission
+    # Why the "sent their selection" mail to the photographer failed ('' = sent, or not due yet); shown
+    # next to the selection on the photographer's gallery page.
+    notify_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

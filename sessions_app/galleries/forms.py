@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..exports.options import COLOUR_LABELS, RATING_MAX, RATING_MIN
 from ..models import Gallery
+from . import guest_text
 from .services import SOURCES
 
 _RATINGS = [(n, "reject (−1)" if n == -1 else ("none" if n == 0 else "★" * n)) for n in range(RATING_MIN, RATING_MAX + 1)]
@@ -28,6 +29,10 @@ class GalleryOptionsForm(forms.Form):
     downloads = forms.ChoiceField(choices=Gallery.Downloads.choices, initial=Gallery.Downloads.OFF)
     download_quota = forms.IntegerField(min_value=1, required=False, label="Download quota",
                                         help_text="Optional: how many photos may be downloaded in all.")
+    guests_see_file_names = forms.BooleanField(
+        required=False, initial=False, label="Guests see file names",
+        help_text="Downloads keep your file names (IMG_0412.JPG). Off: they are named after the gallery "
+                  "(smith-wedding-007.jpg).")
     min_picks = forms.IntegerField(min_value=0, initial=0, label="Fewest favourites")
     max_picks = forms.IntegerField(min_value=1, required=False, label="Most favourites",
                                    help_text="e.g. the number of photos in the package; empty = no limit.")
@@ -49,7 +54,7 @@ class GalleryOptionsForm(forms.Form):
     def initial_for(cls, gallery: Gallery) -> dict:
         initial = {name: getattr(gallery, name) for name in (
             "title", "message", "watermark_text", "downloads", "download_quota", "min_picks", "max_picks",
-            "comments_enabled", "pick_label", "pick_rating", "client_email")}
+            "comments_enabled", "pick_label", "pick_rating", "client_email", "guests_see_file_names")}
         if gallery.expires_at:
             initial["expires_on"] = timezone.localtime(gallery.expires_at).date()
         return initial
@@ -98,3 +103,12 @@ class GuestEntryForm(forms.Form):
             del self.fields["password"]
         else:
             self.fields["password"].required = True
+
+    def clean_name(self) -> str:
+        name = guest_text.one_line(self.cleaned_data.get("name"), max_length=120)
+        if self.needs_name and not name:
+            raise forms.ValidationError("Please give your name.")
+        return name
+
+    def clean_email(self) -> str:
+        return guest_text.email_address(self.cleaned_data.get("email"))

@@ -1,7 +1,9 @@
 """The gallery's emails, through Django's mail backend (console locally, SMTP in production).
 
 The client gets the link; the photographer learns a guest has sent a selection (also shown in the app
-as a badge on "Galleries"). A mail that can't be sent is logged, never an error page for the guest.
+as a badge on "Galleries"). A mail that can't be sent is never an error page for the guest: the link's
+failure is a message to the photographer who pressed "send", the submission's is logged and shown next
+to that selection on the photographer's gallery page.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.urls import reverse
 
 from ..login_throttle import Limit
 from ..models import Gallery, Selection
+from . import guest_text
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ def link_mail_subject(gallery: Gallery) -> str:
 def send_gallery_link(*, gallery: Gallery, to: str, note: str = "") -> None:
     owner = gallery.session.owner
     context = {"gallery": gallery, "url": public_url(gallery), "note": note.strip()[:NOTE_MAX_CHARS],
-               "studio": owner.studio_name or owner.get_full_name()}
+               "studio": owner.public_name or "Your photographer"}
     send_mail(
         subject=link_mail_subject(gallery),
         message=render_to_string("galleries/email_link.txt", context),
@@ -64,6 +67,8 @@ def send_gallery_link(*, gallery: Gallery, to: str, note: str = "") -> None:
 
 
 def send_selection_submitted(*, selection_id: int) -> None:
+    """Tell the photographer a guest sent their selection. A failure is logged and kept on the selection
+    (`notify_error`), which their gallery page shows; a later successful mail clears it."""
     selection = Selection.objects.select_related("gallery__session__owner").filter(pk=selection_id).first()
     if selection is None:
         return
@@ -73,11 +78,27 @@ def send_selection_submitted(*, selection_id: int) -> None:
     count = selectors.pick_count(selectors.selection_choices(selection=selection))
     url = settings.SITE_URL + reverse("sessions:gallery_detail", args=[gallery.uuid])
     context = {"selection": selection, "gallery": gallery, "count": count, "url": url}
+    # Old rows may hold a name typed before names were cleaned: the header is cleaned here too.
+    subject = guest_text.one_line(f"{selection.name} sent their selection: {gallery.title}", max_length=200)
     try:
         send_mail(
-            subject=f"{selection.name} sent their selection: {gallery.title}",
+            subject=subject,
             message=render_to_string("galleries/email_submitted.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[gallery.session.owner.email],
         )
-    except OSError:
+    except Exception as exc:  # noqa: BLE001 - any backend's failure (SMTP, API, a bad header) is recorded alike
         logger.warning("could not email the photographer about selection %s", selection_id, exc_info=True)
+        _record_mail_result(selection, error=mail_failure_reason(exc))
+    else:
+        _record_mail_result(selection, error="")
+
+
+def mail_failure_reason(exc: Exception) -> str:
+    """A short readable line for the photographer's page."""
+    detail = guest_text.one_line(str(exc), max_length=200)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _record_mail_result(selection: Selection, *, error: str) -> None:
+    if selection.notify_error != error:
+        Selection.objects.filter(pk=selection.pk).update(notify_error=error[:300])

@@ -1,5 +1,8 @@
 """The guest's writes (enter, heart, comment, download, submit) and the photographer's reopen / seen.
 
+Entering with an email that already has a selection in the gallery resumes it (one selection per guest);
+entries and notes are bounded by guest_limits.
+
 Every write appends a SelectionItem (never an update or a delete), inside a transaction that first locks
 the selection row, so two quick taps can't both squeeze past the favourites limit. A submitted selection
 is locked until the photographer reopens it.
@@ -9,23 +12,35 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from eyespy_site.errors import AppError
 
+from ..login_throttle import retry_message
 from ..models import Gallery, GalleryPhoto, Selection, SelectionItem
-from . import notify, selectors
+from . import guest_limits, guest_text, notify, selectors
 
 logger = logging.getLogger(__name__)
 
 A = SelectionItem.Action
 COMMENT_MAX_CHARS = 1000
+NAME_MAX_CHARS = Selection._meta.get_field("name").max_length
 HISTORY_MAX = 5000  # actions per guest: far above any real use, bounds what a script can pile up
 
 
 class SelectionError(AppError):
     """A guest action that can't be done; `reason` is shown to the guest as is."""
+
+
+class GuestLimitError(SelectionError):
+    """Over one of guest_limits' bounds (answered 429); `retry_after` > 0 when waiting that long helps."""
+
+    def __init__(self, reason: str, *, retry_after: int = 0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -42,10 +57,41 @@ def limit_message(gallery: Gallery) -> str:
             "Remove a heart first to choose this one instead.")
 
 
-def selection_enter(*, gallery: Gallery, name: str, email: str) -> Selection:
-    name, email = (name or "").strip()[:120], (email or "").strip().lower()
+def selection_enter(*, gallery: Gallery, name: str, email: str, client_ip: str | None = None) -> Selection:
+    """A guest comes in with a name and email (cleaned: see guest_text).
+
+    The same email again on the same gallery (another device, cookies cleared) resumes that guest's
+    selection as it is (name, hearts, notes, sent and locked or not) instead of starting a second one:
+    the photographer gets one selection per person, and a sent selection can't be sent again under the
+    same email. Entries count against guest_limits (per client address, and guests per gallery).
+    """
+    name = guest_text.one_line(name, max_length=NAME_MAX_CHARS)
+    email = guest_text.email_address(email)
     if not name or not email:
         raise SelectionError("Please give your name and email.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise SelectionError("Please check your email address.") from None
+    wait = guest_limits.consume(guest_limits.ENTRIES_PER_ADDRESS, f"{gallery.pk}:{client_ip or 'unknown'}")
+    if wait:
+        raise GuestLimitError(retry_message(wait, what="entries to this gallery from your address"),
+                              retry_after=wait)
+    return _selection_for_email(gallery=gallery, name=name, email=email)
+
+
+@transaction.atomic
+def _selection_for_email(*, gallery: Gallery, name: str, email: str) -> Selection:
+    # The gallery row is locked first: two entries at once can't both create a selection for one email,
+    # nor both take the last guest place.
+    Gallery.objects.select_for_update().only("pk").get(pk=gallery.pk)
+    existing = gallery.selections.filter(email__iexact=email).order_by("created_at", "id").first()
+    if existing is not None:
+        logger.info("guest re-entered gallery %s: selection %s resumed", gallery.pk, existing.pk)
+        return existing
+    if gallery.selections.count() >= guest_limits.GUESTS_MAX:
+        raise GuestLimitError(f"This gallery has room for {guest_limits.GUESTS_MAX} guests and they have all "
+                              "come in. Please ask your photographer.")
     return Selection.objects.create(gallery=gallery, name=name, email=email)
 
 
@@ -85,13 +131,20 @@ def selection_set_favourite(*, selection: Selection, item: GalleryPhoto, favouri
 
 @transaction.atomic
 def selection_comment(*, selection: Selection, item: GalleryPhoto, text: str) -> str:
+    """Set the guest's note on a photo (a new row when it changed), within guest_limits' bounds."""
     _check_item(selection, item)
+    wait = guest_limits.consume(guest_limits.COMMENTS_PER_SELECTION, str(selection.pk))
+    if wait:
+        raise GuestLimitError(retry_message(wait, what="notes in a short time"), retry_after=wait)
     fresh = _locked(selection)
     if not fresh.gallery.comments_enabled:
         raise SelectionError("Comments are turned off for this gallery.")
-    text = (text or "").strip()[:COMMENT_MAX_CHARS]
+    text = guest_text.multi_line(text, max_length=COMMENT_MAX_CHARS)
     current = selectors.selection_choices(selection=fresh).get(item.id, selectors.Choice()).comment
     if text != current:
+        if fresh.items.filter(action=A.COMMENT).count() >= guest_limits.COMMENTS_MAX:
+            raise GuestLimitError("Your notes have reached the most this selection can hold. Please write "
+                                  "to your photographer about the rest.")
         SelectionItem.objects.create(selection=fresh, gallery_photo=item, action=A.COMMENT, comment=text)
     return text
 
@@ -117,7 +170,7 @@ def selection_submit(*, selection: Selection) -> Selection:
 
 def selection_reopen(*, selection: Selection) -> Selection:
     """The photographer lets the guest change a sent selection (their picks stay as they were)."""
-    Selection.objects.filter(pk=selection.pk).update(submitted_at=None, updated_at=timezone.now())
+    Selection.objects.filter(pk=selection.pk).update(submitted_at=None, notify_error="", updated_at=timezone.now())
     selection.refresh_from_db()
     return selection
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
 
 from classifier import selectors as classifier_selectors
 
@@ -246,6 +247,19 @@ def guest_selection(*, gallery: Gallery, selection_uuid: str) -> Selection | Non
     except (ValueError, TypeError):
         return None
     return Selection.objects.filter(gallery=gallery, uuid=key).first()
+
+
+def guest_download_name(*, gallery: Gallery, item: GalleryPhoto, original: bool) -> str:
+    """The file name a guest's download gets: `<gallery-title-slug>-<n>` with n the photo's place in the
+    gallery as the guest sees it (1, 2, ...), unless the gallery lets guests see file names. A web-size
+    download is a JPEG whatever the original was."""
+    photo = item.photo
+    if gallery.guests_see_file_names:
+        stem = photo.original_filename.rsplit(".", 1)[0] or "photo"
+        return photo.original_filename if original else f"{stem}.jpg"
+    before = gallery.items.filter(Q(position__lt=item.position) | Q(position=item.position, id__lt=item.id))
+    extension = (photo.extension or ".jpg").lower() if original else ".jpg"
+    return f"{slugify(gallery.title)[:60].strip('-') or 'photo'}-{before.count() + 1:03d}{extension}"
 
 
 def downloads_used(*, gallery: Gallery) -> int:

@@ -25,7 +25,7 @@ SOURCE_KEEPERS, SOURCE_ALL, SOURCE_PICKED = "keepers", "all", "picked"
 SOURCES = {SOURCE_KEEPERS: "The keepers (not blinking)", SOURCE_ALL: "Every photo",
            SOURCE_PICKED: "Photos I pick"}
 OPTION_FIELDS = ("title", "message", "expires_at", "watermark_text", "downloads", "download_quota", "min_picks",
-                 "max_picks", "comments_enabled", "pick_label", "pick_rating", "client_email")
+                 "max_picks", "comments_enabled", "pick_label", "pick_rating", "client_email", "guests_see_file_names")
 
 
 def gallery_previews_enqueue(*, gallery: Gallery) -> None:

@@ -8,14 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import selectors as session_selectors
-from ..galleries import exports, selectors, services
+from ..galleries import exports, guest_limits, notify, selectors, services
 from ..galleries.forms import GalleryCreateForm, GalleryOptionsForm, SendLinkForm
-from ..galleries import notify
 from ..galleries.notify import public_url
 from ..galleries.selections import selection_mark_seen, selection_reopen
 
@@ -71,7 +71,7 @@ def gallery_detail(request: HttpRequest, gallery_uuid) -> HttpResponse:
         "gallery": gallery, "items": items, "chosen": chosen, "url": public_url(gallery),
         "previews_ready": ready, "previews_total": total, "send_form": SendLinkForm(initial={"to": gallery.client_email}),
         "send_limits": notify.LINK_MAIL_LIMITS_TEXT,
-        "filters": exports.filename_filters(chosen.combined),
+        "filters": exports.filename_filters(chosen.combined), "guests_max": guest_limits.GUESTS_MAX,
     }
     return render(request, "galleries/gallery_detail.html", context)
 
@@ -186,6 +186,7 @@ def gallery_export(request: HttpRequest, gallery_uuid, fmt: str) -> HttpResponse
         response = HttpResponse(buf.getvalue(), content_type="application/zip")
         name = f"{stem}-xmp.zip"
     response["Content-Disposition"] = content_disposition_header(True, name)
+    patch_cache_control(response, private=True, no_store=True)  # guests' names and emails: never kept in a cache
     return response
 
 

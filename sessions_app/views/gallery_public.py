@@ -3,7 +3,7 @@
 A wrong, revoked or expired token, or a photo that isn't in this gallery, all get the same friendly page
 with status 404, so an answer never tells which it was. Guests see previews (watermarked when the gallery
 says so), their own hearts and comments, the limit and the download quota, and never a label, a score,
-a file name or anyone else's picks.
+a file name (unless the gallery lets them: `guests_see_file_names`) or anyone else's picks.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..galleries import access, previews, selectors
 from ..galleries.forms import GuestEntryForm
 from ..galleries.selections import (
+    GuestLimitError,
     SelectionError,
     download_record,
     selection_comment,
@@ -29,13 +30,14 @@ from ..galleries.selections import (
     selection_submit,
 )
 from ..galleries.tiles import render_tiles
-from ..login_throttle import retry_message
+from ..login_throttle import client_ip, retry_message
 from ..models import Gallery, Selection
 from .media import serve_stored_file
 
 # same-origin, not no-referrer: the token never leaves the site in a Referer, and form posts keep their
 # Origin header (no-referrer makes browsers send "Origin: null", which CSRF checking rightly refuses).
 NO_LEAK_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
+NO_STORE = "private, no-store"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Guest:
 def _private(response: HttpResponse) -> HttpResponse:
     for name, value in NO_LEAK_HEADERS.items():
         response[name] = value
+    # Nothing of a guest's (their name, their picks, the photos) stays in a shared computer's cache, nor
+    # in a proxy's; this replaces the stored files' own "private, max-age".
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -134,14 +139,34 @@ def enter(request: HttpRequest, token: str) -> HttpResponse:
             if needs_password:
                 gp = access.unlocked_pass(gallery, gp)
             if selection is None:
-                selection = selection_enter(gallery=gallery, name=form.cleaned_data["name"],
-                                            email=form.cleaned_data["email"])
+                try:
+                    selection = selection_enter(gallery=gallery, name=form.cleaned_data["name"],
+                                                email=form.cleaned_data["email"], client_ip=client_ip(request))
+                except SelectionError as exc:
+                    return _entry_refused(request, gallery, form, exc)
                 gp = access.with_selection(gp, selection)
             response = redirect("gallery:home", token=gallery.token)
             access.set_guest_cookie(response, gallery=gallery, gp=gp, request=request)
             return _private(response)
     context = {"gallery": gallery, "form": form}
     return _private(render(request, "galleries/public_entry.html", context, status=status))
+
+
+def _entry_refused(request: HttpRequest, gallery: Gallery, form: GuestEntryForm, exc: SelectionError) -> HttpResponse:
+    form.add_error(None, exc.reason)
+    response = render(request, "galleries/public_entry.html", {"gallery": gallery, "form": form},
+                      status=_refusal_status(exc))
+    return _private(_with_retry_after(response, exc))
+
+
+def _refusal_status(exc: SelectionError) -> int:
+    return 429 if isinstance(exc, GuestLimitError) else 409
+
+
+def _with_retry_after(response: HttpResponse, exc: SelectionError) -> HttpResponse:
+    if isinstance(exc, GuestLimitError) and exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # --- Photos -------------------------------------------------------------------------------------------------
@@ -177,13 +202,13 @@ def photo_download(request: HttpRequest, guest: Guest, item_uuid) -> HttpRespons
     except SelectionError as exc:
         return render(request, "galleries/public_message.html", {"gallery": gallery, "message": exc.reason},
                       status=409)
-    photo = item.photo
-    stem = photo.original_filename.rsplit(".", 1)[0] or "photo"
-    if gallery.downloads == Gallery.Downloads.ORIGINALS:
+    photo, original = item.photo, gallery.downloads == Gallery.Downloads.ORIGINALS
+    filename = selectors.guest_download_name(gallery=gallery, item=item, original=original)
+    if original:
         return serve_stored_file(photo.original.storage, photo.original.name, content_type=photo.content_type,
-                                 filename=photo.original_filename, as_attachment=True)
+                                 filename=filename, as_attachment=True)
     return serve_stored_file(default_storage, previews.preview_name(item, key=key, size=previews.WEB_SIZE),
-                             content_type="image/jpeg", filename=f"{stem}.jpg", as_attachment=True)
+                             content_type="image/jpeg", filename=filename, as_attachment=True)
 
 
 def _state(guest: Guest, count: int | None = None) -> dict:
@@ -218,7 +243,7 @@ def photo_comment(request: HttpRequest, guest: Guest, item_uuid) -> HttpResponse
     try:
         text = selection_comment(selection=guest.selection, item=item, text=request.POST.get("comment", ""))
     except SelectionError as exc:
-        return _answer(request, guest, {"error": exc.reason}, 409)
+        return _with_retry_after(_answer(request, guest, {"error": exc.reason}, _refusal_status(exc)), exc)
     return _answer(request, guest, {"comment": text})
 
 

@@ -233,7 +233,35 @@ def test_web_size_and_original_downloads_count_against_the_quota(alice_session, 
     resp = enter(orig_g).post(f"/g/{orig_g.token}/p/{_keys(orig_g)[0]}/download/")
     item = orig_g.items.order_by("position").first()
     assert b"".join(resp.streaming_content) == item.photo.original.open("rb").read()
-    assert item.photo.original_filename in resp["Content-Disposition"]
+    assert 'filename="originals-001.jpg"' in resp["Content-Disposition"]  # no file name by default
+
+
+def test_downloads_are_named_after_the_gallery_unless_guests_see_file_names(web, alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0], downloads="originals", title="Smith & Jones: wedding!")
+    services.gallery_arrange(gallery=gallery, order=_keys(gallery)[::-1])  # KEEP_03 first, KEEP_00 last
+    guest = enter(gallery)
+
+    def name(key) -> str:
+        resp = guest.post(f"/g/{gallery.token}/p/{key}/download/")
+        assert resp.status_code == 200
+        return resp["Content-Disposition"]
+
+    first, *_, last = _keys(gallery)
+    assert name(first) == 'attachment; filename="smith-jones-wedding-001.jpg"'
+    assert name(last) == 'attachment; filename="smith-jones-wedding-004.jpg"'
+    for key in _keys(gallery):
+        assert "KEEP" not in name(key)
+
+    # The option, from the photographer's form: originals keep their names, web size gets <stem>.jpg.
+    form = {"title": gallery.title, "min_picks": 0, "downloads": "originals", "pick_rating": 0,
+            "guests_see_file_names": "on"}
+    assert web.post(f"/galleries/{gallery.uuid}/edit/", form).status_code == 302
+    assert name(first) == 'attachment; filename="KEEP_03.JPG"'
+    gallery.refresh_from_db()
+    services.gallery_update(gallery=gallery, downloads="web")
+    assert name(first) == 'attachment; filename="KEEP_03.jpg"'
+    services.gallery_update(gallery=gallery, guests_see_file_names=False)
+    assert name(first) == 'attachment; filename="smith-jones-wedding-001.jpg"'
 
 
 def test_a_placeholder_until_the_previews_are_made(alice_session, shoot):
@@ -274,3 +302,55 @@ def test_the_gallery_page_reads_a_fixed_number_of_queries(alice_session):
             assert web.get(f"/g/{gallery.token}/").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1] <= 5, counts
+
+
+@pytest.mark.parametrize("profile, shown", [({}, None), ({"name": "Carol Reyes"}, "Carol Reyes"),
+                                            ({"name": "Carol Reyes", "studio_name": "Lumen Studio"}, "Lumen Studio")])
+def test_guests_see_the_studio_or_the_photographers_name_never_their_login_email(db, profile, shown):
+    from django.core import mail
+
+    from tests.factories import make_session, make_user
+
+    carol = make_user("carol.login@example.com", **profile)
+    session = make_session(carol, title="Reyes family")
+    gallery = make_gallery(session, judged_shoot(session)[0], password=GUEST_PASSWORD)
+    entry = WebClient().get(f"/g/{gallery.token}/").content.decode()  # before any password
+    inside = enter(gallery).get(f"/g/{gallery.token}/").content.decode()
+    services.gallery_send_link(gallery=gallery, to="client@example.com")
+    link_mail = mail.outbox[-1]
+    for text in (entry, inside, link_mail.body, link_mail.subject):
+        assert "carol.login" not in text
+    if shown:
+        assert shown in entry and shown in inside and f"{shown} has shared your photos" in link_mail.body
+    else:
+        assert 'class="g-kicker"' not in entry and "Your photographer has shared" in link_mail.body
+
+
+def test_every_guest_answer_is_private_and_never_stored(alice_session, shoot):
+    gallery = make_gallery(alice_session, shoot[0], downloads="web")
+    web = WebClient()
+    answers = [web.get(f"/g/{gallery.token}/"),  # the entry page
+               web.post(f"/g/{gallery.token}/enter/", {"name": "Jane", "email": "jane@example.com"})]
+    key = _keys(gallery)[0]
+    answers += [
+        web.get(f"/g/{gallery.token}/"),
+        web.get(f"/g/{gallery.token}/p/{key}/480.jpg"),
+        web.post(f"/g/{gallery.token}/p/{key}/favourite/", {"favourite": "1"}, HTTP_ACCEPT="application/json"),
+        web.post(f"/g/{gallery.token}/p/{key}/comment/", {"comment": "nice"}, HTTP_ACCEPT="application/json"),
+        web.post(f"/g/{gallery.token}/p/{key}/download/"),
+        web.post(f"/g/{gallery.token}/submit/", HTTP_ACCEPT="application/json"),
+        web.get("/g/not-a-real-token/"),
+    ]
+    assert [a.status_code for a in answers] == [200, 302, 200, 200, 200, 200, 200, 200, 404]
+    for answer in answers:
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives and not any(d.startswith("max-age") for d in directives)
+
+
+def test_the_picks_csv_is_never_stored_and_only_for_its_owner(web, bob_web, gallery):
+    enter(gallery)
+    for fmt in ("csv", "xmp"):
+        resp = web.get(f"/galleries/{gallery.uuid}/export/{fmt}/")
+        assert resp.status_code == 200
+        assert {d.strip() for d in resp["Cache-Control"].split(",")} >= {"private", "no-store"}
+        assert bob_web.get(f"/galleries/{gallery.uuid}/export/{fmt}/").status_code == 404
