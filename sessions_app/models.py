@@ -98,7 +98,9 @@ class PhotoSession(TimeStampedModel):
     title = models.CharField(max_length=200)
     shot_on = models.DateField(null=True, blank=True)
     # 0 = lenient .. 1 = strict; re-groups stored predictions without re-analysis (ml.Thresholds.from_strictness).
+    # The eyes' slider (check "blink"); every other check's slider is in `check_strictness`.
     strictness = models.FloatField(default=0.5)
+    check_strictness = models.JSONField(default=dict, blank=True)  # check key -> 0..1; absent = 0.5
 
     class Meta:
         ordering = ["-shot_on", "-created_at"]

@@ -30,6 +30,7 @@ from sessions_app import media_names
 from sessions_app import services as sessions_services
 from sessions_app.models import Photo
 
+from .. import findings
 from .model_versions import live_model_version
 
 logger = logging.getLogger(__name__)
@@ -278,6 +279,7 @@ def _analyse_and_store(photo: Photo) -> None:
         preview=_store(media_names.preview_name(photo.uuid), preview_jpeg),
     )
     details = analysis.to_dict()
+    details["checks"] = findings.analysed_checks(analysis=analysis, image=decoded)  # the other checks
     for i, face in enumerate(analysis.faces):
         for j, eye in enumerate(face.eyes):
             if eye.crop:
