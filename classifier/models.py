@@ -70,10 +70,29 @@ class Prediction(TimeStampedModel):
 
 
 class Correction(models.Model):
-    """Human ground truth, append-only: the latest one for (photo, face) wins. Never touched by model runs."""
+    """Human ground truth, append-only: the latest one for (photo, face, flag) wins. Never touched by model runs.
+
+    What it says is (`flag`, `value`): a check's flag on the photo or one face ("blink" + flagged: "this is a
+    blink"; + clear: "not a blink"), or, with `flag` empty, the whole photo ("keep" anyway, "reject",
+    "no_face"). `label` is the same decision in the eye check's old words (BLINKING / NOT_BLINKING /
+    NO_FACE), kept while readers move over.
+    """
+
+    class Value(models.TextChoices):
+        FLAGGED = "flagged", "Flagged"
+        CLEAR = "clear", "Clear"
+        KEEP = "keep", "Keep anyway"
+        REJECT = "reject", "Reject"
+        NO_FACE = "no_face", "No face"
+
+    # The eye check's old labels as (flag, value) (the 0005 migration froze a copy of this).
+    LABEL_DECISIONS = {"BLINKING": ("blink", "flagged"), "NOT_BLINKING": ("blink", "clear"),
+                       "NO_FACE": ("", "no_face")}
 
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="corrections")
     face_index = models.PositiveSmallIntegerField(null=True, blank=True)  # None = the whole photo
+    flag = models.CharField(max_length=40, blank=True, default="")  # a check's key; "" = the whole photo
+    value = models.CharField(max_length=12, choices=Value.choices, blank=True, default="")
     label = models.CharField(max_length=12, choices=Verdict.choices)
     previous_label = models.CharField(max_length=12, choices=Verdict.choices, blank=True)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)

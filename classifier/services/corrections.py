@@ -62,9 +62,12 @@ def _create(
         if not 0 <= face_index < len(card.faces):
             raise CorrectionError(f"{photo.original_filename} has no face {face_index + 1}")
         previous = card.faces[face_index].label
+    flag, value = Correction.LABEL_DECISIONS[label]
     return Correction.objects.create(
         photo=photo,
         face_index=face_index,
+        flag=flag,
+        value=value,
         label=label,
         previous_label=previous,
         model_version_id=card.model_version_id,
@@ -115,6 +118,8 @@ def _take_back(*, photo: Photo, target: Correction, by: User | None, batch: uuid
     undo = Correction.objects.create(
         photo=photo,
         face_index=target.face_index,
+        flag=target.flag,  # the same stack as the row it takes back
+        value=Correction.LABEL_DECISIONS.get(target.previous_label or target.label, ("", ""))[1],
         label=target.previous_label or target.label,  # provisional; settled just below
         previous_label=target.label,
         model_version_id=target.model_version_id,
@@ -132,7 +137,8 @@ def _take_back(*, photo: Photo, target: Correction, by: User | None, batch: uuid
             restored = undo.label
         if restored and restored != undo.label:
             undo.label = restored
-            undo.save(update_fields=["label"])
+            undo.value = Correction.LABEL_DECISIONS.get(restored, ("", ""))[1]
+            undo.save(update_fields=["label", "value"])
     return undo
 
 
