@@ -3,7 +3,7 @@ or a Redis cut off by the network, looks the same from here), with a real worker
 
 Every upload answers while Redis is still stopped: publishing gives up on the broker's read timeout, the
 photo is marked unsent, and the web process's pooled connection that was stuck mid-command is dropped.
-After SIGCONT the worker (which waits longer, on purpose) re-sends them and every photo, the one it was
+After SIGCONT the worker (which waits a stall out, on purpose) re-sends them and every photo, the one it was
 processing when Redis froze included, is done exactly once. Run on the embedded Redis (unix socket) and
 on a Redis over TCP, as production's; both are private servers this test may stop, never a shared one.
 """
@@ -39,7 +39,8 @@ def _upload(client, session, name: str, data: bytes, content_type: str = "image/
 
 
 def _ids(session, prefix: str) -> list[int]:
-    return list(Photo.objects.filter(session=session, original_filename__startswith=prefix).values_list("pk", flat=True))
+    photos = Photo.objects.filter(session=session, original_filename__startswith=prefix)
+    return list(photos.values_list("pk", flat=True))
 
 
 @pytest.mark.parametrize("tcp", [False, True], ids=["embedded-unix-socket", "tcp"])
@@ -78,14 +79,14 @@ def test_uploads_answer_while_the_broker_is_frozen_and_each_photo_is_processed_o
         finally:
             watchdog.cancel()
             resume()
-        assert answered_while_frozen, f"the uploads waited for the frozen broker (it was resumed after {RESUME_AFTER_SECONDS} s)"
+        assert answered_while_frozen, f"the uploads waited for the frozen broker (resumed after {RESUME_AFTER_SECONDS} s)"
         assert [r.status_code for r in during] == [201] * 4, [r.content for r in during]
         frozen_ids = _ids(session, "B_")
         assert set(Photo.objects.filter(pk__in=frozen_ids).values_list("status", "unsent")) == {("queued", True)}
 
         # Back: an upload publishes at once again, on a fresh connection (a pooled one that was stuck
         # mid-command would read the stale reply). Only this process's short-circuit is skipped here.
-        processing._broker_down_until = 0.0  # noqa: SLF001 (what BROKER_DOWN_SECONDS would end)
+        processing._broker_down_until = 0.0  # what BROKER_DOWN_SECONDS would end by itself
         assert _upload(client, session, "C_0.JPG", noisy_jpeg_bytes((320, 240), seed=700)).status_code == 201
         assert not Photo.objects.get(session=session, original_filename="C_0.JPG").unsent
 
@@ -96,7 +97,7 @@ def test_uploads_answer_while_the_broker_is_frozen_and_each_photo_is_processed_o
 
     rows = {p.pk: p for p in Photo.objects.filter(pk__in=ids)}
     assert len(rows) == 7
-    assert {p.status for p in rows.values()} == {Photo.Status.DONE}, {p.original_filename: p.error for p in rows.values()}
+    assert {p.status for p in rows.values()} == {Photo.Status.DONE}, [(p.original_filename, p.error) for p in rows.values()]
     for pk, photo in rows.items():
         assert (photo.attempts, photo.unsent) == (1, False), photo.original_filename
         assert Prediction.objects.filter(photo_id=pk).count() == 1, photo.original_filename
