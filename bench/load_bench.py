@@ -14,11 +14,20 @@ Stacks:
     .venv/bin/python bench/load_bench.py                               # 4 x 100 photos, embedded
     .venv/bin/python bench/load_bench.py --postgres --cpu-hog 1        # PostgreSQL + Redis, a busy core
     .venv/bin/python bench/load_bench.py --photographers 2 --photos 20 --json /tmp/small.json
+    .venv/bin/python bench/load_bench.py --photographers 2 --photos 5 --freeze-broker 15   # + the frozen phase
 
 Photos: --photos distinct camera-like 24 MP JPEGs (bench/make_photos.py frames, each copy with its own
 JPEG comment, so every file differs), shared by the photographers (each uploads them into their own session).
 Bounded: every request has a timeout, nothing is retried, the wait for the worker has --timeout, and only
 127.0.0.1 is contacted. Prints a summary and writes JSON (default bench/results/load_bench[_postgres].json).
+
+Frozen-broker phase (--freeze-broker SECONDS, after the first phase is processed): Redis is stopped with SIGSTOP
+(its connections stay open and nothing answers, as a stalled VM or a Redis cut off by the network) for that
+long while the photographers go on uploading other photos (--freeze-photos each, an upload starts only while
+Redis is stopped), then resumed. Reported under "frozen_broker": the uploads' latency and errors while it was
+stopped, how many answered before it was resumed, and the time from resuming to every photo processed.
+The broker frozen is always one this run started: the embedded Redis, or with --postgres a private Redis on a
+free 127.0.0.1 port (never the shared one).
 """
 from __future__ import annotations
 
@@ -59,22 +68,25 @@ REQUEST_TIMEOUT = 120  # seconds per upload request
 # --- photos -------------------------------------------------------------------------------------------
 
 
-def prepare_photos(work: Path, n: int, base_photos: Path, base_n: int) -> list[Path]:
+def prepare_photos(work: Path, n: int, base_photos: Path, base_n: int, *, prefix: str = "IMG") -> list[Path]:
+    """n distinct camera-size JPEGs named <prefix>_NNNN.jpg (a session keeps one copy of the same bytes, so
+    each phase has its own)."""
     sys.path.insert(0, str(REPO / "bench"))
     import make_photos
     from session_bench import _with_comment
 
     frames = make_photos.make_photos(base_photos, base_n)
-    out = work / "photos"
+    out = work / ("photos" if prefix == "IMG" else f"photos-{prefix.lower()}")
     stamp = out / f".made-{n}-{len(frames)}"
     if not stamp.exists():
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         data = [f.read_bytes() for f in frames]
         for i in range(n):
-            (out / f"IMG_{i:04d}.jpg").write_bytes(_with_comment(data[i % len(data)], f"eyespy load bench copy {i}"))
+            text = f"eyespy load bench {prefix} copy {i}"
+            (out / f"{prefix}_{i:04d}.jpg").write_bytes(_with_comment(data[i % len(data)], text))
         stamp.touch()
-    return sorted(out.glob("IMG_*.jpg"))[:n]
+    return sorted(out.glob(f"{prefix}_*.jpg"))[:n]
 
 
 # --- the stack ----------------------------------------------------------------------------------------
@@ -93,6 +105,7 @@ class Stack:
     gunicorn_workers: int
     gunicorn_threads: int
     concurrency: int
+    private_broker: bool = False  # --postgres: a Redis of this run's own (over TCP) that it may stop
     env: dict[str, str] = field(default_factory=dict)
     procs: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     broker: embedded_redis.EmbeddedRedis | None = None
@@ -140,9 +153,12 @@ class Stack:
         self.build_env()
         self.manage("migrate", "--noinput")
         self.manage("ensure_default_model")
-        if not self.postgres:
-            self.broker = embedded_redis.start(self.work / "var")
         var = self.work / "var"
+        if not self.postgres:
+            self.broker = embedded_redis.start(var)
+        elif self.private_broker:
+            self.broker = embedded_redis.start(var, tcp_port=free_port())
+            self.env["CELERY_BROKER_URL"] = self.broker.tcp_url
         self._spawn("worker", worker_command(concurrency=self.concurrency, var_dir=var))
         self.port = free_port()
         self._spawn("gunicorn", [
@@ -181,6 +197,7 @@ class Stack:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=10)
         if self.broker is not None:
+            self.broker.thaw()  # a run stopped mid-freeze
             self.broker.stop()
         for cleanup in reversed(self.cleanups):
             try:
@@ -232,6 +249,7 @@ class Result:
     status: int
     seconds: float
     error: str = ""
+    started_at: float = 0.0  # time.time()
 
 
 def make_photographers(stack: Stack, n: int) -> list[tuple[str, str]]:
@@ -265,13 +283,18 @@ def logged_in(base: str, email: str):
     return s
 
 
-def upload_all(base: str, photographers: list[tuple[str, str]], photos: list[Path], parallel: int) -> list[Result]:
-    """Each photographer: one logged-in HTTP session, `parallel` uploads in flight (like upload.js)."""
+def upload_all(base: str, photographers: list[tuple[str, str]], photos: list[Path], parallel: int, *,
+               start_while: threading.Event | None = None, on_ready=None) -> list[Result]:
+    """Each photographer: one logged-in HTTP session, `parallel` uploads in flight (like upload.js).
+    `on_ready()` runs once everyone is logged in, before the first upload; `start_while`: an upload starts
+    only while this is set (the others are skipped and not reported)."""
     results: list[Result] = []
     lock = threading.Lock()
 
     def one(index: int, client, session_uuid: str, path: Path) -> None:
-        started = time.perf_counter()
+        if start_while is not None and not start_while.is_set():
+            return
+        started, started_at = time.perf_counter(), time.time()
         try:
             with path.open("rb") as fh:
                 resp = client.post(
@@ -285,13 +308,15 @@ def upload_all(base: str, photographers: list[tuple[str, str]], photos: list[Pat
         except Exception as exc:  # a timeout or a dropped connection is an error, not a retry
             status, error = 0, f"{type(exc).__name__}: {exc}"[:200]
         with lock:
-            results.append(Result(index, path.name, status, time.perf_counter() - started, error))
+            results.append(Result(index, path.name, status, time.perf_counter() - started, error, started_at))
 
     clients = []
     for email, session_uuid in photographers:
         client = logged_in(base, email)
         client.get(f"{base}/sessions/{session_uuid}/", timeout=30)  # the session page sets the CSRF cookie
         clients.append((client, session_uuid))
+    if on_ready is not None:
+        on_ready()
     pools = [ThreadPoolExecutor(max_workers=parallel) for _ in clients]
     futures = [pool.submit(one, i, client, session_uuid, path)
                for path in photos for i, (pool, (client, session_uuid)) in enumerate(zip(pools, clients))]
@@ -302,8 +327,8 @@ def upload_all(base: str, photographers: list[tuple[str, str]], photos: list[Pat
     return results
 
 
-def check_photos(stack: Stack, photographers, timeout: float) -> dict:
-    """Wait until no photo is queued/processing (bounded), then report exactly-once facts."""
+def check_photos(stack: Stack, photographers, timeout: float, prefix: str = "IMG_") -> dict:
+    """Wait until no photo is queued/processing (bounded), then report exactly-once facts (photos named prefix*)."""
     code = """
 import django, json, sys, time
 django.setup()
@@ -311,20 +336,92 @@ from django.db.models import Count, Max, Min
 from classifier.models import Prediction
 from sessions_app.models import Photo
 uuids = json.loads(sys.argv[1]); deadline = time.monotonic() + float(sys.argv[2])
-photos = Photo.objects.filter(session__uuid__in=uuids)
+photos = Photo.objects.filter(session__uuid__in=uuids, original_filename__startswith=sys.argv[3])
 while photos.filter(status__in=["queued", "processing"]).exists() and time.monotonic() < deadline:
     time.sleep(0.5)
 rows = list(photos.annotate(n_pred=Count("predictions")).values("status", "attempts", "n_pred", "error"))
-span = photos.aggregate(first=Min("created_at"), last=Max("finished_at"))
-print(json.dumps({"rows": rows, "first_created": span["first"].isoformat() if span["first"] else None,
-                  "last_finished": span["last"].isoformat() if span["last"] else None}))
+span = photos.aggregate(first=Min("created_at"), first_done=Min("finished_at"), last=Max("finished_at"))
+print(json.dumps({"rows": rows, **{k: v.isoformat() if v else None for k, v in (
+    ("first_created", span["first"]), ("first_finished", span["first_done"]), ("last_finished", span["last"]))}}))
 """
     uuids = json.dumps([s for _, s in photographers])
-    proc = subprocess.run([str(PYTHON), "-c", code, uuids, str(timeout)], cwd=REPO, env=stack.env,
+    proc = subprocess.run([str(PYTHON), "-c", code, uuids, str(timeout), prefix], cwd=REPO, env=stack.env,
                           capture_output=True, text=True, timeout=timeout + 120)
     if proc.returncode != 0:
         raise SystemExit(f"could not read the photos:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def frozen_broker_phase(stack: Stack, base: str, photographers, photos: list[Path], parallel: int, seconds: float,
+                        timeout: float) -> dict:
+    """SIGSTOP the broker for `seconds` while uploads go on, resume it, wait for every photo (module doc)."""
+    frozen = threading.Event()
+    thawed_at: list[float] = []
+
+    def freeze() -> None:
+        stack.broker.freeze()
+        frozen.set()
+        timer.start()
+
+    def thaw() -> None:
+        if frozen.is_set():
+            frozen.clear()  # no upload starts after this
+            stack.broker.thaw()
+            thawed_at.append(time.time())
+
+    timer = threading.Timer(seconds, thaw)
+    log_start = len(stack.log("worker"))
+    try:
+        results = upload_all(base, photographers, photos, parallel, start_while=frozen, on_ready=freeze)
+        timer.join()  # the freeze lasts `seconds` even if the photos ran out sooner
+    finally:
+        timer.cancel()
+        thaw()
+    facts = check_photos(stack, photographers, timeout, prefix="FRZ_")
+
+    def after_resume(iso: str | None) -> float | None:
+        return round(datetime.fromisoformat(iso).timestamp() - thawed_at[0], 1) if iso else None
+    resent = re.findall(r"re-sent (\d+) unsent photo", stack.log("worker")[log_start:])
+    return {
+        "broker": "embedded redis (unix socket)" if not stack.postgres else "private redis over tcp",
+        "frozen_s": seconds,
+        "uploads_started_while_frozen": len(results),
+        "answered_while_frozen": sum(1 for r in results if r.started_at + r.seconds < thawed_at[0]),
+        **_upload_stats(results),
+        "resumed_to_first_processed_s": after_resume(facts["first_finished"]),
+        "resumed_to_all_processed_s": after_resume(facts["last_finished"]),
+        **_photo_stats(facts["rows"], uploaded=sum(1 for r in results if r.status == 201)),
+        "worker_resent": sum(int(n) for n in resent),
+    }
+
+
+def _upload_stats(results: list[Result]) -> dict:
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+    latencies = [r.seconds for r in results]
+    return {
+        "requests": len(results),
+        "request_statuses": statuses,
+        "errors": sum(1 for r in results if r.status != 201),
+        "error_samples": sorted({r.error for r in results if r.error})[:5],
+        "latency_s": {"p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95), "max": _pct(latencies, 1.0)},
+    }
+
+
+def _photo_stats(rows: list[dict], *, uploaded: int) -> dict:
+    by_status: dict[str, int] = {}
+    for row in rows:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+    return {
+        "photos_stored": len(rows),
+        "photo_statuses": by_status,
+        "lost": uploaded - sum(1 for row in rows if row["status"] == "done"),
+        "processed_exactly_once": sum(1 for row in rows if row["status"] == "done" and row["attempts"] == 1 and row["n_pred"] == 1),
+        "attempts_over_1": sum(1 for row in rows if row["attempts"] > 1),
+        "predictions_not_1": sum(1 for row in rows if row["n_pred"] != 1),
+        "failed_reasons": sorted({row["error"] for row in rows if row["error"]})[:5],
+    }
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -348,20 +445,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-n", type=int, default=12, help="distinct generated frames (default 12)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--timeout", type=float, default=1800, help="most seconds to wait for the worker")
+    parser.add_argument("--freeze-broker", type=float, default=0, metavar="SECONDS",
+                        help="then the frozen-broker phase: Redis SIGSTOPped this long during uploads (module doc)")
+    parser.add_argument("--freeze-photos", type=int, default=40, help="photos each may upload while it is frozen")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.work.resolve().is_relative_to(REPO):
         raise SystemExit("--work must be outside the repository")
-    for name in ("photographers", "photos", "parallel"):
+    if not 0 <= args.freeze_broker <= 600:
+        raise SystemExit("--freeze-broker must be between 0 and 600 seconds")
+    for name in ("photographers", "photos", "parallel", "freeze_photos"):
         if not 1 <= getattr(args, name) <= 1000:
-            raise SystemExit(f"--{name} must be between 1 and 1000")
+            raise SystemExit(f"--{name.replace('_', '-')} must be between 1 and 1000")
     out_json = args.json or RESULTS / ("load_bench_postgres.json" if args.postgres else "load_bench.json")
 
     print("preparing photos...", flush=True)
     photos = prepare_photos(args.work, args.photos, args.base_photos, args.base_n)
+    freeze_photos = (prepare_photos(args.work, args.freeze_photos, args.base_photos, args.base_n, prefix="FRZ")
+                     if args.freeze_broker else [])
     mean_mb = sum(p.stat().st_size for p in photos) / len(photos) / 1e6
     stack = Stack(work=args.work, postgres=args.postgres, gunicorn_workers=args.gunicorn_workers,
-                  gunicorn_threads=args.gunicorn_threads, concurrency=args.concurrency)
+                  gunicorn_threads=args.gunicorn_threads, concurrency=args.concurrency,
+                  private_broker=args.postgres and bool(args.freeze_broker))
     hogs: list[mp.Process] = []
     load_before = os.getloadavg()
     try:
@@ -379,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"uploads done in {upload_s:.1f} s; waiting for the worker...", flush=True)
         facts = check_photos(stack, photographers, args.timeout)
         wall_s = time.time() - t0
+        frozen = None
+        if args.freeze_broker:
+            print(f"frozen-broker phase: Redis stopped for {args.freeze_broker:.0f} s while uploading...", flush=True)
+            frozen = frozen_broker_phase(stack, base, photographers, freeze_photos, args.parallel, args.freeze_broker,
+                                         args.timeout)
         alive = {name: proc.poll() is None for name, proc in stack.procs}
         worker_log = stack.log("worker")
     finally:
@@ -387,14 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
     load_after = os.getloadavg()
 
-    latencies = [r.seconds for r in results]
-    statuses: dict[str, int] = {}
-    for r in results:
-        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
     rows = facts["rows"]
-    by_status: dict[str, int] = {}
-    for row in rows:
-        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
     e2e = None
     if facts["first_created"] and facts["last_finished"]:
         e2e = (datetime.fromisoformat(facts["last_finished"]) - datetime.fromisoformat(facts["first_created"])).total_seconds()
@@ -405,21 +508,11 @@ def main(argv: list[str] | None = None) -> int:
         "parallel_each": args.parallel,
         "cpu_hogs": args.cpu_hog,
         "mean_file_mb": round(mean_mb, 2),
-        "requests": len(results),
-        "request_statuses": statuses,
-        "errors": sum(1 for r in results if r.status != 201),
-        "error_samples": sorted({r.error for r in results if r.error})[:5],
-        "latency_s": {"p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95), "max": _pct(latencies, 1.0)},
+        **_upload_stats(results),
         "upload_phase_s": round(upload_s, 1),
         "end_to_end_s": round(e2e, 1) if e2e is not None else None,
         "wall_s": round(wall_s, 1),
-        "photos_stored": len(rows),
-        "photo_statuses": by_status,
-        "lost": total - sum(1 for row in rows if row["status"] == "done"),
-        "processed_exactly_once": sum(1 for row in rows if row["status"] == "done" and row["attempts"] == 1 and row["n_pred"] == 1),
-        "attempts_over_1": sum(1 for row in rows if row["attempts"] > 1),
-        "predictions_not_1": sum(1 for row in rows if row["n_pred"] != 1),
-        "failed_reasons": sorted({row["error"] for row in rows if row["error"]})[:5],
+        **_photo_stats(rows, uploaded=total),
         "processes_alive_at_end": alive,
         "worker_unrecoverable_errors": worker_log.count("Unrecoverable error"),
         "photos_per_s_end_to_end": round(total / e2e, 2) if e2e else None,
@@ -432,7 +525,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["ok"] = (report["errors"] == 0 and report["lost"] == 0 and report["processed_exactly_once"] == total
                     and all(alive.values()))
+    if frozen is not None:
+        frozen["ok"] = (frozen["errors"] == 0 and frozen["lost"] == 0
+                        and frozen["processed_exactly_once"] == frozen["requests"])
+        report["frozen_broker"] = frozen
+        report["ok"] = report["ok"] and frozen["ok"]
     print(json.dumps(report, indent=1))
+    if frozen is not None:
+        print(f"frozen broker ({frozen['broker']}, {frozen['frozen_s']:.0f} s): {frozen['requests']} uploads, "
+              f"p95 {frozen['latency_s']['p95']} s, {frozen['errors']} errors, {frozen['answered_while_frozen']} "
+              f"answered while frozen; all processed {frozen['resumed_to_all_processed_s']} s after resuming")
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {out_json}")

@@ -7,13 +7,22 @@ import os
 import threading
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import celeryd_init, worker_process_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eyespy_site.settings")
 
 app = Celery("eyespy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _worker_broker_timeouts(conf=None, **kwargs) -> None:
+    """A worker waits a stalled broker out; the web gives up at once (settings, EYESPY_WORKER_BROKER_TRANSPORT_OPTIONS).
+    Set before the worker connects; its pool children and embedded beat inherit it."""
+    from django.conf import settings
+
+    conf.broker_transport_options = {**conf.broker_transport_options, **settings.EYESPY_WORKER_BROKER_TRANSPORT_OPTIONS}
 
 
 @worker_process_init.connect

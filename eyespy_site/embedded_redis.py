@@ -7,7 +7,8 @@ messages come back after the visibility timeout, and append-only persistence kee
 a restart. No TCP port is opened (`port 0`); the socket is readable by this user only.
 
 One place for it: settings build the broker URL from `socket_path`, `bin/run` (eyespy_site.supervisor)
-and the tests start the server with `start`.
+and the tests start the server with `start`. Tests and benchmarks that need a Redis over TCP of their own
+(one they may stop, unlike a shared server) pass `tcp_port`: it then also listens on 127.0.0.1 only.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def server_binary() -> Path:
     return binary
 
 
-def server_command(var_dir: str | os.PathLike) -> list[str]:
+def server_command(var_dir: str | os.PathLike, *, tcp_port: int = 0) -> list[str]:
     var = Path(var_dir).resolve()
     sock = socket_path(var)
     if len(str(sock)) > MAX_SOCKET_PATH:
@@ -53,7 +54,8 @@ def server_command(var_dir: str | os.PathLike) -> list[str]:
     data = var / "redis"
     return [
         str(server_binary()),
-        "--port", "0",  # unix socket only: nothing listens on the network
+        # Unix socket only unless a test asks for TCP: nothing listens on the network.
+        "--port", str(tcp_port), "--bind", "127.0.0.1",
         "--unixsocket", str(sock),
         "--unixsocketperm", "700",
         "--dir", str(data),
@@ -85,10 +87,17 @@ class EmbeddedRedis:
     proc: subprocess.Popen
     socket: Path
     log_path: Path
+    tcp_port: int = 0
 
     @property
     def url(self) -> str:
         return f"redis+socket://{self.socket}"
+
+    @property
+    def tcp_url(self) -> str:
+        if not self.tcp_port:
+            raise RuntimeError("this Redis was started without a TCP port")
+        return f"redis://127.0.0.1:{self.tcp_port}/0"
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -112,8 +121,18 @@ class EmbeddedRedis:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers, as a stalled VM or a Redis cut off by the
+        network (tests, benchmarks). `thaw` resumes it with everything it held."""
+        self.proc.send_signal(signal.SIGSTOP)
 
-def start(var_dir: str | os.PathLike, *, log_path: str | os.PathLike | None = None, timeout: float = 20) -> EmbeddedRedis:
+    def thaw(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+
+
+def start(var_dir: str | os.PathLike, *, log_path: str | os.PathLike | None = None, timeout: float = 20,
+          tcp_port: int = 0) -> EmbeddedRedis:
     """Start redis-server for `var_dir` and wait until it answers; raises with its log if it can't."""
     var = Path(var_dir).resolve()
     for sub in ("run", "redis", "log"):
@@ -125,9 +144,9 @@ def start(var_dir: str | os.PathLike, *, log_path: str | os.PathLike | None = No
     log_file = Path(log_path) if log_path else var / "log" / "redis.log"
     with log_file.open("ab") as log:
         # Its own session: a Ctrl-C in the terminal reaches the supervisor, which stops Redis last.
-        proc = subprocess.Popen(server_command(var), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(server_command(var, tcp_port=tcp_port), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    server = EmbeddedRedis(proc=proc, socket=sock, log_path=log_file)
+    server = EmbeddedRedis(proc=proc, socket=sock, log_path=log_file, tcp_port=tcp_port)
     deadline = time.monotonic() + timeout
     while not ping(sock):
         if not server.alive() or time.monotonic() > deadline:

@@ -222,9 +222,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 if env_str("CELERY_BROKER_KEY_PREFIX"):
     # Several installs (or test runs) sharing one Redis database keep their queues apart.
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_BROKER_KEY_PREFIX")
-# A broker outage must not hang an upload: give up publishing after ~1 s (the sweeper re-sends).
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
+# A broker that stops answering must not hold up an upload. A Redis that is frozen (a stalled VM) or cut off
+# by the network keeps its connections open, so only a read timeout ends a publish (the connection timeout
+# below never reaches kombu's Redis transport). Web side, these defaults: each read or connect gives up after
+# 0.5 s and a publish is tried twice, 0.2 s apart, so it gives up within ~2 s (measured 1.2-1.7 s); the photo
+# is then marked unsent and the workers re-send it (classifier/unsent_sender.py). redis-py closes a connection
+# whose read timed out, so no stale reply is read by the next command; no retry_on_timeout, which would repeat
+# each try inside redis-py.
+CELERY_BROKER_TRANSPORT_OPTIONS.update(socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False)
+CELERY_BROKER_CONNECTION_TIMEOUT = 2  # kombu's bound on reconnecting for a channel (e.g. reading a queue's depth)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.3, "interval_max": 0.5}
+# The worker keeps no read timeout (applied when it starts, eyespy_site/celery.py): there a stalled broker only
+# delays work, and it waits the stall out. An ack given up on leaves its message holding the worker's
+# prefetch slot, and the worker takes nothing more until it restarts (the web's timeouts did exactly that in
+# tests/integration/test_frozen_broker.py). A dead consumer connection is kombu's BRPOP check's job (~26 s).
+EYESPY_WORKER_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": None, "socket_connect_timeout": 5.0}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

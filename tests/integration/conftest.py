@@ -110,7 +110,8 @@ def redis_broker_worker(
     )
     try:
         worker.wait_ready()
-        options = {"visibility_timeout": 3600, "unacked_restore_throttle": 1, "global_keyprefix": prefix}
+        # Publish as the web does (its socket timeouts), into this run's own keys.
+        options = {**django_settings.CELERY_BROKER_TRANSPORT_OPTIONS, "visibility_timeout": 3600, "global_keyprefix": prefix}
         with use_broker(REDIS_URL, options):
             yield worker
     finally:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -143,19 +144,24 @@ def start_worker(
 @contextmanager
 def embedded_redis_worker(
     *, db_url: str, var_dir: Path, media_dir: Path, queues: str = "photos", extra_env: dict[str, str] | None = None,
-    concurrency: int = 1, beat: bool = False,
+    concurrency: int = 1, beat: bool = False, tcp: bool = False,
 ) -> Iterator[WorkerProcess]:
     """The zero-service default: the embedded Redis on `var_dir/run/redis.sock`, started by the same
     helper bin/run uses, and a worker that finds it from EYESPY_VAR_DIR alone, exactly as settings build it.
 
+    tcp=True: the same server also listens on a free 127.0.0.1 port, and everyone uses that
+    (CELERY_BROKER_URL=redis://...), as production does with its own Redis; a test may stop this one.
+
     While the block runs, this test process publishes there too. `worker.broker` is the Redis server.
     """
-    server = embedded_redis.start(var_dir)
+    server = embedded_redis.start(var_dir, tcp_port=free_port() if tcp else 0)
+    url = server.tcp_url if tcp else server.url
     worker = start_worker(
         env={
             "DATABASE_URL": db_url,
             "EYESPY_VAR_DIR": str(var_dir),
             "MEDIA_ROOT": str(media_dir),
+            **({"CELERY_BROKER_URL": url} if tcp else {}),
             **(extra_env or {}),  # e.g. STORAGE_BACKEND=s3 and its AWS_* values
         },
         log_path=var_dir / "worker.log",
@@ -166,13 +172,19 @@ def embedded_redis_worker(
     worker.broker = server
     try:
         worker.wait_ready()
-        with use_broker(server.url, dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)):
+        with use_broker(url, dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)):
             yield worker
     finally:
         worker.stop()
         server.stop()
         if worker.broker is not None and worker.broker is not server:  # a test restarted Redis: stop that one too
             worker.broker.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until_settled(worker: WorkerProcess, photo_ids: Iterable[int], *, timeout: float = PROCESS_TIMEOUT) -> None:
