@@ -1,4 +1,5 @@
-"""Operator views of model versions, predictions and corrections. Actions call services."""
+"""Operator views of model versions, predictions, corrections and re-analysis jobs, and the photo admin's
+re-run action. Actions call services."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -7,7 +8,21 @@ from django.http import HttpRequest
 
 from classifier import services
 from classifier.models import Correction, ModelVersion, Prediction, ReanalysisJob
+from sessions_app.admin import PhotoAdmin as SessionsPhotoAdmin
 from sessions_app.models import Photo
+
+# sessions_app owns the Photo admin; re-running photos is this app's work, so its admin gains the action here.
+admin.site.unregister(Photo)
+
+
+@admin.register(Photo)
+class PhotoAdmin(SessionsPhotoAdmin):
+    actions = ("requeue_photos",)
+
+    @admin.action(description="Re-run the selected photos (failed or stuck)")
+    def requeue_photos(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        count = services.photos_requeue(photos_qs=queryset)
+        self.message_user(request, f"Queued {count} photo(s) again.", messages.SUCCESS)
 
 
 @admin.register(ModelVersion)

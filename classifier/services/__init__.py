@@ -4,7 +4,7 @@ Other apps import from here only (`from classifier import services`). Each submo
 concern; this module re-exports the public functions. Keep additions additive.
 """
 from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
-from .inspection import ImageInfo, UnreadableImage, inspect_upload
+from .intake import photo_upload, photos_import_paths, photos_requeue_failed
 from .model_versions import (
     file_sha256,
     live_model_version,
@@ -28,14 +28,11 @@ from .processing import (
 
 __all__ = [
     "session_reanalyse",
-    "ImageInfo",
     "ZoomState",
     "ZoomUnavailable",
     "eye_zoom_make",
     "eye_zoom_request",
     "SweepReport",
-    "UnreadableImage",
-    "inspect_upload",
     "file_sha256",
     "live_model_version",
     "model_version_ensure_bundled",
@@ -45,8 +42,11 @@ __all__ = [
     "photo_claim",
     "photo_fail",
     "photo_process",
+    "photo_upload",
     "photos_enqueue",
+    "photos_import_paths",
     "photos_requeue",
+    "photos_requeue_failed",
     "photos_send_unsent",
     "photos_sweep_stuck",
     "prediction_record",

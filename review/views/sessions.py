@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from classifier import services as classifier_services
 from eyespy_site import heartbeat
 from sessions_app import selectors, services
 from sessions_app.models import PhotoSession
@@ -82,7 +83,7 @@ def session_progress(request: HttpRequest, session_uuid) -> HttpResponse:
 @require_POST
 def session_rerun(request: HttpRequest, session_uuid) -> HttpResponse:
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
-    count = services.photos_requeue_failed(session=session)
+    count = classifier_services.photos_requeue_failed(session=session)
     if is_htmx(request):
         return render(request, "sessions_app/_progress.html", {**_progress_context(session), "oob": True})
     if count:

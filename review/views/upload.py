@@ -10,8 +10,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from classifier import services as classifier_services
 from sessions_app import services
-from sessions_app.middleware import wants_json, upload_gate
+from sessions_app.middleware import upload_gate, wants_json
 
 REJECTIONS_LISTED = 10  # in the no-JS flash message
 
@@ -37,7 +38,7 @@ def _upload_one(request: HttpRequest, session) -> JsonResponse:
         return _error("Send exactly one file per request, in the form field 'file'.", 400)
     upload = files[0]
     try:
-        result = services.photo_upload(session=session, fileobj=upload, filename=upload.name)
+        result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
     except services.UploadRejected as exc:
         return _error(exc.reason, 413 if exc.code == "too_large" else 422)
     body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate}
@@ -54,7 +55,7 @@ def _upload_many(request: HttpRequest, session) -> HttpResponse:
     imported, duplicates, rejected = 0, 0, []
     for upload in files:
         try:
-            result = services.photo_upload(session=session, fileobj=upload, filename=upload.name)
+            result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
         except services.UploadRejected as exc:
             rejected.append(f"{services.clean_filename(upload.name)}: {exc.reason}")
         else:

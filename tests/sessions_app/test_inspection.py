@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from classifier.services import ImageInfo, UnreadableImage, inspect_upload
+from sessions_app.services import ImageInfo, UnreadableImage, inspect_upload
 from tests.factories import jpeg_bytes, pdf_bytes, png_bomb_bytes, truncated_jpeg_bytes
 
 

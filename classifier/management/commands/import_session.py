@@ -7,8 +7,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...models import Photo, PhotoSession, User
-from ... import services
+from classifier import services
+from sessions_app import services as sessions_services
+from sessions_app.models import Photo, PhotoSession, User
 
 
 class Command(BaseCommand):
@@ -51,13 +52,13 @@ class Command(BaseCommand):
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise CommandError(f"Not found: {', '.join(missing)}")
-        if next(services.iter_import_files(paths), None) is None:
+        if next(sessions_services.iter_import_files(paths), None) is None:
             raise CommandError("No files to import in the given paths.")
         return paths
 
     def create_session(self, owner: User, options: dict) -> PhotoSession:
         try:
-            return services.session_create(
+            return sessions_services.session_create(
                 owner=owner, title=options["title"], new_client_name=options["client"] or "", shot_on=options["shot_on"]
             )
         except ValidationError as exc:
@@ -82,11 +83,7 @@ class Command(BaseCommand):
         return counts
 
     def process_inline(self, photo: Photo) -> tuple[str, str]:
-        try:
-            from classifier.services import photo_process
-        except ImportError as exc:
-            raise CommandError(f"--inline needs classifier.services.photo_process ({exc})") from None
-        photo_process(photo_id=photo.id)
+        services.photo_process(photo_id=photo.id)
         photo.refresh_from_db(fields=["status", "error"])
         if photo.status == Photo.Status.DONE:
             return "done", ""
