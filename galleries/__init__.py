@@ -10,5 +10,6 @@ photographer as CSV, filename filters and XMP on the same originals.
 * `exports`     — the picks as CSV, Lightroom / Capture One / Finder filters, XMP sidecars.
 * `notify`      — the emails (link to the client, "selection submitted" to the photographer).
 
-Views live in `sessions_app.views.galleries` (photographer) and `sessions_app.views.gallery_public` (client).
+Views live in `galleries.views.galleries` (photographer, in the `sessions` namespace: urls.py) and
+`galleries.views.gallery_public` (client, namespace `gallery`: urls_public.py). The models are sessions_app's.
 """

@@ -1,6 +1,6 @@
 """The guests' picks back to the photographer: CSV, filename filters, XMP sidecars on the same originals.
 
-Built from the session exports' own parts (sessions_app.exports): the same safe file names, the same
+Built from the session exports' own parts (review.exports): the same safe file names, the same
 spreadsheet-formula guard, the same XMP packet and sidecar naming, so a pick lands on the original in
 Lightroom exactly like a keeper export does. Small (names and a few hundred bytes per photo): built in
 the request, streamed as a download.

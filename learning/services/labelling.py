@@ -1,6 +1,6 @@
 """The labelling rule: which eyes one correction labels, and how (pure functions, no database, no ml).
 
-Written down in classifier/services/training_examples.py's docstring and tested in
+Written down in learning/services/training_examples.py's docstring and tested in
 tests/classifier/test_training_examples.py. Also: the failure tag of an example and the frozen share by session.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Effective labels, review groups, strictness previews and agreement (classifier.selectors)."""
+"""Effective labels, review groups, strictness previews and agreement (review.selectors)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
