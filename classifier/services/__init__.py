@@ -11,9 +11,11 @@ from .model_versions import (
     model_version_ensure_bundled,
     model_version_ensure_default,
     model_version_promote,
-    model_version_weights_path,
 )
 from .reanalysis import session_reanalyse
+# A local file with a version's weights (bundled, or a checked copy from storage); loads no model. The
+# training run's gate scores the live model with it.
+from ..worker_model import weights_path as model_version_weights_path
 from .processing import (
     SweepReport,
     photo_claim,

@@ -94,16 +94,6 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
-def model_version_weights_path(*, version: ModelVersion) -> Path:
-    """A local file with `version`'s weights (the bundled file, or a checked copy fetched from storage once).
-
-    For code outside the worker that scores a model file (a training run's gate); loads nothing.
-    """
-    from classifier.worker_model import weights_path
-
-    return weights_path(version)
-
-
 def live_model_version() -> ModelVersion:
     """The live ModelVersion; the bundled default becomes live when none is."""
     live = ModelVersion.objects.filter(is_live=True).first()
