@@ -253,7 +253,7 @@ class StackSmoke:
         return [i for i in (self.email, ip, f"{self.email.strip().lower()}|{ip}" if ip else None) if i]
 
     def _clean_cache_keys(self, idents: list[str]) -> None:
-        # The dashboard's cached BLINKING counts (classifier/selectors/summary.py) that appeared during the run.
+        # The dashboard's cached BLINKING counts (review/selectors/summary.py) that appeared during the run.
         counts = set(self.redis_cache.scan_iter(match=f"{CACHE_KEY_PREFIX}:*:eyespy:blinking:*"))
         new_counts = list(counts - self.cache_counts_before)
         removed = self.redis_cache.delete(*new_counts) if new_counts else 0

@@ -125,8 +125,8 @@ def build_gallery(session, *, photos: int = GALLERY_PHOTOS):
     server time does not read preview files), and a guest with 20 hearts. Returns (gallery, guest client)."""
     from django.test import Client as WebClient
 
-    from sessions_app.galleries.access import new_token
-    from sessions_app.galleries.selections import selection_set_favourite
+    from galleries.access import new_token
+    from galleries.selections import selection_set_favourite
     from sessions_app.models import Gallery, GalleryPhoto
 
     chosen = list(session.photos.filter(status="done").order_by("original_filename")[:photos])
@@ -197,9 +197,9 @@ def run_backend(args) -> dict:
 
     from django.core.cache import cache
 
-    from classifier import selectors as review
-    from sessions_app.exports.services import write_cards
-    from sessions_app.exports.options import ExportOptions
+    from review import selectors as review
+    from review.exports.options import ExportOptions
+    from review.exports.services import write_cards
 
     web = WebClient()
     web.force_login(user)

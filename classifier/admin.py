@@ -1,4 +1,5 @@
-"""Operator views of model versions, predictions and corrections. Actions call services."""
+"""Operator views of model versions, predictions, corrections and re-analysis jobs, and the photo admin's
+re-run action. Actions call services."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -6,18 +7,22 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from classifier import services
-from classifier.models import (
-    Correction,
-    EyePick,
-    ModelVersion,
-    PersonalModel,
-    Prediction,
-    ReanalysisJob,
-    TrainingExample,
-    TrainingOptOut,
-    TrainingRun,
-)
+from classifier.models import Correction, ModelVersion, Prediction, ReanalysisJob
+from sessions_app.admin import PhotoAdmin as SessionsPhotoAdmin
 from sessions_app.models import Photo
+
+# sessions_app owns the Photo admin; re-running photos is this app's work, so its admin gains the action here.
+admin.site.unregister(Photo)
+
+
+@admin.register(Photo)
+class PhotoAdmin(SessionsPhotoAdmin):
+    actions = ("requeue_photos",)
+
+    @admin.action(description="Re-run the selected photos (failed or stuck)")
+    def requeue_photos(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        count = services.photos_requeue(photos_qs=queryset)
+        self.message_user(request, f"Queued {count} photo(s) again.", messages.SUCCESS)
 
 
 @admin.register(ModelVersion)
@@ -97,66 +102,7 @@ class CorrectionAdmin(admin.ModelAdmin):
         return False
 
 
-# --- Learning loop ---------------------------------------------------------------------------------------
-
-
-@admin.register(TrainingRun)
-class TrainingRunAdmin(admin.ModelAdmin):
-    """Start a run with the button above the list (templates/admin/classifier/trainingrun/change_list.html)."""
-
-    list_display = ("id", "status", "progress", "phase", "requested_by", "result", "started_at", "finished_at")
-    list_filter = ("status",)
-    list_select_related = ("requested_by", "result", "base_version")
-    raw_id_fields = ("requested_by", "result", "base_version")
-    search_fields = ("error", "log")
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
-    actions = ("cancel_runs",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # runs start through the service (the button), never as a hand-made row
-
-    @admin.display(description="progress")
-    def progress(self, obj: TrainingRun) -> str:
-        return f"epoch {obj.epoch} of {obj.epochs}" if obj.epochs else "—"
-
-    @admin.action(description="Cancel the selected runs")
-    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[TrainingRun]) -> None:
-        for run in queryset:
-            services.training_run_cancel(run=run)
-        self.message_user(request, "Cancel requested; a running run stops after its current epoch.")
-
-
-@admin.register(TrainingExample)
-class TrainingExampleAdmin(admin.ModelAdmin):
-    list_display = ("id", "photo", "face_index", "side", "label", "split", "tag", "rule", "photographer", "dropped_at")
-    list_filter = ("label", "split", "tag", "rule")
-    list_select_related = ("photo", "photographer")
-    raw_id_fields = ("correction", "photo", "photographer", "model_version")
-    search_fields = ("photo__original_filename", "photographer__email")
-    readonly_fields = [f.name for f in TrainingExample._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-@admin.register(EyePick)
-class EyePickAdmin(admin.ModelAdmin):
-    list_display = ("photo", "face_index", "side", "created_by", "created_at")
-    list_select_related = ("photo", "created_by")
-    raw_id_fields = ("photo", "created_by")
-    search_fields = ("photo__original_filename",)
-    readonly_fields = ("photo", "face_index", "side", "created_by", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-@admin.register(TrainingOptOut)
-class TrainingOptOutAdmin(admin.ModelAdmin):
-    list_display = ("owner", "session", "created_at")
-    list_select_related = ("owner", "session")
-    raw_id_fields = ("owner", "session")
-    search_fields = ("owner__email",)
+# --- Re-analysis ---------------------------------------------------------------------------------------
 
 
 @admin.register(ReanalysisJob)
@@ -165,11 +111,3 @@ class ReanalysisJobAdmin(admin.ModelAdmin):
     list_select_related = ("session", "model_version", "requested_by")
     raw_id_fields = ("session", "model_version", "requested_by")
     search_fields = ("session__title",)
-
-
-@admin.register(PersonalModel)
-class PersonalModelAdmin(admin.ModelAdmin):
-    list_display = ("photographer", "strictness", "decisions", "agreement_before", "agreement_after", "accepted_at")
-    list_select_related = ("photographer",)
-    raw_id_fields = ("photographer",)
-    search_fields = ("photographer__email",)

@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "sessions_app",
     "classifier",
+    "review",
+    "learning",
+    "galleries",
 ]
 
 MIDDLEWARE = [
@@ -78,7 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "sessions_app.galleries.context.gallery_badge",
+                "galleries.context.gallery_badge",
             ],
         },
     },

@@ -1,7 +1,7 @@
 """Staff admin for accounts, clients, sessions, photos and exports (operator grade: joins, search, raw ids)."""
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count, Q
@@ -101,7 +101,7 @@ class PhotoAdmin(admin.ModelAdmin):
         "uuid", "sha256", "bytes", "original_name", "extension", "content_type", "width", "height", "taken_at",
         "thumbnail_name", "preview_name", "started_at", "finished_at", "created_at", "updated_at",
     )
-    actions = ["requeue_photos"]
+    # Re-running photos is the classifier's: classifier/admin.py extends this admin with that action.
 
     @admin.display(description="original")
     def original_name(self, obj: Photo) -> str:
@@ -126,13 +126,6 @@ class PhotoAdmin(admin.ModelAdmin):
     @admin.display(description="pixels")
     def dimensions(self, obj: Photo) -> str:
         return f"{obj.width}×{obj.height}" if obj.width and obj.height else "—"
-
-    @admin.action(description="Re-run the selected photos (failed or stuck)")
-    def requeue_photos(self, request, queryset):
-        from classifier import services as classifier_services
-
-        count = classifier_services.photos_requeue(photos_qs=queryset)
-        self.message_user(request, f"Queued {count} photo(s) again.", messages.SUCCESS)
 
 
 @admin.register(Export)

@@ -233,7 +233,7 @@ class Export(TimeStampedModel):
 
 
 # --- Proofing galleries (the photographer's client chooses from a session) -----------------------------
-# Workflow code lives in sessions_app.galleries; these are the rows.
+# Workflow code lives in the galleries app (galleries/); these are the rows.
 
 
 class Gallery(TimeStampedModel):

@@ -12,8 +12,6 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from classifier import selectors as classifier_selectors
-
 from .models import Client, Photo, PhotoSession, RejectedUpload, User
 
 FAILURES_SHOWN = 100  # the progress panel lists this many failed photos, then "and N more"
@@ -146,37 +144,3 @@ def session_rejected_uploads(*, session: PhotoSession) -> SessionRejections:
     rows = list(session.rejected_uploads.all()[:REJECTIONS_SHOWN])
     count = len(rows) if len(rows) < REJECTIONS_SHOWN else session.rejected_uploads.count()
     return SessionRejections(count=count, shown=rows)
-
-
-# --- Result groups ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GroupCounts:
-    blinking: int
-    not_blinking: int
-    no_face: int
-    unreadable: int
-    check: int = 0  # the "check these" group: the machine is unsure, nobody decided yet
-
-    @property
-    def total(self) -> int:
-        return self.check + self.blinking + self.not_blinking + self.no_face + self.unreadable
-
-
-def session_group_counts(
-    *, session: PhotoSession, summary: classifier_selectors.SessionSummary | None = None
-) -> GroupCounts:
-    """CHECK THESE / BLINKING / NOT BLINKING / NO FACE / UNREADABLE counts for the session page.
-
-    From classifier.selectors.session_summary (corrections and the session's strictness applied, without
-    building review cards: the progress panel polls this), or `summary` when the caller already has it.
-    """
-    counts = (summary or classifier_selectors.session_summary(session=session)).counts
-    return GroupCounts(
-        blinking=counts["blinking"],
-        not_blinking=counts["not_blinking"],
-        no_face=counts["no_face"],
-        unreadable=counts["unreadable"],
-        check=counts["check"],
-    )

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.test import Client as WebClient
 
-from sessions_app.galleries import services as gallery_services
-from sessions_app.galleries.previews import gallery_previews_build
+from galleries import services as gallery_services
+from galleries.previews import gallery_previews_build
 from sessions_app.models import Gallery, PhotoSession
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 

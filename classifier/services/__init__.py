@@ -1,43 +1,21 @@
-"""Writes for the classifier: inspecting uploads, processing photos, model versions.
+"""Writes for the classifier: photo intake (store + queue), processing photos, eye zooms, model versions.
 
 Other apps import from here only (`from classifier import services`). Each submodule holds one
 concern; this module re-exports the public functions. Keep additions additive.
 """
-from .corrections import (
-    CorrectionError,
-    correction_create,
-    correction_undo,
-    corrections_bulk_create,
-    corrections_undo,
-    session_undo_last,
-    SessionUndo,
-)
 from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
-from .inspection import ImageInfo, UnreadableImage, inspect_upload
+from .intake import photo_upload, photos_import_paths, photos_requeue_failed
 from .model_versions import (
+    file_sha256,
     live_model_version,
     model_version_ensure_bundled,
     model_version_ensure_default,
     model_version_promote,
 )
-from .personal import PersonalModelError, personal_model_accept
 from .reanalysis import session_reanalyse
-from .training_examples import (
-    EyePickError,
-    eye_pick_create,
-    training_examples_sync,
-    training_opt_out_set,
-    training_set_export,
-)
-from .training_runs import (
-    TrainingRunError,
-    training_run_cancel,
-    training_run_create,
-    training_run_execute,
-    training_run_fail,
-    training_runs_fail_stale,
-    training_summary_line,
-)
+# A local file with a version's weights (bundled, or a checked copy from storage); loads no model. The
+# training run's gate scores the live model with it.
+from ..worker_model import weights_path as model_version_weights_path
 from .processing import (
     SweepReport,
     photo_claim,
@@ -51,45 +29,26 @@ from .processing import (
 )
 
 __all__ = [
-    "EyePickError",
-    "PersonalModelError",
-    "TrainingRunError",
-    "eye_pick_create",
-    "personal_model_accept",
     "session_reanalyse",
-    "training_examples_sync",
-    "training_opt_out_set",
-    "training_run_cancel",
-    "training_run_create",
-    "training_run_execute",
-    "training_run_fail",
-    "training_runs_fail_stale",
-    "training_set_export",
-    "training_summary_line",
-    "CorrectionError",
-    "correction_create",
-    "correction_undo",
-    "corrections_bulk_create",
-    "corrections_undo",
-    "session_undo_last",
-    "SessionUndo",
-    "ImageInfo",
     "ZoomState",
     "ZoomUnavailable",
     "eye_zoom_make",
     "eye_zoom_request",
     "SweepReport",
-    "UnreadableImage",
-    "inspect_upload",
+    "file_sha256",
     "live_model_version",
     "model_version_ensure_bundled",
     "model_version_ensure_default",
     "model_version_promote",
+    "model_version_weights_path",
     "photo_claim",
     "photo_fail",
     "photo_process",
+    "photo_upload",
     "photos_enqueue",
+    "photos_import_paths",
     "photos_requeue",
+    "photos_requeue_failed",
     "photos_send_unsent",
     "photos_sweep_stuck",
     "prediction_record",

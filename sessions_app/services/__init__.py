@@ -1,21 +1,24 @@
 """Writes for photographers, clients, sessions and photos.
 
-Views, the admin, management commands and the classifier app call these; nothing else writes these
-models. Bad input raises `django.core.exceptions.ValidationError` (forms) or `UploadRejected` (files),
-each with a reason a photographer can read. One module per concern; this package re-exports the
-public names (`from sessions_app import services`).
+Views, the admin, management commands and the apps above (classifier, review, galleries, learning) call
+these; nothing else writes these models, and this app imports none of those apps. Bad input raises
+`django.core.exceptions.ValidationError` (forms) or `UploadRejected` (files), each with a reason a
+photographer can read. One module per concern; this package re-exports the public names
+(`from sessions_app import services`).
 
 * `accounts`    — sign-up.
 * `clients`     — a photographer's clients.
 * `sessions`    — shoot sessions, and deleting one with every stored file.
-* `photos`      — the upload checks and storing an original; re-running failed photos.
-* `imports`     — files already on disk (`manage.py import_session`).
+* `inspection`  — what an uploaded file is, from its header alone (ml.imaging; never decodes pixels).
+* `photos`      — the upload checks and storing an original (classifier.services.photo_upload queues it).
+* `imports`     — files already on disk (`manage.py import_session`), stored the same way.
 * `photo_state` — a photo's processing state, moved only by conditional updates (the worker calls these).
 * `storage`     — deleting stored files.
 """
 from .accounts import user_signup
 from .clients import client_create, client_delete, client_get_or_create, client_update
-from .imports import ImportOutcome, iter_import_files, photos_import_paths
+from .imports import ImportOutcome, iter_import_files, photos_store_paths
+from .inspection import ImageInfo, UnreadableImage, inspect_upload
 from .photo_state import (
     photo_state_claim,
     photo_state_done,
@@ -36,18 +39,19 @@ from .photos import (
     UploadRejected,
     UploadResult,
     clean_filename,
-    photo_upload,
+    photo_store,
     photos_mark_seen,
     rejected_upload_record,
-    photos_requeue_failed,
 )
 from .sessions import session_create, session_delete, session_update, sessions_set_strictness
 from .storage import storage_delete
 
 __all__ = [
+    "ImageInfo",
     "ImportOutcome",
     "UploadRejected",
     "UploadResult",
+    "UnreadableImage",
     "clean_filename",
     "client_create",
     "client_delete",
@@ -61,10 +65,9 @@ __all__ = [
     "photo_state_give_up",
     "photo_state_release",
     "photo_state_requeue_stuck",
-    "photo_upload",
-    "photos_import_paths",
+    "inspect_upload",
+    "photo_store",
     "photos_mark_seen",
-    "photos_requeue_failed",
     "photos_state_mark_sent",
     "photos_state_mark_unsent",
     "photos_state_rerun",
@@ -72,6 +75,7 @@ __all__ = [
     "photos_state_touch",
     "photos_state_unsent",
     "photos_state_waiting",
+    "photos_store_paths",
     "session_create",
     "session_delete",
     "session_update",

@@ -1,4 +1,4 @@
-"""Importing files already on disk (`manage.py import_session`) through the same checks as an upload."""
+"""Files already on disk (`manage.py import_session`), stored through the same checks as an upload."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.files import File
 
 from ..models import Photo, PhotoSession
-from .photos import UploadRejected, photo_upload
+from .photos import UploadRejected, photo_store
 
 
 @dataclass(frozen=True)
@@ -34,14 +34,13 @@ def iter_import_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
                     yield Path(folder) / name
 
 
-def photos_import_paths(
-    *, session: PhotoSession, paths: Iterable[str | os.PathLike], enqueue: bool = True
-) -> Iterator[ImportOutcome]:
-    """Import files from disk through `photo_upload`, yielding one outcome per file as it goes."""
+def photos_store_paths(*, session: PhotoSession, paths: Iterable[str | os.PathLike]) -> Iterator[ImportOutcome]:
+    """Store files from disk through `photo_store`, yielding one outcome per file as it goes (queueing them is
+    the caller's: classifier.services.photos_import_paths)."""
     for path in iter_import_files(paths):
         try:
             with path.open("rb") as fh:
-                result = photo_upload(session=session, fileobj=File(fh, name=path.name), filename=path.name, enqueue=enqueue)
+                result = photo_store(session=session, fileobj=File(fh, name=path.name), filename=path.name)
         except UploadRejected as exc:
             yield ImportOutcome(path=path, status="rejected", reason=exc.reason)
         except OSError as exc:

@@ -1,4 +1,4 @@
-"""Photos: the upload checks, storing an original, queueing it, re-running failed ones."""
+"""Photos: the upload checks and storing an original. Queueing it is the caller's (classifier.services.photo_upload)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from eyespy_site.errors import AppError
 
 from ..models import Photo, PhotoSession, RejectedUpload
+from .inspection import UnreadableImage, inspect_upload
 from .storage import storage_delete
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,9 @@ def _existing_duplicate(*, session: PhotoSession, sha256: str) -> Photo | None:
     return Photo.objects.filter(session=session, sha256=sha256).first()
 
 
-def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enqueue: bool = True) -> UploadResult:
-    """Validate one uploaded file, store it under a generated name and queue it for processing.
+def photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> UploadResult:
+    """Validate one uploaded file and store it under a generated name, as a `queued` photo. Nothing is sent to
+    a worker here: classifier.services.photo_upload (the upload view, import_session) queues it after the commit.
 
     Checks are cheap on purpose (size, header sniffing): the web process never decodes a whole image.
     A file whose pixels turn out broken fails later, in the worker, with its own reason.
@@ -84,7 +86,7 @@ def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enq
     the session page still lists it after a reload.
     """
     try:
-        return _photo_upload(session=session, fileobj=fileobj, filename=filename, enqueue=enqueue)
+        return _photo_store(session=session, fileobj=fileobj, filename=filename)
     except UploadRejected as exc:
         rejected_upload_record(session=session, filename=filename, reason=exc.reason, size=_file_size(fileobj))
         raise
@@ -104,9 +106,7 @@ def photos_mark_seen(*, session: PhotoSession, photo_uuids) -> int:
     return session.photos.filter(uuid__in=list(photo_uuids), seen=False).update(seen=True)
 
 
-def _photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, enqueue: bool) -> UploadResult:
-    from classifier import services as classifier_services  # classifier depends on us; import late
-
+def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> UploadResult:
     size = _file_size(fileobj)
     if size == 0:
         raise UploadRejected("empty file (0 bytes)", code="empty")
@@ -116,8 +116,8 @@ def _photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, en
 
     fileobj.seek(0)
     try:
-        info = classifier_services.inspect_upload(fileobj)
-    except classifier_services.UnreadableImage as exc:
+        info = inspect_upload(fileobj)
+    except UnreadableImage as exc:
         raise UploadRejected(getattr(exc, "reason", None) or str(exc), code="unreadable") from None
     sha256 = _sha256(fileobj)
 
@@ -140,9 +140,6 @@ def _photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, en
     try:
         with transaction.atomic():
             photo.save()
-            if enqueue:
-                photo_id = photo.id
-                transaction.on_commit(lambda: classifier_services.photos_enqueue(photo_ids=[photo_id]), robust=True)
     except IntegrityError:
         # Two requests with the same bytes raced past the duplicate check; the database kept one.
         storage_delete([photo.original.name])
@@ -154,10 +151,3 @@ def _photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str, en
         storage_delete([photo.original.name])
         raise
     return UploadResult(photo=photo, duplicate=False)
-
-
-def photos_requeue_failed(*, session: PhotoSession) -> int:
-    """Re-run the session's failed photos (the "Re-run failed" button). Returns how many were queued."""
-    from classifier import services as classifier_services
-
-    return classifier_services.photos_requeue(photos_qs=session.photos.filter(status=Photo.Status.FAILED))

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from .. import selectors, services
 from ..forms import ClientForm
-from .shortcuts import save_valid_form
+from sessions_app.shortcuts import save_valid_form
 
 
 @login_required

@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from classifier.models import Correction, ModelVersion, Prediction
-from sessions_app.exports import export_create
+from review.exports import export_create
 from sessions_app.models import Client, Export, Photo, PhotoSession, User
 from tests.factories import jpeg_bytes, make_client, make_photo, make_session, make_user
 from tests.review_builders import BLINK, OPEN, make_judged_photo

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import pytest
 from django.db import transaction
 
-from sessions_app.galleries import previews, services
+from galleries import previews, services
 from sessions_app.models import Gallery, Selection
 from tests.browser.helpers import shot
 from tests.conftest import require

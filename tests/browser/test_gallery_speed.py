@@ -12,8 +12,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
-from sessions_app.galleries import previews, services
-from sessions_app.galleries.access import new_token
+from galleries import previews, services
+from galleries.access import new_token
 from sessions_app.models import Gallery, GalleryPhoto, Photo
 from tests.factories import make_session, make_user
 from tests.gallery_builders import enter

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import services
+from classifier import services as classifier_services
 from classifier.models import ModelVersion, TrainingRun
+from learning import services as learning_services
 from tests.classifier.learning_builders import learning_settings, small_base_data
 from tests.factories import PASSWORD, make_user
 
@@ -20,8 +21,8 @@ def test_staff_retrain_from_the_admin_watch_progress_and_roll_back(page, server_
     learning_settings(settings, small_base_data(shared_data, tmp_path / "data"), tmp_path / "var")
     settings.EYESPY_TRAINING_EPOCHS_SCRATCH = 2  # the bundled model has no Keras weights: this run trains from scratch
     settings.EYESPY_GATE_BASE_TOLERANCE = 1.0  # a 2-epoch model may go live: this test is about the screens
-    monkeypatch.setattr("classifier.services.training_runs._send", lambda run_id: None)  # no broker: we are the worker
-    bundled = services.live_model_version()
+    monkeypatch.setattr("learning.services.training_runs._send", lambda run_id: None)  # no broker: we are the worker
+    bundled = classifier_services.live_model_version()
     make_user("staff@example.com", is_staff=True, is_superuser=True)
 
     page.goto(f"{server_url}/admin/login/")
@@ -43,7 +44,7 @@ def test_staff_retrain_from_the_admin_watch_progress_and_roll_back(page, server_
             page.wait_for_selector("#run-progress .run-epoch:has-text('epoch 1 of 2')", timeout=20_000)
             seen.append(page.text_content("#run-progress .run-status"))
 
-    services.training_run_execute(run_id=run.pk, echo=watch)
+    learning_services.training_run_execute(run_id=run.pk, echo=watch)
 
     assert seen == ["Running"]
     page.wait_for_selector("#run-progress[data-status='done']", timeout=20_000)

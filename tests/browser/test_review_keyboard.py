@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from classifier import selectors
 from classifier.models import Correction
+from review import selectors
 from tests.browser.helpers import idle, log_in, open_review
 from tests.factories import make_session, make_user
 from tests.review_builders import face, make_judged_photo

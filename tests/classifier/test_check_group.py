@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import selectors
-from classifier.services.corrections import correction_create, correction_undo
-from sessions_app import selectors as sessions_selectors
+from review import selectors
+from review.services.corrections import correction_create, correction_undo
 from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, face, make_judged_photo
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +58,7 @@ def test_every_count_includes_the_check_group_and_agrees(session, alice, strictn
     assert summary.counts == groups.counts and summary.counts["check"] == len(groups.check)
     assert dict(summary.group_counts)["check"] == len(groups.check)
     assert selectors.sessions_counts(sessions=[session]) == {session.id: groups.counts}
-    page = sessions_selectors.session_group_counts(session=session)
+    page = selectors.session_group_counts(session=session)
     assert (page.check, page.blinking, page.not_blinking) == (len(groups.check), len(groups.blinking),
                                                                len(groups.not_blinking))
     assert page.total == len(made)

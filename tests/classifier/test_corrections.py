@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import selectors
 from classifier.models import Correction
-from classifier.services.corrections import (
+from review import selectors
+from review.services.corrections import (
     CorrectionError,
     correction_create,
     correction_undo,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import services
+from classifier import services as classifier_services
 from classifier.models import Correction, ModelVersion, TrainingExample, TrainingRun
 from classifier.services.processing import photo_process
-from classifier.services.labelling import session_is_frozen
+from learning import services as learning_services
+from learning.services.labelling import session_is_frozen
 from ml import datasets
+from review import services as review_services
 from sessions_app.models import Photo
 from tests.classifier.learning_builders import learning_settings, register_live, small_base_data, train_small_model
 from tests.factories import make_photo, make_session
@@ -73,7 +75,7 @@ def _photos(session, items):
 
 
 def _agreement(photos) -> float:
-    from classifier import selectors
+    from review import selectors
 
     hits = 0
     for photo, truth in photos:
@@ -92,8 +94,8 @@ def _report(name: str, run: TrainingRun, **extra) -> None:
 
 
 def _retrain(by) -> TrainingRun:
-    run = services.training_run_create(by=by, enqueue=False)
-    return services.training_run_execute(run_id=run.pk)
+    run = learning_services.training_run_create(by=by, enqueue=False)
+    return learning_services.training_run_execute(run_id=run.pk)
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def test_corrections_that_contradict_the_model_make_the_next_version_better(worl
     taught = _photos(train_session, wrong[0::2])
     held_out = _photos(frozen_session, wrong[1::2])
     for photo, truth in taught + held_out:
-        services.correction_create(photo=photo, label=truth, by=alice)
+        review_services.correction_create(photo=photo, label=truth, by=alice)
     before = _agreement(held_out)
 
     run = _retrain(alice)
@@ -130,7 +132,7 @@ def test_corrections_that_contradict_the_model_make_the_next_version_better(worl
     assert gate["base_delta"] >= -0.01
     assert {"accuracy", "precision", "recall", "f1", "tp", "fp", "tn", "fn", "ece", "n"} <= set(gate["candidate"]["base"])
     # The photos of the frozen session, analysed again by the new live model, agree more with the photographer.
-    services.photos_requeue(photos_qs=Photo.objects.filter(session=frozen_session))
+    classifier_services.photos_requeue(photos_qs=Photo.objects.filter(session=frozen_session))
     for photo, _ in held_out:
         photo_process(photo_id=photo.id)
     after = _agreement(held_out)
@@ -147,9 +149,9 @@ def test_label_flipped_corrections_are_refused_and_the_live_model_stays(world, l
     flipped = _photos(train_session, right[0::2][:40])
     honest = _photos(frozen_session, right[1::2][:20])
     for photo, truth in flipped:
-        services.correction_create(photo=photo, label="NOT_BLINKING" if truth == "BLINKING" else "BLINKING", by=alice)
+        review_services.correction_create(photo=photo, label="NOT_BLINKING" if truth == "BLINKING" else "BLINKING", by=alice)
     for photo, truth in honest:
-        services.correction_create(photo=photo, label=truth, by=alice)
+        review_services.correction_create(photo=photo, label=truth, by=alice)
 
     run = _retrain(alice)
 

@@ -10,8 +10,10 @@ from django.test import Client as WebClient
 from django.urls import URLPattern
 from django.utils import timezone
 
-from classifier import services
+from classifier import services as classifier_services
 from classifier.models import EyePick, ModelVersion, PersonalModel, ReanalysisJob, TrainingRun
+from learning import services as learning_services
+from review import services as review_services
 from sessions_app.models import PhotoSession
 from tests.factories import make_session, make_user
 from tests.review_builders import BLINK, OPEN, add_prediction, face, make_judged_photo
@@ -29,7 +31,7 @@ ROUTES = namespace_patterns("learning")
 def sent(monkeypatch):
     """Runs and photos handed to the broker (after commit), recorded instead of sent."""
     calls = []
-    monkeypatch.setattr("classifier.services.training_runs._send", lambda run_id: calls.append(("run", run_id)))
+    monkeypatch.setattr("learning.services.training_runs._send", lambda run_id: calls.append(("run", run_id)))
     monkeypatch.setattr("classifier.services.processing.photos_enqueue",
                         lambda *, photo_ids: calls.extend(("photo", i) for i in photo_ids))
     return calls
@@ -131,11 +133,11 @@ def test_start_a_run_once_and_cancel_it(staff_web, sent, django_capture_on_commi
 def test_a_run_whose_worker_died_is_marked_failed(settings):
     run = TrainingRun.objects.create(status=TrainingRun.Status.RUNNING,
                                      heartbeat_at=timezone.now() - timedelta(seconds=settings.EYESPY_TRAINING_STALE_SECONDS + 5))
-    assert services.training_runs_fail_stale() == 1
+    assert learning_services.training_runs_fail_stale() == 1
     run.refresh_from_db()
     assert run.status == "failed" and "stopped" in run.error and "live model was not changed" in run.error
     # The task redelivered after the kill does not start it again either.
-    redelivered = services.training_run_execute(run_id=run.pk, redelivered=True)
+    redelivered = learning_services.training_run_execute(run_id=run.pk, redelivered=True)
     assert redelivered.status == "failed"
 
 
@@ -143,7 +145,7 @@ def test_the_review_says_what_the_new_model_changed_and_reanalyses(web_alice, se
     old = ModelVersion.objects.create(name="old-model")
     changed = make_judged_photo(session, faces=OPEN, model=old)
     same = make_judged_photo(session, faces=OPEN, model=old)
-    live = services.model_version_promote(version=ModelVersion.objects.create(name="new-model", parent=old))
+    live = classifier_services.model_version_promote(version=ModelVersion.objects.create(name="new-model", parent=old))
     add_prediction(changed, faces=BLINK, model=live)
     add_prediction(same, faces=OPEN, model=live)
 
@@ -175,11 +177,11 @@ def test_personal_strictness_is_offered_past_the_minimum_and_applied_only_on_acc
     page = web_alice.get("/learning/me/").content.decode()
     assert "0</strong> decisions" in page and "switches on after 6" in page
     for p in squints:
-        services.correction_create(photo=p, label="NOT_BLINKING", by=alice)
+        review_services.correction_create(photo=p, label="NOT_BLINKING", by=alice)
     for p in blinks[:1]:
-        services.correction_create(photo=p, label="BLINKING", by=alice)
+        review_services.correction_create(photo=p, label="BLINKING", by=alice)
     assert "switches on after 6" in web_alice.get("/learning/me/").content.decode()
-    services.correction_create(photo=blinks[1], label="BLINKING", by=alice)
+    review_services.correction_create(photo=blinks[1], label="BLINKING", by=alice)
 
     page = web_alice.get("/learning/me/").content.decode()
     session.refresh_from_db()
@@ -209,26 +211,26 @@ def test_the_session_opt_out_toggle(web_alice, alice, session):
 
 
 def test_training_runs_on_its_own_queue_with_its_own_time_limit(settings):
-    from classifier import tasks
     from eyespy_site.celery import app
+    from learning import tasks
 
-    route = app.amqp.router.route({}, "classifier.tasks.retrain_model_task")
+    route = app.amqp.router.route({}, tasks.retrain_model_task.name)
     assert route["queue"].name == "training"
     assert tasks.retrain_model_task.time_limit > settings.CELERY_TASK_TIME_LIMIT
     assert tasks.retrain_model_task.autoretry_for == ()  # a failed run is recorded, not silently re-run
 
 
 def test_the_task_records_a_crash_on_the_run_and_keeps_the_live_model(monkeypatch):
-    from classifier import tasks
+    from learning import tasks
 
-    live = services.live_model_version()
-    run = services.training_run_create(by=None, enqueue=False)
+    live = classifier_services.live_model_version()
+    run = learning_services.training_run_create(by=None, enqueue=False)
     monkeypatch.setattr("ml.retrain.base_split", lambda *a, **k: (_ for _ in ()).throw(OSError("disk on fire")))
     tasks.retrain_model_task.apply(args=[run.pk])
     run.refresh_from_db()
     assert run.status == "failed" and "disk on fire" in run.error
     assert list(ModelVersion.objects.filter(is_live=True)) == [live] and ModelVersion.objects.count() == 1
-    line = services.training_summary_line(run)
+    line = learning_services.training_summary_line(run)
     assert '"version_id": null' in line and '"status": "failed"' in line
 
 
@@ -238,16 +240,16 @@ def test_a_running_run_stops_at_its_next_progress_line_when_cancelled(monkeypatc
 
     from ml import retrain
 
-    live = services.live_model_version()
-    run = services.training_run_create(by=None, enqueue=False)
+    live = classifier_services.live_model_version()
+    run = learning_services.training_run_create(by=None, enqueue=False)
     tiny = retrain.Arrays(np.zeros((2, 32, 32), np.uint8), np.array([0, 1]))
 
     def base_split_while_staff_cancel(*args, **kwargs):
-        services.training_run_cancel(run=TrainingRun.objects.get(pk=run.pk))  # the click, while data loads
+        learning_services.training_run_cancel(run=TrainingRun.objects.get(pk=run.pk))  # the click, while data loads
         return retrain.BaseSplit(train=tiny, val=tiny, counts={})
 
     monkeypatch.setattr("ml.retrain.base_split", base_split_while_staff_cancel)
     monkeypatch.setattr("ml.retrain.fit", lambda *a, **k: pytest.fail("trained after a cancel"))
-    finished = services.training_run_execute(run_id=run.pk)
+    finished = learning_services.training_run_execute(run_id=run.pk)
     assert finished.status == "cancelled" and finished.cancel_requested and finished.finished_at
     assert list(ModelVersion.objects.filter(is_live=True)) == [live] and ModelVersion.objects.count() == 1

@@ -70,7 +70,7 @@ def test_a_killed_run_leaves_the_live_model_and_storage_as_they_were(shared_data
     status, error = _query(db, "select status, error from classifier_trainingrun")[0]
     assert status == "running"  # a SIGKILL can't write anything: the heartbeat just stops ...
     sweep = _manage(_env(tmp_path, data, EYESPY_TRAINING_STALE_SECONDS="0"), "shell", "-c",
-                    "from classifier import services; print(services.training_runs_fail_stale())")
+                    "from learning import services; print(services.training_runs_fail_stale())")
     assert sweep.returncode == 0, sweep.stderr
     status, error = _query(db, "select status, error from classifier_trainingrun")[0]
     assert status == "failed" and "the live model was not changed" in error  # ... and the sweep says what happened

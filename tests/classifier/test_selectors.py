@@ -1,13 +1,13 @@
-"""Effective labels, review groups, strictness previews and agreement (classifier.selectors)."""
+"""Effective labels, review groups, strictness previews and agreement (review.selectors)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import pytest
 
-from classifier import selectors
 from classifier.models import Correction, ModelVersion
-from classifier.services.corrections import correction_create, correction_undo
+from review import selectors
+from review.services.corrections import correction_create, correction_undo
 from sessions_app.models import Photo
 from tests.factories import make_session
 from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, face, make_judged_photo, make_unique_photo

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifier import selectors
 from classifier.models import Correction
-from classifier.services import correction_create, corrections_bulk_create, session_undo_last
+from review import selectors
+from review.services import correction_create, corrections_bulk_create, session_undo_last
 from tests.factories import make_session, make_user
 from tests.review_builders import BLINK, OPEN, face, make_judged_photo
 

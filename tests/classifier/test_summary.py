@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from classifier import selectors
 from classifier.models import Correction
+from review import selectors
 from sessions_app.models import Photo
 from tests.factories import make_photo
 from tests.review_builders import BLINK, BORDERLINE, NO_FACES, OPEN, face, make_judged_photo
@@ -91,8 +91,8 @@ def test_outcomes_read_each_photo_exactly_like_its_full_card(db, session, seed):
     and "decided" as the full card, whatever mix of photo and face corrections, undos and strictness."""
     import random
 
-    from classifier.selectors.labels import thresholds_for
-    from classifier.selectors.outcomes import sessions_outcomes
+    from review.selectors.labels import thresholds_for
+    from review.selectors.outcomes import sessions_outcomes
 
     rng = random.Random(seed)
     shapes = [BLINK, OPEN, BORDERLINE, NO_FACES, [face(0.05, 0.1), face(0.95, 0.9, size_px=380)],

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier import services
 from classifier.models import EyePick, TrainingExample
 from classifier.services.processing import photo_process
-from classifier.services.labelling import (
+from learning import services as learning_services
+from review import services as review_services
+from learning.services.labelling import (
     RULE_KEEP_FACE,
     RULE_KEEP_PHOTO,
     RULE_MOST_CLOSED,
@@ -114,9 +115,9 @@ def face_photo(shared_data, session):
 @pytestmark_db
 def test_a_keep_becomes_two_open_crops_at_the_models_input_size(face_photo, alice, settings):
     settings.EYESPY_TRAINING_FROZEN_PERCENT = 0
-    services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
+    review_services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
 
-    report = services.training_examples_sync()
+    report = learning_services.training_examples_sync()
 
     examples = list(TrainingExample.objects.order_by("side"))
     assert report.created == 2 and [e.side for e in examples] == ["left", "right"]
@@ -125,35 +126,35 @@ def test_a_keep_becomes_two_open_crops_at_the_models_input_size(face_photo, alic
         assert e.crop.name == media_names.training_crop_name(photo_uuid=face_photo.uuid, example_key=e.key)
         with e.crop.open("rb") as fh:
             assert Image.open(fh).size == (32, 32)
-    assert services.training_examples_sync().created == 0  # idempotent
+    assert learning_services.training_examples_sync().created == 0  # idempotent
 
 
 @pytestmark_db
 def test_undo_and_opt_out_drop_examples_and_opting_back_in_restores_them(face_photo, alice):
-    services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
-    services.training_examples_sync()
+    review_services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
+    learning_services.training_examples_sync()
     assert TrainingExample.objects.filter(dropped_at__isnull=True).count() == 2
 
-    services.training_opt_out_set(owner=alice, session=face_photo.session, opted_out=True)
-    assert services.training_examples_sync().dropped == 2
-    services.training_opt_out_set(owner=alice, session=face_photo.session, opted_out=False)
-    assert services.training_examples_sync().restored == 2
+    learning_services.training_opt_out_set(owner=alice, session=face_photo.session, opted_out=True)
+    assert learning_services.training_examples_sync().dropped == 2
+    learning_services.training_opt_out_set(owner=alice, session=face_photo.session, opted_out=False)
+    assert learning_services.training_examples_sync().restored == 2
 
-    services.correction_undo(photo=face_photo, by=alice)
-    services.training_examples_sync()
+    review_services.correction_undo(photo=face_photo, by=alice)
+    learning_services.training_examples_sync()
     assert TrainingExample.objects.filter(dropped_at__isnull=True).count() == 0
     assert TrainingExample.objects.count() == 2  # dropped, never deleted
 
 
 @pytestmark_db
 def test_a_picked_eye_is_the_closed_example(face_photo, alice):
-    services.eye_pick_create(photo=face_photo, face_index=0, side="left", by=alice)
-    services.correction_create(photo=face_photo, label="BLINKING", by=alice)
-    services.training_examples_sync()
+    learning_services.eye_pick_create(photo=face_photo, face_index=0, side="left", by=alice)
+    review_services.correction_create(photo=face_photo, label="BLINKING", by=alice)
+    learning_services.training_examples_sync()
     example = TrainingExample.objects.get()
     assert (example.side, example.label, example.rule) == ("left", "closed", RULE_PICKED)
-    with pytest.raises(services.EyePickError):
-        services.eye_pick_create(photo=face_photo, face_index=4, side="left", by=alice)
+    with pytest.raises(learning_services.EyePickError):
+        learning_services.eye_pick_create(photo=face_photo, face_index=4, side="left", by=alice)
     assert EyePick.objects.count() == 1
 
 
@@ -163,7 +164,7 @@ def test_export_writes_folders_that_ml_evaluate_reads(face_photo, alice, tmp_pat
 
     settings.EYESPY_TRAINING_FROZEN_PERCENT = 100  # this session is frozen: its crops go to frozen/
     other = make_session(alice)
-    services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
+    review_services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
     call_command("export_training_set", "--out", str(tmp_path / "set"))
     assert sorted(p.name for p in (tmp_path / "set" / "frozen" / "open").iterdir()) == [
         f"p{alice.pk}-c{face_photo.corrections.get().pk}-f0-left.png",
@@ -182,8 +183,8 @@ def test_export_writes_folders_that_ml_evaluate_reads(face_photo, alice, tmp_pat
 def test_the_dataset_page_counts_and_shows_the_examples(face_photo, alice, client):
     from tests.factories import make_user
 
-    services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
-    services.training_examples_sync()
+    review_services.correction_create(photo=face_photo, label="NOT_BLINKING", by=alice)
+    learning_services.training_examples_sync()
     client.force_login(make_user("staff@example.com", is_staff=True))
     page = client.get("/learning/dataset/").content.decode()
     assert "2 eye crops in force" in page and "alice@example.com" in page and RULE_KEEP_PHOTO in page

@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from sessions_app.exports import export_create
+from review.exports import export_create
 from sessions_app.models import Export
 from tests.factories import make_session, make_user
 from tests.integration.worker import embedded_redis_worker, test_database_url, wait_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client as WebClient
 
-from sessions_app.galleries import services
+from galleries import services
 from sessions_app.models import GalleryPhoto
 from tests.factories import make_session, make_user
 from tests.integration.worker import embedded_redis_worker, test_database_url, wait_for

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier import services, worker_model
 from classifier.models import ModelVersion, Prediction, Verdict
-from sessions_app.exports import export_create
+from review.exports import export_create
 from sessions_app.models import Export, Photo
 from sessions_app.services import session_delete
 from tests.factories import make_session, make_user, noisy_jpeg_bytes

@@ -10,7 +10,6 @@ from classifier import services
 from classifier.models import Prediction
 from classifier.tasks import sweep_stuck_photos_task
 from sessions_app.models import Photo
-from sessions_app.services import photo_upload
 from tests.factories import (
     make_photo,
     make_session,
@@ -31,7 +30,7 @@ def test_uploads_are_processed_through_the_embedded_broker(embedded_worker, shar
 
     session = make_session(make_user())
     results = [
-        photo_upload(session=session, fileobj=ContentFile(noisy_jpeg_bytes((320, 240), seed=i)), filename=f"IMG_{i}.JPG")
+        services.photo_upload(session=session, fileobj=ContentFile(noisy_jpeg_bytes((320, 240), seed=i)), filename=f"IMG_{i}.JPG")
         for i in range(4)
     ]
     ids = [r.photo.id for r in results]

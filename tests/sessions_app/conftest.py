@@ -24,7 +24,7 @@ def enqueued(monkeypatch) -> list[int]:
         transaction.on_commit(lambda: sent.extend(ids))
 
     monkeypatch.setattr(classifier_services, "photos_enqueue", fake_enqueue)
-    # photos_requeue calls it from its own module.
+    # The intake (uploads, imports, "re-run failed") and photos_requeue call it from its own module.
     monkeypatch.setattr("classifier.services.processing.photos_enqueue", fake_enqueue)
     return sent
 

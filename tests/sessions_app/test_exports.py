@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from classifier import selectors
-from classifier.services.corrections import correction_create
-from sessions_app import exports
-from sessions_app.exports import ExportError, ExportOptions, export_create, export_run, export_write, filename_filter
-from sessions_app.exports.xmp import sidecar_bytes
-from sessions_app.exports.zips import write_keepers_zip
+from review import exports, selectors
+from review.exports import ExportError, ExportOptions, export_create, export_run, export_write, filename_filter
+from review.exports.xmp import sidecar_bytes
+from review.exports.zips import write_keepers_zip
+from review.services.corrections import correction_create
 from sessions_app.models import Export, Photo
 from tests.conftest import require
 from tests.factories import make_session
@@ -203,16 +202,16 @@ def test_small_exports_are_built_right_away(alice, alice_session, shoot):
 
 
 def test_an_inline_export_reads_the_sessions_cards_once(alice, alice_session, shoot, monkeypatch):
-    from classifier import selectors as classifier_selectors
+    from review import selectors as review_selectors
 
     calls: list[int] = []
-    real = classifier_selectors.session_cards
+    real = review_selectors.session_cards
 
     def counting(**kwargs):
         calls.append(1)
         return real(**kwargs)
 
-    monkeypatch.setattr(classifier_selectors, "session_cards", counting)
+    monkeypatch.setattr(review_selectors, "session_cards", counting)
     export = export_create(session=alice_session, fmt="csv", by=alice)
     assert export.status == Export.Status.DONE and export.total == 6
     assert len(calls) == 1
@@ -220,7 +219,7 @@ def test_an_inline_export_reads_the_sessions_cards_once(alice, alice_session, sh
 
 def test_large_exports_go_to_the_exports_queue_and_report_progress(alice, alice_session, shoot, settings, monkeypatch,
                                                                    django_capture_on_commit_callbacks):
-    from sessions_app import tasks
+    from review import tasks
 
     settings.EYESPY_EXPORT_INLINE_MAX_PHOTOS = 1
     sent: list[int] = []
@@ -251,8 +250,9 @@ def test_large_exports_go_to_the_exports_queue_and_report_progress(alice, alice_
 
 def test_export_task_routes_to_the_exports_queue():
     from eyespy_site.celery import app
+    from review.tasks import build_export_task
 
-    route = app.amqp.router.route({}, "sessions_app.tasks.build_export_task")
+    route = app.amqp.router.route({}, build_export_task.name)
     assert route["queue"].name == "exports"
 
 
@@ -266,7 +266,7 @@ def test_a_missing_original_fails_the_export_with_a_reason(alice, alice_session,
 
 
 def test_task_final_failure_is_recorded(alice, alice_session):
-    from sessions_app.tasks import build_export_task
+    from review.tasks import build_export_task
 
     export = Export.objects.create(session=alice_session, format="csv", requested_by=alice, status=Export.Status.RUNNING)
     build_export_task.on_failure(RuntimeError("boom"), "task-id", (export.id,), {}, None)
@@ -397,7 +397,7 @@ def test_cli_xmp_into_a_file_is_refused(alice_session, shoot, tmp_path):
 def test_a_transient_storage_error_retries_the_export_instead_of_failing_it(alice, alice_session, shoot,
                                                                            monkeypatch):
     """Shared task policy: a dropped S3 connection is worth another try; only the final one records a failure."""
-    from sessions_app import tasks
+    from review import tasks
 
     calls = []
     real = exports.services.write_cards
@@ -418,7 +418,7 @@ def test_a_transient_storage_error_retries_the_export_instead_of_failing_it(alic
 
 def test_an_export_that_keeps_losing_storage_fails_with_the_reason(alice, alice_session, shoot, monkeypatch):
     from eyespy_site.task_base import MAX_RETRIES
-    from sessions_app import tasks
+    from review import tasks
 
     calls = []
 
@@ -510,7 +510,7 @@ def test_storage_asking_to_slow_down_retries_an_export_task_too(alice, alice_ses
     from botocore.exceptions import ClientError
     from django.core.files.storage import FileSystemStorage
 
-    from sessions_app.tasks import build_export_task
+    from review.tasks import build_export_task
 
     real_save, calls = FileSystemStorage.save, []
 

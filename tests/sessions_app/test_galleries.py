@@ -7,9 +7,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from classifier import services as classifier_services
-from sessions_app.galleries import selectors, services
-from sessions_app.galleries.selections import selection_set_favourite, selection_submit
+from galleries import selectors, services
+from galleries.selections import selection_set_favourite, selection_submit
+from review import services as review_services
 from sessions_app.models import Gallery, GalleryPhoto, Photo, Selection
 from tests.factories import make_session
 from tests.gallery_builders import GUEST_PASSWORD, enter, judged_shoot, make_gallery
@@ -186,7 +186,7 @@ def test_reopening_a_selection_lets_the_guest_change_it(web, alice_session, shoo
 def test_a_reprocessed_or_relabelled_photo_stays_in_its_gallery(alice_session, shoot, alice):
     # The gallery is the photographer's choice at creation; a later correction doesn't pull photos out.
     gallery = make_gallery(alice_session, shoot[0])
-    classifier_services.correction_create(photo=shoot[0][0], label="BLINKING", by=alice)
+    review_services.correction_create(photo=shoot[0][0], label="BLINKING", by=alice)
     assert GalleryPhoto.objects.filter(gallery=gallery).count() == 4
 
 
@@ -246,7 +246,7 @@ def test_a_partial_update_keeps_the_other_options(alice_session, shoot):
 def test_a_mail_server_failure_is_a_message_not_an_error_page(web, alice_session, shoot, monkeypatch):
     import smtplib
 
-    from sessions_app.galleries import notify
+    from galleries import notify
 
     def down(**kwargs):
         raise smtplib.SMTPConnectError(421, "no")
@@ -259,7 +259,7 @@ def test_a_mail_server_failure_is_a_message_not_an_error_page(web, alice_session
 
 def test_email_the_link_is_no_mail_relay(web, alice_session, shoot):
     """30 quick sends to any addresses: the hourly cap holds, the refusal says why, nothing else goes out."""
-    from sessions_app.galleries import notify
+    from galleries import notify
 
     gallery = make_gallery(alice_session, shoot[0], title="x" * 200)
     for n in range(30):
@@ -280,7 +280,7 @@ def test_one_address_gets_the_link_at_most_three_times_a_day(web, alice_session,
 def test_a_failed_link_mail_does_not_use_up_the_limit(web, alice_session, shoot, monkeypatch):
     import smtplib
 
-    from sessions_app.galleries import notify
+    from galleries import notify
 
     real = notify.send_gallery_link
 

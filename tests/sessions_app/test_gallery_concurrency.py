@@ -12,9 +12,9 @@ import threading
 import pytest
 from django.db import connection
 
-from sessions_app.galleries import services
-from sessions_app.galleries.selections import SelectionError, selection_set_favourite
-from sessions_app.galleries.selectors import pick_count, selection_choices
+from galleries import services
+from galleries.selections import SelectionError, selection_set_favourite
+from galleries.selectors import pick_count, selection_choices
 from sessions_app.models import Selection
 from tests.gallery_builders import judged_shoot, make_gallery
 
@@ -51,7 +51,7 @@ def test_two_taps_at_the_same_moment_give_one_heart_and_one_refusal(alice_sessio
 
 
 def test_two_entries_at_once_with_one_email_make_one_selection(alice_session, monkeypatch):
-    from sessions_app.galleries.selections import selection_enter
+    from galleries.selections import selection_enter
 
     monkeypatch.setattr(services, "gallery_previews_enqueue", lambda *, gallery: None)
     keep, _ = judged_shoot(alice_session, keepers=1, blinks=0)

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from sessions_app.galleries import exports, selectors, services
-from sessions_app.galleries.selections import selection_comment, selection_set_favourite
+from galleries import exports, selectors, services
+from galleries.selections import selection_comment, selection_set_favourite
 from sessions_app.models import Selection
 from tests.conftest import require
 from tests.gallery_builders import judged_shoot, make_gallery

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client as WebClient
 from django.utils import timezone
 
-from sessions_app.galleries import guest_limits, services
-from sessions_app.galleries.selections import selection_set_favourite, selection_submit
+from galleries import guest_limits, services
+from galleries.selections import selection_set_favourite, selection_submit
 from sessions_app.models import Selection, SelectionItem
 from tests.gallery_builders import GUEST_PASSWORD, enter, judged_shoot, make_gallery
 

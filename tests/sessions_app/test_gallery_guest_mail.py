@@ -9,8 +9,8 @@ import smtplib
 import pytest
 from django.core import mail
 
-from sessions_app.galleries import guest_text, notify, services
-from sessions_app.galleries.selections import selection_set_favourite, selection_submit
+from galleries import guest_text, notify, services
+from galleries.selections import selection_set_favourite, selection_submit
 from sessions_app.models import Selection
 from tests.gallery_builders import enter, judged_shoot, make_gallery
 

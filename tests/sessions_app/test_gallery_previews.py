@@ -9,8 +9,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from sessions_app import media_names, tasks
-from sessions_app.galleries import previews, services
+from galleries import previews, services, tasks
+from sessions_app import media_names
 from sessions_app.models import GalleryPhoto
 from tests.factories import jpeg_bytes
 from tests.gallery_builders import judged_shoot, make_gallery

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.test import Client as WebClient
 
-from sessions_app.galleries import access, previews, services
+from galleries import access, previews, services
 from sessions_app.models import Selection
 from tests.gallery_builders import GUEST_PASSWORD, enter, judged_shoot, make_gallery
 from tests.parallel import Hold, held_in_parallel

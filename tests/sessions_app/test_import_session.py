@@ -106,7 +106,7 @@ def test_unknown_owner_missing_path_and_no_files_fail_before_creating_anything(a
 
 
 def test_help_says_the_last_line_is_the_session_uuid():
-    from sessions_app.management.commands.import_session import Command
+    from classifier.management.commands.import_session import Command
 
     assert "LAST line printed is the new session's UUID" in Command.help
 

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.test import Client as WebClient
 from django.urls import URLPattern
 
-from sessions_app.galleries.access import new_token
+from galleries.access import new_token
 from sessions_app.models import Client, Export, Gallery, GalleryPhoto, Selection, SelectionItem
 from tests.factories import make_client, make_model_version, make_photo
 from tests.url_patterns import namespace_patterns

@@ -114,7 +114,7 @@ def _post_queries(web, url: str, data: dict) -> int:
 
 
 def test_loupe_seen_reports_and_session_undo_do_not_grow_with_photos(web, alice, alice_session):
-    from classifier.services import correction_create
+    from review.services import correction_create
 
     _add_photos(alice_session, 3, correct_every=3)
     first = alice_session.photos.first()

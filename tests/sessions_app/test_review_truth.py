@@ -9,8 +9,8 @@ import pytest
 from django.test import Client as WebClient
 
 from classifier.models import Correction
-from classifier.services import correction_create
-from sessions_app.exports.services import export_write
+from review.exports.services import export_write
+from review.services import correction_create
 from sessions_app.models import Photo, RejectedUpload
 from tests.review_builders import BLINK, OPEN, face, make_judged_photo, make_unique_photo
 

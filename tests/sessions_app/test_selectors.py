@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.http import Http404
 
-from classifier import selectors as review
+from review import selectors as review
 from sessions_app import selectors
 from sessions_app.models import Photo
 from tests.factories import make_client, make_model_version, make_photo, make_session

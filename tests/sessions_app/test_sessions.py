@@ -196,7 +196,7 @@ def test_group_counts_cover_every_finished_photo_like_the_review_screen(web, ali
 
 
 def test_review_link_appears_only_when_the_review_page_exists(web, alice_session, monkeypatch):
-    from sessions_app.views import sessions as session_views
+    from review.views import sessions as session_views
 
     mark_done(make_photo(alice_session), p_closed=0.9, model_version=make_model_version())
     monkeypatch.setattr(session_views, "_review_url", lambda s: None)
@@ -231,7 +231,7 @@ def test_rerun_needs_post(web, alice_session):
 
 
 def test_session_page_shows_the_agreement_line_once_something_was_corrected(web, alice, alice_session):
-    from classifier.services.corrections import correction_create
+    from review.services.corrections import correction_create
     from tests.review_builders import BLINK, OPEN, make_judged_photo
 
     flagged = [make_judged_photo(alice_session, faces=BLINK) for _ in range(3)]

@@ -1,4 +1,5 @@
-"""photo_upload (the service) and sessions/<uuid>/upload/ (the endpoint upload.js and the plain form use)."""
+"""photo_upload (stored by sessions_app.services.photo_store, queued by classifier.services) and
+sessions/<uuid>/upload/ (the endpoint upload.js and the plain form use)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from classifier import services as classifier_services
 from sessions_app import services
 from sessions_app.models import Photo
 from tests.factories import jpeg_bytes, make_session, pdf_bytes, png_bomb_bytes, truncated_jpeg_bytes
@@ -21,8 +23,9 @@ def upload_url(session) -> str:
     return f"/sessions/{session.uuid}/upload/"
 
 
-def _upload(session, data: bytes, name: str = "IMG_0001.JPG", **kw) -> services.UploadResult:
-    return services.photo_upload(session=session, fileobj=ContentFile(data, name=name), filename=name, **kw)
+def _upload(session, data: bytes, name: str = "IMG_0001.JPG") -> services.UploadResult:
+    """An upload as the view makes it: checked and stored by sessions_app, queued by the classifier."""
+    return classifier_services.photo_upload(session=session, fileobj=ContentFile(data, name=name), filename=name)
 
 
 # --- the service ------------------------------------------------------------------------------------
@@ -129,10 +132,12 @@ def test_body_damage_past_the_header_is_left_to_the_worker(alice_session):
     assert photo.status == Photo.Status.QUEUED
 
 
-def test_upload_without_enqueue_queues_nothing(alice_session, enqueued, django_capture_on_commit_callbacks):
+def test_storing_alone_queues_nothing(alice_session, enqueued, django_capture_on_commit_callbacks):
+    # sessions_app stores; only the classifier's intake sends work to a worker (import_session --inline).
     with django_capture_on_commit_callbacks(execute=True):
-        _upload(alice_session, jpeg_bytes(), enqueue=False)
-    assert enqueued == []
+        photo = services.photo_store(session=alice_session, fileobj=ContentFile(jpeg_bytes(), name="a.jpg"),
+                                     filename="a.jpg").photo
+    assert enqueued == [] and photo.status == Photo.Status.QUEUED
 
 
 def test_clean_filename_keeps_a_readable_base_name():

@@ -1,0 +1,28 @@
+"""Lightroom filename filters: paste into Library Filter > Text > Filename > Contains.
+
+Lightroom's "Contains" rule matches any of the comma- or space-separated words, so a list of file
+stems (no extension) picks the photo and its raw twin (IMG_0001.JPG and IMG_0001.CR3) alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..selectors import PhotoCard
+from .naming import original_stem
+
+KEEPERS = "keepers"
+REJECTS = "rejects"
+
+
+def filename_filter(cards: Iterable[PhotoCard], *, which: str = KEEPERS) -> str:
+    """'IMG_0001, IMG_0004, ...' for the keepers or the rejects (blinking photos), in file-name order."""
+    if which not in (KEEPERS, REJECTS):
+        raise ValueError(f"which must be {KEEPERS!r} or {REJECTS!r}")
+    stems: dict[str, None] = {}
+    for card in cards:
+        if card.unreadable or card.is_keeper != (which == KEEPERS):
+            continue
+        stem = original_stem(card.photo).replace(",", " ").strip()
+        if stem:
+            stems.setdefault(stem, None)
+    return ", ".join(sorted(stems, key=str.lower))

@@ -1,0 +1,102 @@
+"""XMP sidecars: xmp:Rating and xmp:Label per photo, as Lightroom, Capture One and darktable read them.
+
+Keepers get `rating_keeper` / `label_keeper`, blinking photos `rating_blinking` / `label_blinking` (Red);
+photos still in the review's "check these" group keep their verdict's rating and get `label_check`
+(Purple by default, the review's colour for the group).
+
+`IMG_0001.xmp` (basename naming) is what Adobe and Capture One look for beside a raw or JPEG of the same
+stem, so a studio shooting RAW+JPEG can drop the sidecars next to the raws. `IMG_0001.JPG.xmp` (full
+naming) is darktable's and digiKam's convention.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+from xml.sax.saxutils import quoteattr
+
+from ..selectors import PhotoCard
+from .naming import UniqueNames, safe_filename
+from .options import NAMING_FULL, ExportOptions
+
+# The standard packet wrapper: begin="BOM" lets readers detect the encoding; end="w" marks it writable.
+_PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+_PACKET_END = '<?xpacket end="w"?>'
+
+
+def sidecar_name(filename: str, *, naming: str) -> str:
+    if naming == NAMING_FULL:
+        return f"{filename}.xmp"
+    return f"{os.path.splitext(filename)[0]}.xmp"
+
+
+def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
+    """(rating, label) for a judged photo: blinking photos are rejects, everything else a keeper; a photo
+    still to check keeps its verdict's rating with the check colour (its verdict is the label in force)."""
+    rating, label = ((options.rating_keeper, options.label_keeper) if card.is_keeper
+                     else (options.rating_blinking, options.label_blinking))
+    return rating, (options.label_check or label) if card.to_check else label
+
+
+def sidecar_bytes(*, rating: int, label: str, metadata_date: datetime | None = None) -> bytes:
+    """One XMP packet. MetadataDate tells Lightroom the file's metadata is newer than its catalog."""
+    stamp = (metadata_date or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    attrs = [f"xmp:Rating={quoteattr(str(int(rating)))}", f"xmp:MetadataDate={quoteattr(stamp)}"]
+    if label:
+        attrs.append(f"xmp:Label={quoteattr(label)}")
+    body = "\n    ".join(attrs)
+    text = (
+        f"{_PACKET_BEGIN}\n"
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Eye Spy">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about=""\n'
+        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+        f"    {body}/>\n"
+        " </rdf:RDF>\n"
+        "</x:xmpmeta>\n"
+        f"{_PACKET_END}\n"
+    )
+    return text.encode("utf-8")
+
+
+def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
+    names = UniqueNames()
+    now = datetime.now(timezone.utc)
+    for card in cards:
+        if card.unreadable:
+            continue  # no verdict, nothing to say about it
+        rating, label = sidecar_values(card, options)
+        name = names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming))
+        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now)
+
+
+def write_xmp_zip(
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, options: ExportOptions, progress: Callable[[int], None] | None = None
+) -> int:
+    """A ZIP of one sidecar per judged photo. Returns how many were written."""
+    done = 0
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in _sidecars(cards, options):
+            zf.writestr(name, data)
+            done += 1
+            if progress:
+                progress(done)
+    return done
+
+
+def write_xmp_folder(
+    cards: Iterable[PhotoCard], folder: Path, *, options: ExportOptions, progress: Callable[[int], None] | None = None
+) -> list[Path]:
+    """One sidecar per judged photo into `folder` (created if needed; existing sidecars are replaced)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in _sidecars(cards, options):
+        path = folder / name
+        path.write_bytes(data)
+        written.append(path)
+        if progress:
+            progress(len(written))
+    return written

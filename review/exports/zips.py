@@ -1,0 +1,84 @@
+"""ZIPs of originals, streamed: each file is copied from storage in chunks, never held whole in memory.
+
+JPEG/HEIC/PNG originals are already compressed, so entries are STORED (no CPU spent squeezing nothing out).
+`force_zip64` on every entry keeps files over 4 GB and sessions over 65k entries valid.
+"""
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from django.utils import timezone
+
+from ..selectors import PhotoCard
+from .naming import UniqueNames, safe_filename
+from .options import ExportError
+
+CHUNK = 1024 * 1024
+FOLDER_BLINKING = "BLINKING"
+FOLDER_NOT_BLINKING = "NOT_BLINKING"
+FOLDER_CHECK = "CHECK"  # the review's "check these": the machine is unsure and nobody has decided yet
+
+
+def _zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
+    # ZIP timestamps are local wall-clock times without a zone and can't predate 1980.
+    moment = card.photo.taken_at or card.photo.created_at
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return max(local.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
+
+
+def _add_original(zf: zipfile.ZipFile, card: PhotoCard, arcname: str) -> None:
+    info = zipfile.ZipInfo(arcname, date_time=_zip_time(card))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    try:
+        src = card.photo.original.open("rb")
+    except FileNotFoundError:
+        raise ExportError(f"the original of {card.photo.original_filename} is missing from storage") from None
+    with src, zf.open(info, "w", force_zip64=True) as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+
+
+def _write(entries: Iterable[tuple[PhotoCard, str]], dest: BinaryIO, progress: Callable[[int], None] | None) -> int:
+    done = 0
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for card, arcname in entries:
+            _add_original(zf, card, arcname)
+            done += 1
+            if progress:
+                progress(done)
+    return done
+
+
+def keepers(cards: Iterable[PhotoCard]) -> list[PhotoCard]:
+    return [c for c in cards if c.is_keeper]
+
+
+def write_keepers_zip(
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
+) -> int:
+    """Originals of every keeper (not blinking, including face-less shots) at the ZIP's top level."""
+    names = UniqueNames()
+    return _write(((c, names.claim(safe_filename(c.photo))) for c in keepers(cards)), dest, progress)
+
+
+def write_folders_zip(
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
+) -> int:
+    """Every judged original, in BLINKING/, NOT_BLINKING/ or, while still to check, CHECK/ (whatever the
+    machine's verdict: the folder is the photographer's to-do list). Unreadable files are left out."""
+    folders = {FOLDER_BLINKING: UniqueNames(), FOLDER_NOT_BLINKING: UniqueNames(), FOLDER_CHECK: UniqueNames()}
+
+    def entries():
+        for card in cards:
+            if card.unreadable:
+                continue
+            if card.to_check:
+                folder = FOLDER_CHECK
+            else:
+                folder = FOLDER_NOT_BLINKING if card.is_keeper else FOLDER_BLINKING
+            yield card, f"{folder}/{folders[folder].claim(safe_filename(card.photo))}"
+
+    return _write(entries(), dest, progress)

@@ -1,0 +1,302 @@
+"""What the review screen and the exports get: the group keys and labels, and the card objects
+(a photo's card, its faces and their eyes, with the eye summaries the cards and the CSV show)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from classifier.models import Correction, Verdict
+from sessions_app.models import Photo
+
+GROUP_CHECK = "check"  # the machine's verdict is uncertain and nobody has decided the photo yet
+GROUP_BLINKING = "blinking"
+GROUP_NOT_BLINKING = "not_blinking"
+GROUP_NO_FACE = "no_face"  # effective NO_FACE and unreadable (failed) photos
+# The review page's order (and the lightbox's walk): the photos that need a person first.
+GROUP_KEYS = (GROUP_CHECK, GROUP_BLINKING, GROUP_NOT_BLINKING, GROUP_NO_FACE)
+GROUP_TITLES = {
+    GROUP_CHECK: "Check these",
+    GROUP_BLINKING: "Blinking",
+    GROUP_NOT_BLINKING: "Not blinking",
+    GROUP_NO_FACE: "No face / unreadable",
+}
+# Number keys in the review (review.js): 1-3 kept their meaning when the check group came, so it is 4.
+GROUP_SHORTCUTS = {GROUP_BLINKING: "1", GROUP_NOT_BLINKING: "2", GROUP_NO_FACE: "3", GROUP_CHECK: "4"}
+_VERDICT_GROUP = {
+    Verdict.BLINKING.value: GROUP_BLINKING,
+    Verdict.NOT_BLINKING.value: GROUP_NOT_BLINKING,
+    Verdict.NO_FACE.value: GROUP_NO_FACE,
+}
+
+
+
+def group_of(verdict: str | None, *, to_check: bool) -> str:
+    """The review group of an effective verdict (None: unreadable). `to_check`: the label is still the
+    machine's and the machine gave reasons to check it (a correction in force has decided the photo)."""
+    group = _VERDICT_GROUP.get(verdict or "", GROUP_NO_FACE)
+    return GROUP_CHECK if to_check and group != GROUP_NO_FACE else group
+
+
+FACES_SHOWN = 3  # faces a review card shows before folding the rest away
+
+VERDICT_LABELS = dict(Verdict.choices)  # ml's labels, through the model choices made from them
+
+FACE_WORDS = {Verdict.BLINKING.value: "blinking", Verdict.NOT_BLINKING.value: "fine"}
+
+EYE_STATE_LABELS = {
+    "open": "open",
+    "partly_closed": "partly closed",
+    "closed": "closed",
+    "not_visible": "not visible",
+}
+
+
+def counts_of(outcomes: Iterable["PhotoCard"], pending: int) -> dict[str, int]:
+    """Group counts: check, blinking, not_blinking, no_face (effective NO_FACE only), unreadable, pending, and
+    no_face_group (what the review's third group holds: no face and unreadable together)."""
+    groups = dict.fromkeys(GROUP_KEYS, 0)
+    unreadable = 0
+    for o in outcomes:
+        groups[o.group] += 1
+        unreadable += o.unreadable
+    return {**groups, GROUP_NO_FACE: groups[GROUP_NO_FACE] - unreadable, "unreadable": unreadable,
+            "pending": pending, "no_face_group": groups[GROUP_NO_FACE]}
+
+
+
+# --- What the review screen and the exports get ------------------------------------------------------
+
+
+def decided_reason(faces: Iterable["FaceCard"], *, verdict: str) -> str:
+    """The reason sentence once the photographer has decided faces: their word on those faces, the
+    machine's on the others still blinking. E.g. "face 3: fine, your call (the model read left eye closed
+    (1.00)); no other face blinking"."""
+    parts = []
+    for face in faces:
+        if face.corrected:
+            part = f"face {face.index + 1}: {face.decision_word}, your call"
+            if face.overridden:
+                part += f" (the model read {face.machine_words})"
+            parts.append(part)
+        elif face.is_blinking and face.is_subject:
+            parts.append(f"face {face.index + 1}: {face.machine_words}")
+    if verdict != Verdict.BLINKING:
+        parts.append("no other face blinking" if parts else "no face blinking")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class EyeCard:
+    side: str  # "left" / "right": the subject's own
+    state: str  # at the session's strictness: open / partly_closed / closed / not_visible
+    p_closed: float
+    openness: float | None
+    box: dict | None  # fractions of the oriented image: x0, y0, x1, y1
+    has_crop: bool
+
+    @property
+    def state_label(self) -> str:
+        return EYE_STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def state_percent(self) -> int | None:
+        """How strongly the state word holds, on the scale `state_scale` names (None when not visible).
+
+        One convention everywhere (card chips, face strip, lightbox, CSV summary), the numbers of the
+        reason sentence: a closed eye shows P(closed) ("closed 71%" is "left eye closed (0.71)"); an open or
+        partly closed eye shows its openness ("partly closed (35% open)", as the reason says it: how much
+        of the eye is still open reads better than a probability for a squint).
+        """
+        if self.state == "not_visible":
+            return None
+        if self.state == "closed":
+            return round(100 * self.p_closed)
+        openness = self.openness if self.openness is not None else 1.0 - self.p_closed
+        return round(100 * openness)
+
+    @property
+    def state_scale(self) -> str:
+        """What `state_percent` measures: "P(closed)" or "openness"."""
+        return "P(closed)" if self.state == "closed" else "openness"
+
+    @property
+    def percent_text(self) -> str:
+        """'71%' / '96%' / '(35% open)' for a partly closed eye (its number says how open, not how closed)."""
+        percent = self.state_percent
+        if percent is None:
+            return ""
+        return f"({percent}% open)" if self.state == "partly_closed" else f"{percent}%"
+
+    @property
+    def summary(self) -> str:
+        """'closed 71%' / 'partly closed (35% open)' / 'open 96%' / 'not visible': the state word and its number."""
+        text = self.percent_text
+        return f"{self.state_label} {text}" if text else self.state_label
+
+
+@dataclass(frozen=True)
+class FaceCard:
+    index: int
+    box: dict | None
+    is_subject: bool
+    eyes: tuple[EyeCard, ...]
+    machine_label: str  # Verdict value: how the machine judges this face alone
+    label: str  # effective label of this face
+    correction: Correction | None  # the face's active correction, if any
+
+    @property
+    def corrected(self) -> bool:
+        return self.correction is not None
+
+    @property
+    def overridden(self) -> bool:
+        """The photographer's label for this face differs from the machine's reading of its eyes."""
+        return self.corrected and self.label != self.machine_label
+
+    @property
+    def decision_word(self) -> str:
+        return FACE_WORDS.get(self.label, self.label.lower())
+
+    @property
+    def machine_words(self) -> str:
+        """'left eye closed (1.00)' — how the machine read the face's closed or partly closed eyes."""
+        eyes = [f"{e.side} eye {e.summary}" if e.state == "partly_closed" else
+                f"{e.side} eye {e.state_label} ({e.p_closed:.2f})" for e in self.eyes
+                if e.state in ("closed", "partly_closed")]
+        return ", ".join(eyes) or "eyes open"
+
+    @property
+    def box_rect(self) -> dict | None:
+        """The face's box in percent of the photo (x, y, width, height), for an SVG overlay (no style=)."""
+        try:
+            x0, y0, x1, y1 = (float(self.box[k]) for k in ("x0", "y0", "x1", "y1"))
+        except (TypeError, KeyError, ValueError):
+            return None
+        return {"x": round(100 * x0, 2), "y": round(100 * y0, 2), "w": round(100 * (x1 - x0), 2),
+                "h": round(100 * (y1 - y0), 2)}
+
+    @property
+    def box_style(self) -> str:
+        """CSS placing the face's box over the photo (percentages), '' when unknown."""
+        try:
+            x0, y0, x1, y1 = (float(self.box[k]) for k in ("x0", "y0", "x1", "y1"))
+        except (TypeError, KeyError, ValueError):
+            return ""
+        return f"left:{100 * x0:.2f}%;top:{100 * y0:.2f}%;width:{100 * (x1 - x0):.2f}%;height:{100 * (y1 - y0):.2f}%"
+
+    @property
+    def is_blinking(self) -> bool:
+        return self.label == Verdict.BLINKING
+
+
+@dataclass(frozen=True)
+class PhotoCard:
+    photo: Photo
+    group: str  # one of GROUP_KEYS
+    verdict: str | None  # effective Verdict value; None for an unreadable photo
+    machine_verdict: str | None  # the live prediction judged at the strictness
+    confidence: float | None  # the machine's, 0.5-1
+    reason: str  # the machine's sentence, or why the file couldn't be read
+    faces: tuple[FaceCard, ...] = ()
+    correction: Correction | None = None  # the correction that decided `verdict` (photo- or face-level)
+    model_version_id: int | None = None
+    machine_reason: str = ""  # the machine's own sentence when `reason` tells the photographer's decision
+    check_reasons: tuple[str, ...] = ()  # why the machine's verdict needs a look (ml.verdict); kept once decided
+
+    @property
+    def to_check(self) -> bool:
+        """In the "check these" group: the machine is unsure and nobody has decided the photo yet."""
+        return self.group == GROUP_CHECK
+
+    @property
+    def decided_by_face(self) -> bool:
+        return self.correction is not None and self.correction.face_index is not None
+
+    @property
+    def faces_decided(self) -> list[FaceCard]:
+        return [f for f in self.faces if f.corrected]
+
+    @property
+    def badge(self) -> str:
+        """The card's human badge: 'corrected' / 'confirmed' for a whole-photo decision, 'face 3: yours'
+        when only faces were decided (nothing about the photo as a whole was confirmed)."""
+        if not self.corrected:
+            return ""
+        if self.decided_by_face:
+            decided = self.faces_decided
+            if len(decided) == 1:
+                return f"face {decided[0].index + 1}: yours"
+            return f"{len(decided)} faces: yours"
+        return "corrected" if self.changed else "confirmed"
+
+    @property
+    def unreadable(self) -> bool:
+        return self.verdict is None
+
+    @property
+    def corrected(self) -> bool:
+        """A person decided this photo's label (it may agree with the machine)."""
+        return self.correction is not None
+
+    @property
+    def changed(self) -> bool:
+        """The photographer's label differs from the machine's."""
+        return self.corrected and self.verdict != self.machine_verdict
+
+    @property
+    def corrected_by(self):
+        return self.correction.created_by if self.correction is not None else None
+
+    @property
+    def has_several_faces(self) -> bool:
+        return len(self.faces) > 1
+
+    @property
+    def faces_ranked(self) -> list[FaceCard]:
+        """Faces the machine found blinking first, then faces the photographer decided, then subjects, then
+        background faces (each in detection order). Ranked by the machine's label, not the effective one, so
+        a face keeps its place after the photographer marks it: it doesn't jump into the folded list."""
+        return sorted(self.faces, key=lambda f: (f.machine_label != Verdict.BLINKING, not f.corrected,
+                                                 not f.is_subject, f.index))
+
+    @property
+    def faces_shown(self) -> list[FaceCard]:
+        """What the card shows at once; a 16-face group photo keeps the rest behind 'more faces'."""
+        return self.faces_ranked[:FACES_SHOWN]
+
+    @property
+    def faces_more(self) -> list[FaceCard]:
+        return self.faces_ranked[FACES_SHOWN:]
+
+    @property
+    def loupe_faces(self) -> list[FaceCard]:
+        """The loupe's face panel: every subject face, and any other face the machine or the photographer
+        found blinking or decided (ranked like the card)."""
+        return [f for f in self.faces_ranked
+                if f.is_subject or f.corrected or f.machine_label == Verdict.BLINKING]
+
+    @property
+    def loupe_background(self) -> int:
+        return len(self.faces) - len(self.loupe_faces)
+
+    @property
+    def verdict_label(self) -> str:
+        return "Unreadable" if self.verdict is None else VERDICT_LABELS.get(self.verdict, self.verdict)
+
+    @property
+    def machine_label(self) -> str:
+        return VERDICT_LABELS.get(self.machine_verdict or "", "—")
+
+    @property
+    def css_key(self) -> str:
+        """blinking / not_blinking / no_face / unreadable: what the card's colour says."""
+        return "unreadable" if self.verdict is None else _VERDICT_GROUP.get(self.verdict, GROUP_NO_FACE)
+
+    @property
+    def confidence_percent(self) -> int | None:
+        return None if self.confidence is None else round(100 * self.confidence)
+
+    @property
+    def is_keeper(self) -> bool:
+        """Exported as a keeper: judged and not blinking (a face-less detail shot is a keeper too)."""
+        return self.verdict is not None and self.verdict != Verdict.BLINKING

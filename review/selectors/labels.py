@@ -1,0 +1,198 @@
+"""Effective labels: stored predictions judged at a strictness, correction stacks, and the card built from both.
+
+The **effective label** of a photo is the photographer's latest word on it, else the machine's:
+
+* the top of the photo's correction stack (whole-photo corrections), unless a per-face correction is newer;
+* a newer per-face correction re-derives the photo from its faces (corrected faces as corrected, the
+  others as the machine judged them): BLINKING when any face that counts is blinking;
+* with no correction, the live model's stored per-eye P(closed) judged at the session's strictness by
+  `ml.judge` — so the strictness slider re-groups photos instantly without re-analysis. When ml gives
+  reasons to check such a photo it goes to the "check these" group; any correction in force decides it.
+
+Undo appends a row (`Correction.undoes`) instead of deleting one; a correction that was taken back simply
+drops off its stack, and what lay under it (an older correction, or the machine) counts again.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from classifier.models import Correction, Prediction
+from ml.types import clamp_strictness
+from sessions_app import media_names
+from sessions_app.models import Photo, PhotoSession
+
+from .cards import GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard, decided_reason, group_of
+
+logger = logging.getLogger(__name__)
+
+
+# --- Judging stored predictions -----------------------------------------------------------------------
+# Every rule (subjects, eye states, per-face labels, the photo's verdict) is ml.verdict's; this part only
+# reads the stored JSON defensively.
+
+
+def thresholds_for(strictness: float):
+    from ml.types import Thresholds
+
+    return Thresholds.from_strictness(strictness)
+
+
+def _float(value: Any, default: float | None) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if math.isfinite(out) else default
+
+
+@dataclass(frozen=True)
+class _MachineView:
+    verdict: str
+    confidence: float
+    reason: str
+    faces: list[dict]
+    face_labels: list[str]
+    face_subjects: list[bool]
+    eye_states: list[tuple[str, ...]]  # per face, per stored eye
+    model_version_id: int
+    check_reasons: tuple[str, ...] = ()  # () = no need to check
+
+
+def stored_check_reasons(details: Any) -> tuple[str, ...]:
+    """The check reasons the worker stored (schema 3), for details that can't be re-judged; () when absent."""
+    reasons = details.get("check_reasons") if isinstance(details, dict) else None
+    return tuple(str(r) for r in reasons if isinstance(r, str)) if isinstance(reasons, list) else ()
+
+
+def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
+    """The stored prediction re-judged at `thresholds` (falls back to the stored verdict if it can't)."""
+    from ml.verdict import judgement  # classifier is the one app that imports ml
+
+    faces = [f for f in (prediction.details or {}).get("faces") or [] if isinstance(f, dict)]
+    try:
+        judged = judgement(faces, thresholds)
+        verdict, confidence, reason = judged.verdict.value, float(judged.confidence), judged.reason
+        face_labels = [f.verdict.value for f in judged.faces]
+        subjects = [f.is_subject for f in judged.faces]
+        eye_states = [tuple(s.value for s in f.eye_states) for f in judged.faces]
+        check = tuple(judged.check_reasons)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # Details from an older or broken run: show what the model said then rather than failing the page.
+        logger.warning("could not re-judge prediction %s; using its stored verdict", prediction.pk, exc_info=True)
+        verdict, confidence, reason = prediction.verdict, prediction.confidence, prediction.reason
+        face_labels = [verdict] * len(faces)
+        subjects = [bool(f.get("is_subject", True)) for f in faces]
+        eye_states = [tuple(str(e.get("state", "")) for e in f.get("eyes") or [] if isinstance(e, dict))
+                      for f in faces]
+        check = stored_check_reasons(prediction.details)
+    return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, eye_states,
+                        prediction.model_version_id, check)
+
+
+# --- Correction stacks ----------------------------------------------------------------------------------
+
+
+def correction_stacks(corrections: Iterable[Correction]) -> dict[tuple[int, int | None], list[Correction]]:
+    """(photo id, face index) -> corrections still in force, oldest first. Expects (created_at, id) order."""
+    stacks: dict[tuple[int, int | None], list[Correction]] = defaultdict(list)
+    for c in corrections:
+        stack = stacks[(c.photo_id, c.face_index)]
+        if c.undoes_id is None:
+            stack.append(c)
+            continue
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i].id == c.undoes_id:
+                del stack[i]
+                break
+    return stacks
+
+
+def _order_key(c: Correction) -> tuple[datetime, int]:
+    return (c.created_at, c.id)
+
+
+def _build_card(
+    photo: Photo,
+    prediction: Prediction | None,
+    stacks: dict[tuple[int, int | None], list[Correction]],
+    thresholds,
+) -> PhotoCard | None:
+    if photo.status == Photo.Status.FAILED:
+        return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
+                         reason=photo.error or "could not be read")
+    if photo.status != Photo.Status.DONE:
+        return None
+    if prediction is None:
+        return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
+                         reason="no analysis stored for this photo; re-run it")
+    machine = _machine_view(prediction, thresholds)
+
+    faces: list[FaceCard] = []
+    newest_face_fix: Correction | None = None
+    for index, face in enumerate(machine.faces):
+        stack = stacks.get((photo.id, index)) or []
+        fix = stack[-1] if stack else None
+        if fix is not None and (newest_face_fix is None or _order_key(fix) > _order_key(newest_face_fix)):
+            newest_face_fix = fix
+        stored_eyes = [eye for eye in face.get("eyes") or [] if isinstance(eye, dict)]
+        eyes = tuple(
+            EyeCard(
+                side=str(eye.get("side", "")),
+                state=state,
+                p_closed=_float(eye.get("p_closed"), 0.0) or 0.0,
+                openness=_float(eye.get("openness"), None),
+                box=eye.get("box") if isinstance(eye.get("box"), dict) else None,
+                has_crop=bool(media_names.eye_crop_stored_name(eye)),
+            )
+            for eye, state in zip(stored_eyes, machine.eye_states[index], strict=False)
+        )
+        machine_label = machine.face_labels[index]
+        faces.append(
+            FaceCard(
+                index=index,
+                box=face.get("box") if isinstance(face.get("box"), dict) else None,
+                is_subject=machine.face_subjects[index],
+                eyes=eyes,
+                machine_label=machine_label,
+                label=fix.label if fix is not None else machine_label,
+                correction=fix,
+            )
+        )
+
+    photo_stack = stacks.get((photo.id, None)) or []
+    photo_fix = photo_stack[-1] if photo_stack else None
+    if newest_face_fix is not None and (photo_fix is None or _order_key(newest_face_fix) > _order_key(photo_fix)):
+        # The latest word was about a face: the photo follows its faces (ml's rule; labelled faces count).
+        from ml.verdict import verdict_from_faces
+
+        verdict = verdict_from_faces([(f.label, f.corrected or f.is_subject) for f in faces]).value
+        decided_by = newest_face_fix
+    elif photo_fix is not None:
+        verdict, decided_by = photo_fix.label, photo_fix
+    else:
+        verdict, decided_by = machine.verdict, None
+    # The sentence says what decided the label: the photographer's faces when they decided faces.
+    reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
+    return PhotoCard(
+        photo=photo,
+        group=group_of(verdict, to_check=decided_by is None and bool(machine.check_reasons)),
+        verdict=verdict,
+        machine_verdict=machine.verdict,
+        confidence=machine.confidence,
+        reason=reason,
+        faces=tuple(faces),
+        correction=decided_by,
+        model_version_id=machine.model_version_id,
+        machine_reason=machine.reason,
+        check_reasons=machine.check_reasons,
+    )
+
+
+def _strictness(session: PhotoSession, strictness: float | None) -> float:
+    return clamp_strictness(session.strictness if strictness is None else strictness)

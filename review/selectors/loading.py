@@ -1,0 +1,69 @@
+"""Reading a session's or a photo's rows once (photos, chosen predictions, correction stacks) to build cards."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from classifier.models import Correction, Prediction
+from sessions_app.models import Photo, PhotoSession
+
+from .cards import PhotoCard
+from .labels import _build_card, correction_stacks
+
+# --- Loading ----------------------------------------------------------------------------------------------
+
+
+def predictions_that_count(photo_filter: Q) -> QuerySet[Prediction]:
+    """Which prediction of a photo counts, as a query: the first row per photo is the one.
+
+    The live model's prediction, else the newest (a photo not yet re-run on a new model). Every reader
+    (cards, counts, zooms, eye crops, exports) takes its prediction from here, so they never disagree.
+    """
+    return Prediction.objects.filter(photo_filter).order_by(
+        "photo_id", "-model_version__is_live", "-updated_at", "-id")
+
+
+def predictions_by_photo(photo_filter: Q) -> dict[int, Prediction]:
+    best: dict[int, Prediction] = {}
+    rows = (
+        predictions_that_count(photo_filter)
+        .select_related("model_version")
+        .only("id", "photo_id", "verdict", "confidence", "reason", "details", "updated_at",
+              "model_version__id", "model_version__is_live")
+    )
+    for p in rows:
+        best.setdefault(p.photo_id, p)
+    return best
+
+
+def _corrections(photo_filter: Q) -> list[Correction]:
+    return list(
+        Correction.objects.filter(photo_filter).select_related("created_by").order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    photos: list[Photo]
+    predictions: dict[int, Prediction]
+    stacks: dict[tuple[int, int | None], list[Correction]]
+
+    def cards(self, thresholds) -> tuple[list[PhotoCard], int]:
+        cards, pending = [], 0
+        for photo in self.photos:
+            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds)
+            if card is None:
+                pending += 1
+            else:
+                cards.append(card)
+        return cards, pending
+
+
+def _load_session(session: PhotoSession) -> _Loaded:
+    photos = list(session.photos.all().order_by("original_filename", "id"))
+    return _Loaded(
+        photos=photos,
+        predictions=predictions_by_photo(Q(photo__session=session)),
+        stacks=correction_stacks(_corrections(Q(photo__session=session))),
+    )
