@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from classifier import selectors
+from review import selectors
 from classifier.models import Correction, EyePick, TrainingExample
 from sessions_app.models import Photo, Selection
 from tests.gallery_builders import make_gallery
@@ -36,7 +36,7 @@ def _outcome(photo: Photo) -> tuple:
 
 
 def test_corrections_get_flags_and_every_outcome_and_example_stays(alice, monkeypatch):
-    from sessions_app.galleries import services as gallery_services
+    from galleries import services as gallery_services
 
     monkeypatch.setattr(gallery_services, "gallery_previews_enqueue", lambda *, gallery: None)
     old = _migrate(BEFORE)
