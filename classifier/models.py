@@ -116,6 +116,13 @@ class Correction(models.Model):
             models.Index(fields=["created_by", "-created_at"], name="correction_by_latest_idx"),
         ]
 
+    @property
+    def decision(self) -> tuple[str, str]:
+        """(flag, value) this row says; a row written with only an eye-check `label` reads as that label."""
+        if self.value:
+            return self.flag, self.value
+        return self.LABEL_DECISIONS.get(self.label, ("", ""))
+
     def __str__(self) -> str:
         target = "photo" if self.face_index is None else f"face {self.face_index}"
         return f"{self.photo} {target}: {self.previous_label or '?'} -> {self.label}"

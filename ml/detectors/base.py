@@ -31,7 +31,7 @@ class Words:
     `flagged`/`clear`: a photo's state ("Blinking" / "Eyes open"); `group`: the review group of its
     flagged photos; `not_flag`/`flag`: the correction buttons; `key`/`clear_key`: their keyboard keys
     (lower case; the review's key table is built from these); `keyword`: the XMP keyword (hierarchical,
-    "|" separated) and `label`: the default XMP label on flagged photos.
+    "|" separated) and `label`: the default XMP label on flagged photos; `folder`: see below.
     """
 
     flagged: str
@@ -43,6 +43,7 @@ class Words:
     clear_key: str
     keyword: str
     label: str
+    folder: str = ""  # the folders ZIP's folder for photos this check rejects ("" = the key in capitals)
 
 
 @dataclass(frozen=True)

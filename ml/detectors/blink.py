@@ -20,7 +20,7 @@ class BlinkDetector:
     rejects = True
     schema = SCHEMA_VERSION  # the stored analysis's own schema: the details are its faces
     words = Words(flagged="Blinking", clear="Eyes open", group="Blinks", flag="Blinking", not_flag="Not a blink",
-                  key="b", clear_key="k", keyword="Eye Spy|blink", label="Red")
+                  key="b", clear_key="k", keyword="Eye Spy|blink", label="Red", folder="BLINKING")
 
     def analyse(self, subject: Subject) -> dict[str, Any]:
         faces = subject.analysis.to_dict()["faces"]  # asdict keeps tuples; stored JSON has lists

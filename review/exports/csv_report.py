@@ -12,6 +12,10 @@ Columns worth a word (the exports page says the same):
 * ``check``: "yes" while the photo is in the review's "check these" group (the model is unsure and
   nobody has decided it), else "no"; ``check_reasons`` says why ("; "-separated), empty otherwise.
   Appended after ``taken_at``: tools that read the columns by position keep working.
+* ``outcome``: keeper / reject / check / unreadable (and no_face); ``reasons``: every reason in force,
+  "; "-separated, the photographer's decision first; then one ``flag_<key>`` column per registered check
+  (``python -m ml.detectors``), in the registry's order: yes / no / check, empty where the check doesn't
+  apply. Appended after the columns above, so positions stay.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from django.utils import timezone
+
+from classifier import selectors as classifier_selectors
 
 from ..selectors import EyeCard, FaceCard, PhotoCard
 from .naming import original_name
@@ -43,6 +49,11 @@ COLUMNS = [
     "check_reasons",
 ]
 UNREADABLE = "UNREADABLE"
+
+
+def columns() -> list[str]:
+    """Today's header: COLUMNS, then the outcome, its reasons and one column per registered check."""
+    return [*COLUMNS, "outcome", "reasons", *(f"flag_{check['key']}" for check in classifier_selectors.checks())]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -94,13 +105,21 @@ def card_row(card: PhotoCard) -> list[str]:
         timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",
         "yes" if card.to_check else "no",
         _cell("; ".join(card.check_reasons) if card.to_check else ""),
+        *_outcome_cells(card),
     ]
+
+
+def _outcome_cells(card: PhotoCard) -> list[str]:
+    flags = {f.key: f.state for f in (card.outcome.flags if card.outcome is not None else ())}
+    kind = card.outcome.kind if card.outcome is not None else "unreadable"
+    return [kind, _cell("; ".join(card.reasons)),
+            *(flags.get(check["key"], "") for check in classifier_selectors.checks())]
 
 
 def write_csv(cards: Iterable[PhotoCard], dest: TextIO, *, progress: Callable[[int], None] | None = None) -> int:
     """Header plus one row per photo (unreadable files included, with their error as the reason)."""
     writer = csv.writer(dest)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns())
     done = 0
     for card in cards:
         writer.writerow(card_row(card))

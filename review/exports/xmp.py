@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
+from classifier import selectors as classifier_selectors
+
+from ..outcome import YES
 from ..selectors import PhotoCard
 from .naming import UniqueNames, safe_filename
 from .options import NAMING_FULL, ExportOptions
@@ -41,20 +44,44 @@ def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
     return rating, (options.label_check or label) if card.to_check else label
 
 
-def sidecar_bytes(*, rating: int, label: str, metadata_date: datetime | None = None) -> bytes:
-    """One XMP packet. MetadataDate tells Lightroom the file's metadata is newer than its catalog."""
+def flag_keywords(card: PhotoCard) -> list[str]:
+    """The registered checks' keywords ("Eye Spy|blink") for every flag in force on the photo."""
+    words = {c["key"]: c["words"]["keyword"] for c in classifier_selectors.checks()}
+    flags = card.outcome.flags if card.outcome is not None else ()
+    return [words[f.key] for f in flags if f.state == YES and words.get(f.key)]
+
+
+def _bag(tag: str, items: list[str]) -> str:
+    lis = "".join(f"\n      <rdf:li>{escape(item)}</rdf:li>" for item in items)
+    return f"\n   <{tag}>\n    <rdf:Bag>{lis}\n    </rdf:Bag>\n   </{tag}>"
+
+
+def sidecar_bytes(*, rating: int, label: str, metadata_date: datetime | None = None,
+                  keywords: list[str] | None = None) -> bytes:
+    """One XMP packet. MetadataDate tells Lightroom the file's metadata is newer than its catalog.
+    `keywords` ("Eye Spy|blink") go to lr:hierarchicalSubject, their last part to dc:subject, where
+    Lightroom, Capture One and Bridge read keywords (a reject must survive as a keyword: Lightroom keeps
+    pick/reject flags in its catalog only)."""
     stamp = (metadata_date or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     attrs = [f"xmp:Rating={quoteattr(str(int(rating)))}", f"xmp:MetadataDate={quoteattr(stamp)}"]
     if label:
         attrs.append(f"xmp:Label={quoteattr(label)}")
     body = "\n    ".join(attrs)
+    keywords = keywords or []
+    if keywords:
+        leaves = list(dict.fromkeys(k.split("|")[-1] for k in keywords))
+        inner = _bag("dc:subject", leaves) + _bag("lr:hierarchicalSubject", keywords)
+        description = (f'  <rdf:Description rdf:about=""\n    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+                       f'    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
+                       f'    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n    {body}>{inner}\n  </rdf:Description>\n')
+    else:
+        description = (f'  <rdf:Description rdf:about=""\n    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+                       f"    {body}/>\n")
     text = (
         f"{_PACKET_BEGIN}\n"
         '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Eye Spy">\n'
         ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        '  <rdf:Description rdf:about=""\n'
-        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
-        f"    {body}/>\n"
+        f"{description}"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
         f"{_PACKET_END}\n"
@@ -70,7 +97,7 @@ def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
             continue  # no verdict, nothing to say about it
         rating, label = sidecar_values(card, options)
         name = names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming))
-        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now)
+        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card))
 
 
 def write_xmp_zip(

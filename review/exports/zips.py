@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from django.utils import timezone
+
+from classifier import selectors as classifier_selectors
 
 from ..selectors import PhotoCard
 from .naming import UniqueNames, safe_filename
@@ -64,21 +67,34 @@ def write_keepers_zip(
     return _write(((c, names.claim(safe_filename(c.photo))) for c in keepers(cards)), dest, progress)
 
 
+def reject_folders() -> dict[str, str]:
+    """Check key -> the folder its rejects go in (the check's words: BLINKING for the eyes)."""
+    return {c["key"]: c["words"].get("folder") or c["key"].upper() for c in classifier_selectors.checks()}
+
+
+def folder_of(card: PhotoCard, folders: dict[str, str]) -> str:
+    """CHECK/ while still to check (whatever the machine's verdict: the folder is the photographer's to-do
+    list), a rejecting check's folder (the first in the registry's order that rejects it), else keepers."""
+    if card.to_check:
+        return FOLDER_CHECK
+    if card.is_keeper:
+        return FOLDER_NOT_BLINKING
+    rejected_by = card.outcome.rejected_by if card.outcome is not None else ()
+    return folders.get(rejected_by[0], FOLDER_BLINKING) if rejected_by else FOLDER_BLINKING
+
+
 def write_folders_zip(
     cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Every judged original, in BLINKING/, NOT_BLINKING/ or, while still to check, CHECK/ (whatever the
-    machine's verdict: the folder is the photographer's to-do list). Unreadable files are left out."""
-    folders = {FOLDER_BLINKING: UniqueNames(), FOLDER_NOT_BLINKING: UniqueNames(), FOLDER_CHECK: UniqueNames()}
+    """Every judged original, in CHECK/, a folder per rejecting check (BLINKING/ for the eyes) or, for
+    keepers, NOT_BLINKING/ (`folder_of`). Unreadable files are left out."""
+    folders, names = reject_folders(), defaultdict(UniqueNames)
 
     def entries():
         for card in cards:
             if card.unreadable:
                 continue
-            if card.to_check:
-                folder = FOLDER_CHECK
-            else:
-                folder = FOLDER_NOT_BLINKING if card.is_keeper else FOLDER_BLINKING
-            yield card, f"{folder}/{folders[folder].claim(safe_filename(card.photo))}"
+            folder = folder_of(card, folders)
+            yield card, f"{folder}/{names[folder].claim(safe_filename(card.photo))}"
 
     return _write(entries(), dest, progress)

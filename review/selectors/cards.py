@@ -6,7 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from classifier.models import Correction, Verdict
+from classifier.selectors import EYES
 from sessions_app.models import Photo
+
+from .. import outcome
+from ..outcome import PhotoOutcome
 
 GROUP_CHECK = "check"  # the machine's verdict is uncertain and nobody has decided the photo yet
 GROUP_BLINKING = "blinking"
@@ -16,10 +20,14 @@ GROUP_NO_FACE = "no_face"  # effective NO_FACE and unreadable (failed) photos
 GROUP_KEYS = (GROUP_CHECK, GROUP_BLINKING, GROUP_NOT_BLINKING, GROUP_NO_FACE)
 GROUP_TITLES = {
     GROUP_CHECK: "Check these",
-    GROUP_BLINKING: "Blinking",
-    GROUP_NOT_BLINKING: "Not blinking",
+    GROUP_BLINKING: "Rejects",
+    GROUP_NOT_BLINKING: "Keepers",
     GROUP_NO_FACE: "No face / unreadable",
 }
+# A photo's outcome (review.outcome) decides its group; the keys stay as the page's anchors and CSS know them.
+GROUP_OF_OUTCOME = {outcome.CHECK: GROUP_CHECK, outcome.REJECT: GROUP_BLINKING, outcome.KEEPER: GROUP_NOT_BLINKING,
+                    outcome.NO_FACE: GROUP_NO_FACE, outcome.UNREADABLE: GROUP_NO_FACE}
+WHOLE_PHOTO_WORDS = {"keep": "keep anyway", "reject": "reject", "no_face": "no face"}
 # Number keys in the review (review.js): 1-3 kept their meaning when the check group came, so it is 4.
 GROUP_SHORTCUTS = {GROUP_BLINKING: "1", GROUP_NOT_BLINKING: "2", GROUP_NO_FACE: "3", GROUP_CHECK: "4"}
 _VERDICT_GROUP = {
@@ -202,6 +210,7 @@ class PhotoCard:
     model_version_id: int | None = None
     machine_reason: str = ""  # the machine's own sentence when `reason` tells the photographer's decision
     check_reasons: tuple[str, ...] = ()  # why the machine's verdict needs a look (ml.verdict); kept once decided
+    outcome: PhotoOutcome | None = None  # over every check: what `group`, `is_keeper` and the exports go by
 
     @property
     def to_check(self) -> bool:
@@ -298,5 +307,23 @@ class PhotoCard:
 
     @property
     def is_keeper(self) -> bool:
-        """Exported as a keeper: judged and not blinking (a face-less detail shot is a keeper too)."""
-        return self.verdict is not None and self.verdict != Verdict.BLINKING
+        """Exported as a keeper: judged and not rejected by any check (a face-less detail shot is a keeper too)."""
+        return self.outcome is not None and self.outcome.kind not in (outcome.REJECT, outcome.UNREADABLE)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every reason in force, the photographer's decision first (the CSV's `reasons`)."""
+        return self.outcome.reasons if self.outcome is not None else (self.reason,)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.outcome.notes if self.outcome is not None else ()
+
+    @property
+    def other_reasons(self) -> list[str]:
+        """What the checks besides the eyes say on this photo (their flags in force or unsure, their notes):
+        the card shows them under the eyes' sentence."""
+        if self.outcome is None:
+            return []
+        return [f"{f.title}: {f.sentence}" for f in self.outcome.flags if f.key != EYES
+                if f.state in (outcome.YES, outcome.UNSURE) and f.sentence]

@@ -47,6 +47,16 @@ class Group:
         """The number key that jumps to this group (review.js reads it from the section)."""
         return GROUP_SHORTCUTS[self.key]
 
+    @property
+    def breakdown(self) -> list[tuple[str, int]]:
+        """Rejects by reason: (check title, photos it rejects), in the registry's order; [] elsewhere."""
+        counts: dict[str, int] = {}
+        for card in self.cards:
+            for flag in (card.outcome.flags if card.outcome is not None and card.outcome.rejected_by else ()):
+                if flag.key in card.outcome.rejected_by:
+                    counts[flag.title] = counts.get(flag.title, 0) + 1
+        return list(counts.items())
+
 
 @dataclass(frozen=True)
 class Groups:

@@ -22,12 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from classifier.models import Correction, Prediction
+from classifier import selectors as classifier_selectors
+from classifier.models import Correction, Prediction, Verdict
+from classifier.selectors import EYES
 from ml.types import clamp_strictness
 from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
-from .cards import GROUP_NO_FACE, EyeCard, FaceCard, PhotoCard, decided_reason, group_of
+from ..outcome import (
+    NO, NOT_APPLICABLE, UNSURE, YES, FlagState, PhotoOutcome, WholePhoto, outcome_of,
+)
+from .cards import GROUP_NO_FACE, GROUP_OF_OUTCOME, WHOLE_PHOTO_WORDS, EyeCard, FaceCard, PhotoCard, decided_reason
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +103,28 @@ def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
 # --- Correction stacks ----------------------------------------------------------------------------------
 
 
+# The eye check's decisions and whole-photo decisions share one stack per (photo, face): the newest word
+# wins between them, as it always has. Every other check's decisions stack apart (`flag_stacks`).
+_SHARED_STACK = ("", EYES)
+
+
 def correction_stacks(corrections: Iterable[Correction]) -> dict[tuple[int, int | None], list[Correction]]:
-    """(photo id, face index) -> corrections still in force, oldest first. Expects (created_at, id) order."""
-    stacks: dict[tuple[int, int | None], list[Correction]] = defaultdict(list)
+    """(photo id, face index) -> the eye check's and whole-photo corrections still in force, oldest first.
+    Expects (created_at, id) order."""
+    return _stacked(c for c in corrections if c.decision[0] in _SHARED_STACK)
+
+
+def flag_stacks(corrections: Iterable[Correction]) -> dict[tuple[int, str], list[Correction]]:
+    """(photo id, check key) -> that check's photo-level corrections still in force, for every check but
+    the eyes (whose decisions are in `correction_stacks`)."""
+    return {(photo_id, flag): stack for (photo_id, _face, flag), stack in
+            _stacked((c for c in corrections if c.decision[0] not in _SHARED_STACK), by_flag=True).items()}
+
+
+def _stacked(corrections: Iterable[Correction], *, by_flag: bool = False) -> dict:
+    stacks: dict = defaultdict(list)
     for c in corrections:
-        stack = stacks[(c.photo_id, c.face_index)]
+        stack = stacks[(c.photo_id, c.face_index, c.decision[0]) if by_flag else (c.photo_id, c.face_index)]
         if c.undoes_id is None:
             stack.append(c)
             continue
@@ -122,15 +144,20 @@ def _build_card(
     prediction: Prediction | None,
     stacks: dict[tuple[int, int | None], list[Correction]],
     thresholds,
+    flags: dict[tuple[int, str], list[Correction]] | None = None,
 ) -> PhotoCard | None:
+    """One photo's card: its eye check and faces as the photographer and the machine left them, and its
+    outcome over every check (`flags`: the other checks' decisions, `flag_stacks`)."""
     if photo.status == Photo.Status.FAILED:
+        reason = photo.error or "could not be read"
         return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
-                         reason=photo.error or "could not be read")
+                         reason=reason, outcome=outcome_of(flags=(), unreadable=reason))
     if photo.status != Photo.Status.DONE:
         return None
     if prediction is None:
+        reason = "no analysis stored for this photo; re-run it"
         return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
-                         reason="no analysis stored for this photo; re-run it")
+                         reason=reason, outcome=outcome_of(flags=(), unreadable=reason))
     machine = _machine_view(prediction, thresholds)
 
     faces: list[FaceCard] = []
@@ -179,9 +206,11 @@ def _build_card(
         verdict, decided_by = machine.verdict, None
     # The sentence says what decided the label: the photographer's faces when they decided faces.
     reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
+    outcome = _outcome(photo, prediction, verdict, reason, decided_by, machine, flags or {})
     return PhotoCard(
         photo=photo,
-        group=group_of(verdict, to_check=decided_by is None and bool(machine.check_reasons)),
+        group=GROUP_OF_OUTCOME[outcome.kind],
+        outcome=outcome,
         verdict=verdict,
         machine_verdict=machine.verdict,
         confidence=machine.confidence,
@@ -192,6 +221,52 @@ def _build_card(
         machine_reason=machine.reason,
         check_reasons=machine.check_reasons,
     )
+
+
+_EYE_STATES = {Verdict.BLINKING.value: YES, Verdict.NOT_BLINKING.value: NO}
+
+
+def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, decided_by: Correction | None,
+             machine: _MachineView, flags: dict[tuple[int, str], list[Correction]]) -> PhotoOutcome:
+    """The photo's outcome (review.outcome's rule) from its eye check as decided above and every other check:
+    the photographer's word on that flag, else the machine's finding at the session's strictness."""
+    whole = None
+    if decided_by is not None and not decided_by.decision[0]:
+        value = decided_by.decision[1]
+        whole = WholePhoto(value, decided_by.created_at, WHOLE_PHOTO_WORDS.get(value, value))
+        eyes_state = _EYE_STATES.get(machine.verdict, NOT_APPLICABLE)
+        eyes_at = None
+    else:
+        eyes_state = _EYE_STATES.get(verdict, NOT_APPLICABLE)
+        eyes_at = decided_by.created_at if decided_by is not None else None
+    if eyes_at is None and eyes_state != NOT_APPLICABLE and machine.check_reasons:
+        eyes_state = UNSURE
+    checks = {c["key"]: c for c in classifier_selectors.checks()}
+    states = [FlagState(EYES, checks[EYES]["title"], checks[EYES]["rejects"], eyes_state, reason,
+                        machine.check_reasons, eyes_at)]
+    others = {k: v for k, v in classifier_selectors.stored_details(prediction.details).items() if k != EYES}
+    decided = {flag: stack[-1] for (photo_id, flag), stack in flags.items() if photo_id == photo.id and stack}
+    if others or decided:
+        strictness = classifier_selectors.session_strictness(photo.session)
+        found = classifier_selectors.photo_findings({"checks": others}, strictness)
+        for key, check in checks.items():
+            if key == EYES:
+                continue
+            states.append(_flag_state(check, found.get(key), decided.get(key)))
+    return outcome_of(flags=states, whole_photo=whole)
+
+
+def _flag_state(check: dict, finding, decision: Correction | None) -> FlagState:
+    title, rejects = check["title"], check["rejects"]
+    if decision is not None:
+        yes = decision.decision[1] == Correction.Value.FLAGGED
+        words = check["words"]["flagged" if yes else "clear"]
+        return FlagState(check["key"], title, rejects, YES if yes else NO, f"{words}, your call", (),
+                         decision.created_at)
+    if finding is None or not finding.applies:
+        return FlagState(check["key"], title, rejects, NOT_APPLICABLE, finding.sentence if finding else "")
+    state = YES if finding.flagged else UNSURE if finding.needs_check else NO
+    return FlagState(check["key"], title, rejects, state, finding.sentence, finding.check_reasons)
 
 
 def _strictness(session: PhotoSession, strictness: float | None) -> float:

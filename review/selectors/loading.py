@@ -9,7 +9,7 @@ from classifier.models import Correction, Prediction
 from sessions_app.models import Photo, PhotoSession
 
 from .cards import PhotoCard
-from .labels import _build_card, correction_stacks
+from .labels import _build_card, correction_stacks, flag_stacks
 
 # --- Loading ----------------------------------------------------------------------------------------------
 
@@ -48,11 +48,18 @@ class _Loaded:
     photos: list[Photo]
     predictions: dict[int, Prediction]
     stacks: dict[tuple[int, int | None], list[Correction]]
+    flags: dict[tuple[int, str], list[Correction]]  # the other checks' decisions (labels.flag_stacks)
+
+    @classmethod
+    def of(cls, photos: list[Photo], photo_filter: Q) -> "_Loaded":
+        corrections = _corrections(photo_filter)
+        return cls(photos=photos, predictions=predictions_by_photo(photo_filter),
+                   stacks=correction_stacks(corrections), flags=flag_stacks(corrections))
 
     def cards(self, thresholds) -> tuple[list[PhotoCard], int]:
         cards, pending = [], 0
         for photo in self.photos:
-            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds)
+            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds, self.flags)
             if card is None:
                 pending += 1
             else:
@@ -62,8 +69,6 @@ class _Loaded:
 
 def _load_session(session: PhotoSession) -> _Loaded:
     photos = list(session.photos.all().order_by("original_filename", "id"))
-    return _Loaded(
-        photos=photos,
-        predictions=predictions_by_photo(Q(photo__session=session)),
-        stacks=correction_stacks(_corrections(Q(photo__session=session))),
-    )
+    for photo in photos:
+        photo.session = session  # each card reads its session's sliders: no query per photo
+    return _Loaded.of(photos, Q(photo__session=session))

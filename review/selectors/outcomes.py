@@ -21,17 +21,18 @@ from typing import NamedTuple
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
 
+from classifier import selectors as classifier_selectors
 from classifier.models import Correction, Prediction
 from sessions_app.models import Photo
 
 from .cards import GROUP_NO_FACE, group_of
-from .labels import _build_card, correction_stacks, stored_check_reasons
+from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons
 from .loading import predictions_that_count
 
 logger = logging.getLogger(__name__)
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve outcomes from the old rules.
-_CACHE_VERSION = 2  # 2: the machine part carries the check flag
+_CACHE_VERSION = 3  # 2: the machine part carries the check flag; 3: and whether other checks were stored
 _CACHE_SECONDS = 24 * 3600
 
 
@@ -69,19 +70,22 @@ class SessionOutcomes:
     pending: int  # queued or processing
 
 
-def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool]:
-    """(verdict, confidence, model version id, needs a check) of one prediction row, re-judged at `thresholds`
-    (the same reading as `labels._machine_view`, without the per-face part)."""
+def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool, bool]:
+    """(verdict, confidence, model version id, needs a check, other checks stored) of one prediction row,
+    the eyes re-judged at `thresholds` (the same reading as `labels._machine_view`, without the per-face
+    part). A photo with other checks' details gets its full card (their findings decide too)."""
     from ml.verdict import judgement  # classifier is the one app that imports ml
 
     pk, stored_verdict, stored_confidence, details, model_version_id = row
     faces = [f for f in (details or {}).get("faces") or [] if isinstance(f, dict)]
+    others = len(classifier_selectors.stored_details(details)) > 1
     try:
         judged = judgement(faces, thresholds)
-        return judged.verdict.value, float(judged.confidence), model_version_id, judged.needs_check
+        return judged.verdict.value, float(judged.confidence), model_version_id, judged.needs_check, others
     except (TypeError, ValueError, KeyError, AttributeError):
         logger.warning("could not re-judge prediction %s; using its stored verdict", pk, exc_info=True)
-        return stored_verdict, float(stored_confidence), model_version_id, bool(stored_check_reasons(details))
+        return (stored_verdict, float(stored_confidence), model_version_id, bool(stored_check_reasons(details)),
+                others)
 
 
 def prediction_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
@@ -128,7 +132,8 @@ def machine_outcomes_prime(session_id: int, thresholds, fingerprint: tuple, card
     the counts that follow don't judge the whole session a second time on a cold cache. `fingerprint` must
     be read before the cards' predictions were: a prediction written in between then only makes it stale."""
     machine = {
-        card.photo.id: (card.machine_verdict, float(card.confidence), card.model_version_id, bool(card.check_reasons))
+        card.photo.id: (card.machine_verdict, float(card.confidence), card.model_version_id, bool(card.check_reasons),
+                        len(card.outcome.flags) > 1)
         for card in cards
         if card.model_version_id is not None and card.photo.status == Photo.Status.DONE
     }
@@ -150,28 +155,29 @@ def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -
     return rows
 
 
-def _face_corrected_cards(session_ids: list[int], stacks, thresholds_by_session) -> dict[int, object]:
-    """Cards of the done photos with a per-face correction in force: only they need their stored faces (the
-    photo follows its faces, ml's rule). A photo decided as a whole reads its label off its stack instead.
+def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, thresholds_by_session) -> dict[int, object]:
+    """Cards of the done photos that need more than their eye verdict and its stack: a per-face correction in
+    force (the photo follows its faces, ml's rule), or other checks stored or decided (their findings decide
+    too). A photo decided as a whole reads its label off its stack instead.
 
     At most one query, whatever the session's size.
     """
-    photo_ids = {photo_id for (photo_id, face), stack in stacks.items() if face is not None and stack}
     if not photo_ids:
         return {}
     rows = (
         predictions_that_count(Q(photo_id__in=photo_ids, photo__session_id__in=session_ids,
                                  photo__status=Photo.Status.DONE))
-        .select_related("photo")
+        .select_related("photo", "photo__session")
         .only("id", "photo_id", "verdict", "confidence", "reason", "details", "model_version_id",
               "photo__id", "photo__session_id", "photo__status", "photo__error", "photo__uuid",
-              "photo__original_filename")
+              "photo__original_filename", "photo__session__id", "photo__session__strictness",
+              "photo__session__check_strictness")
     )
     cards: dict[int, object] = {}
     for prediction in rows:
         if prediction.photo_id not in cards:  # the first row per photo is the one that counts
             photo = prediction.photo
-            cards[photo.id] = _build_card(photo, prediction, stacks, thresholds_by_session[photo.session_id])
+            cards[photo.id] = _build_card(photo, prediction, stacks, thresholds_by_session[photo.session_id], flags)
     return cards
 
 
@@ -190,11 +196,15 @@ def sessions_outcomes(
     photos = _photo_rows(session_ids, with_names=with_names, with_times=with_times)
     machine = _machine_outcomes(session_ids, thresholds_by_session)
     # Who corrected is not needed for counting: no user rows.
-    stacks = correction_stacks(Correction.objects.filter(photo__session_id__in=session_ids)
-                     .only("id", "photo_id", "face_index", "label", "undoes_id", "created_at")
-                     .order_by("created_at", "id"))
-    cards = _face_corrected_cards(session_ids, stacks, thresholds_by_session)
-    decided = {photo_id for photo_id, _ in stacks}  # any correction, even one taken back since
+    corrections = list(Correction.objects.filter(photo__session_id__in=session_ids)
+                       .only("id", "photo_id", "face_index", "flag", "value", "label", "undoes_id", "created_at")
+                       .order_by("created_at", "id"))
+    stacks, flags = correction_stacks(corrections), flag_stacks(corrections)
+    full = ({photo_id for (photo_id, face), stack in stacks.items() if face is not None and stack}
+            | {photo_id for (photo_id, _flag), stack in flags.items() if stack}
+            | {photo_id for per_photo in machine.values() for photo_id, judged in per_photo.items() if judged[4]})
+    cards = _full_cards(session_ids, full, stacks, flags, thresholds_by_session)
+    decided = {c.photo_id for c in corrections}  # any correction, even one taken back since
     out = {}
     for sid in session_ids:
         outcomes, pending = [], 0
@@ -211,7 +221,7 @@ def sessions_outcomes(
             elif (judged := machine[sid].get(row.id)) is None:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))  # no analysis stored
             else:
-                verdict, confidence, _, needs_check = judged
+                verdict, confidence, _, needs_check, _others = judged
                 if fixes := stacks.get((row.id, None)):  # decided as a whole: the latest word in force
                     label = fixes[-1].label
                     outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True))

@@ -9,19 +9,14 @@ from classifier.models import Correction
 from sessions_app.models import Photo
 
 from .cards import PhotoCard
-from .labels import _order_key, _strictness, correction_stacks, thresholds_for
+from .labels import _order_key, _strictness, correction_stacks, flag_stacks, thresholds_for
 from .loading import _corrections, _Loaded, predictions_by_photo
 
 
 def photo_card(*, photo: Photo, strictness: float | None = None) -> PhotoCard | None:
     """One photo's card (None while it is still being processed)."""
     value = _strictness(photo.session, strictness)
-    loaded = _Loaded(
-        photos=[photo],
-        predictions=predictions_by_photo(Q(photo=photo)),
-        stacks=correction_stacks(_corrections(Q(photo=photo))),
-    )
-    cards, _ = loaded.cards(thresholds_for(value))
+    cards, _ = _Loaded.of([photo], Q(photo=photo)).cards(thresholds_for(value))
     return cards[0] if cards else None
 
 
@@ -43,6 +38,7 @@ def photo_stored_faces(*, photo: Photo) -> StoredFaces:
 
 def photo_active_corrections(*, photo: Photo) -> list[Correction]:
     """Corrections of this photo still in force (all faces), newest first: what undo takes back next."""
-    stacks = correction_stacks(_corrections(Q(photo=photo)))
-    active = [c for stack in stacks.values() for c in stack]
+    corrections = _corrections(Q(photo=photo))
+    stacks = [*correction_stacks(corrections).values(), *flag_stacks(corrections).values()]
+    active = [c for stack in stacks for c in stack]
     return sorted(active, key=_order_key, reverse=True)

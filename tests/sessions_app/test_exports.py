@@ -475,10 +475,14 @@ def test_csv_appends_check_columns_after_the_old_ones(alice_session, with_checks
     assert header[:14] == ["file_name", "verdict", "confidence", "machine_verdict", "corrected_by", "corrected_at",
                            "faces", "left_eye", "left_eye_openness", "right_eye", "right_eye_openness", "all_eyes",
                            "reason", "taken_at"]  # other tools read these by position
-    assert header[14:] == ["check", "check_reasons"]
+    assert header[14:16] == ["check", "check_reasons"]
+    assert header[16:] == ["outcome", "reasons", "flag_blink"]  # then one column per registered check
     by_name = {r[0]: dict(zip(header, r)) for r in rows}
     still = by_name["IMG_0007.JPG"]
     assert (still["check"], still["check_reasons"]) == ("yes", "near the cut-off (main face left eye 60% open)")
+    assert (still["outcome"], still["reasons"], still["flag_blink"]) == (
+        "check", "near the cut-off (main face left eye 60% open)", "check")
+    assert {r["outcome"] for r in by_name.values()} >= {"check", "keeper"}
     assert still["verdict"] == "NOT_BLINKING" and still["all_eyes"] == "face 1: right open 90%, left partly closed (60% open)"
     assert (by_name["IMG_0008.JPG"]["check"], by_name["IMG_0008.JPG"]["check_reasons"]) == ("no", "")
     assert {r["check"] for n, r in by_name.items() if n not in ("IMG_0007.JPG",)} == {"no"}  # unreadable too

@@ -1,0 +1,20 @@
+"""Reads other apps make of the analysis: the registered checks and each photo's findings.
+
+Review, learning and galleries judge stored analyses through here (classifier is the app that owns what
+the photo task stored and the only one that reads the checks' registry).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ml import detectors
+
+from .findings import EYES, photo_findings, session_strictness, stored_details
+
+
+def checks() -> list[dict[str, Any]]:
+    """The registered checks in display order: key, title, level, rejects, schema, words (as JSON)."""
+    return detectors.describe()
+
+
+__all__ = ["EYES", "checks", "photo_findings", "session_strictness", "stored_details"]

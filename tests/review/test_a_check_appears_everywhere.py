@@ -1,0 +1,105 @@
+"""Adding a check is one ml module plus its registration: a test-only check, registered here and nowhere
+else, is analysed by the photo task and shows up in the review (its group, its reason, the rejects'
+breakdown), the counts, the CSV (a flag column), the XMP sidecars (its keyword) and the folders ZIP (its
+folder), with no other file changed."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client as WebClient
+
+from classifier import services as classifier_services
+from ml import detectors
+from ml.detectors import Finding, Level, Subject, Words
+from review import selectors
+from review.exports import export_write
+from tests.factories import jpeg_bytes, make_photo, make_session, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class _WideFrameCheck:
+    """Rejects a frame much wider than it is tall (stricter slider: a narrower one)."""
+
+    key: str = "wide"
+    title: str = "Wide frame"
+    level: Level = Level.PHOTO
+    rejects: bool = True
+    schema: int = 1
+    words: Words = Words(flagged="Too wide", clear="Fine frame", group="Wide frames", flag="Too wide",
+                         not_flag="Not too wide", key="w", clear_key="shift+w", keyword="Eye Spy|wide frame",
+                         label="Yellow")
+
+    def analyse(self, subject: Subject) -> dict:
+        return {"schema": self.schema, "aspect": round(subject.analysis.width / subject.analysis.height, 3)}
+
+    def judge(self, details, strictness=0.5, context=None) -> Finding:
+        limit = 1.7 - 0.4 * strictness
+        aspect = details["aspect"]
+        return Finding(key=self.key, applies=True, flagged=aspect > limit, score=aspect,
+                       sentence=f"{aspect:.2f} wide for 1 tall (limit {limit:.2f})",
+                       check_reasons=("close to the limit",) if abs(aspect - limit) < 0.05 else ())
+
+
+@pytest.fixture
+def wide_check():
+    check = detectors.register(_WideFrameCheck())
+    yield check
+    detectors.unregister(check.key)
+
+
+@pytest.fixture
+def shoot(wide_check):
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Banners")
+    photos = {name: make_photo(session, name=name, data=jpeg_bytes(size=size, comment=name.encode()))
+              for name, size in (("PANO.JPG", (800, 400)), ("SQUARE.JPG", (400, 400)))}
+    for photo in photos.values():
+        classifier_services.photo_process(photo_id=photo.id)  # the real photo task: every check analysed
+    web = WebClient()
+    web.force_login(alice)
+    return session, web
+
+
+def test_the_check_groups_and_counts_photos_in_the_review(shoot):
+    session, web = shoot
+    groups = selectors.session_groups(session=session)
+    assert [c.photo.original_filename for c in groups.blinking] == ["PANO.JPG"]  # Rejects
+    assert [c.photo.original_filename for c in groups.not_blinking] == ["SQUARE.JPG"]  # Keepers (no face to judge)
+    assert groups.group("blinking").breakdown == [("Wide frame", 1)]
+    assert selectors.session_summary(session=session).counts == groups.counts
+    html = web.get(f"/sessions/{session.uuid}/review/").content.decode()
+    assert "Wide frame: 2.00 wide for 1 tall (limit 1.50)" in html and "Wide frame 1" in html
+
+
+def test_the_checks_own_slider_moves_photos(shoot):
+    session, _ = shoot
+    three_two = make_photo(session, name="3x2.JPG", data=jpeg_bytes(size=(600, 400), comment=b"3x2"))
+    classifier_services.photo_process(photo_id=three_two.id)
+    rejects = lambda: sorted(c.photo.original_filename for c in selectors.session_groups(session=session).blinking)
+    assert rejects() == ["PANO.JPG"]  # 1.5 is not over 0.5's limit of 1.50
+    session.check_strictness = {"wide": 1.0}  # limit 1.30; the eyes' slider is untouched
+    session.save()
+    assert rejects() == ["3x2.JPG", "PANO.JPG"] and session.strictness == 0.5
+
+
+def test_the_check_is_in_the_csv_the_xmp_and_the_folders(shoot, tmp_path):
+    session, _ = shoot
+    path, _ = export_write(session=session, fmt="csv", out=tmp_path / "report.csv")
+    rows = {r["file_name"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))}
+    assert (rows["PANO.JPG"]["flag_wide"], rows["PANO.JPG"]["outcome"]) == ("yes", "reject")
+    assert rows["PANO.JPG"]["reasons"] == "2.00 wide for 1 tall (limit 1.50)"
+    assert (rows["SQUARE.JPG"]["flag_wide"], rows["SQUARE.JPG"]["outcome"]) == ("no", "keeper")
+
+    folder, _ = export_write(session=session, fmt="xmp", out=tmp_path / "xmp")
+    assert "<rdf:li>Eye Spy|wide frame</rdf:li>" in (folder / "PANO.xmp").read_text()
+    assert "wide frame" not in (folder / "SQUARE.xmp").read_text()
+
+    zipped, _ = export_write(session=session, fmt="folders-zip", out=tmp_path / "f.zip")
+    with zipfile.ZipFile(zipped) as zf:
+        assert sorted(zf.namelist()) == ["NOT_BLINKING/SQUARE.JPG", "WIDE/PANO.JPG"]
