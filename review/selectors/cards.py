@@ -231,6 +231,8 @@ class PhotoCard:
         when only faces were decided (nothing about the photo as a whole was confirmed)."""
         if not self.corrected:
             return ""
+        if self.correction.decision[0] == "" and self.correction.decision[1] in ("keep", "reject"):
+            return "kept" if self.correction.decision[1] == "keep" else "rejected"
         if self.decided_by_face:
             decided = self.faces_decided
             if len(decided) == 1:
@@ -289,7 +291,14 @@ class PhotoCard:
         return len(self.faces) - len(self.loupe_faces)
 
     @property
+    def rejected_by_other_checks(self) -> bool:
+        """Rejected, and not for its eyes: the eyes' own words would mislead on the card."""
+        return self.outcome is not None and bool(self.outcome.rejected_by) and EYES not in self.outcome.rejected_by
+
+    @property
     def verdict_label(self) -> str:
+        if self.rejected_by_other_checks:
+            return "Rejected"
         return "Unreadable" if self.verdict is None else VERDICT_LABELS.get(self.verdict, self.verdict)
 
     @property
@@ -299,6 +308,8 @@ class PhotoCard:
     @property
     def css_key(self) -> str:
         """blinking / not_blinking / no_face / unreadable: what the card's colour says."""
+        if self.rejected_by_other_checks:
+            return GROUP_BLINKING  # the reject colour, whichever check rejected it
         return "unreadable" if self.verdict is None else _VERDICT_GROUP.get(self.verdict, GROUP_NO_FACE)
 
     @property

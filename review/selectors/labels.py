@@ -30,7 +30,7 @@ from sessions_app import media_names
 from sessions_app.models import Photo, PhotoSession
 
 from ..outcome import (
-    NO, NOT_APPLICABLE, UNSURE, YES, FlagState, PhotoOutcome, WholePhoto, outcome_of,
+    NO, NOT_APPLICABLE, UNSURE, WHOLE_PHOTO_KINDS, YES, FlagState, PhotoOutcome, WholePhoto, outcome_of,
 )
 from .cards import GROUP_NO_FACE, GROUP_OF_OUTCOME, WHOLE_PHOTO_WORDS, EyeCard, FaceCard, PhotoCard, decided_reason
 
@@ -201,7 +201,8 @@ def _build_card(
         verdict = verdict_from_faces([(f.label, f.corrected or f.is_subject) for f in faces]).value
         decided_by = newest_face_fix
     elif photo_fix is not None:
-        verdict, decided_by = photo_fix.label, photo_fix
+        # "keep anyway" / "reject" say nothing about the eyes: the card keeps the machine's reading of them.
+        verdict, decided_by = (machine.verdict if photo_fix.decision in KEEP_OR_REJECT else photo_fix.label), photo_fix
     else:
         verdict, decided_by = machine.verdict, None
     # The sentence says what decided the label: the photographer's faces when they decided faces.
@@ -224,6 +225,14 @@ def _build_card(
 
 
 _EYE_STATES = {Verdict.BLINKING.value: YES, Verdict.NOT_BLINKING.value: NO}
+KEEP_OR_REJECT = (("", "keep"), ("", "reject"))  # whole-photo decisions that aren't about the eyes
+
+
+def whole_photo_group(correction: Correction) -> str | None:
+    """The review group a whole-photo "keep anyway" / "reject" puts a photo in; None for other decisions."""
+    if correction.decision not in KEEP_OR_REJECT:
+        return None
+    return GROUP_OF_OUTCOME[WHOLE_PHOTO_KINDS[correction.decision[1]]]
 
 
 def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, decided_by: Correction | None,

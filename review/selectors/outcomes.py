@@ -26,7 +26,7 @@ from classifier.models import Correction, Prediction
 from sessions_app.models import Photo
 
 from .cards import GROUP_NO_FACE, group_of
-from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons
+from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons, whole_photo_group
 from .loading import predictions_that_count
 
 logger = logging.getLogger(__name__)
@@ -223,6 +223,9 @@ def sessions_outcomes(
             else:
                 verdict, confidence, _, needs_check, _others = judged
                 if fixes := stacks.get((row.id, None)):  # decided as a whole: the latest word in force
+                    if (group := whole_photo_group(fixes[-1])) is not None:  # keep anyway / reject
+                        outcomes.append(_outcome(row, group, verdict, verdict, confidence, True))
+                        continue
                     label = fixes[-1].label
                     outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True))
                 else:

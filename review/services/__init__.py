@@ -9,6 +9,7 @@ from .corrections import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
+    decision_words,
     session_undo_last,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "correction_undo",
     "corrections_bulk_create",
     "corrections_undo",
+    "decision_words",
     "session_undo_last",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from classifier import selectors as classifier_selectors
 from classifier.models import Correction, Verdict
 from eyespy_site.errors import AppError
 from sessions_app.models import Photo, User
@@ -38,6 +39,42 @@ def _check_label(label: str, *, face_index: int | None) -> str:
     return label
 
 
+WHOLE_PHOTO_VALUES = ("keep", "reject", "no_face")  # "keep anyway", "reject", "no face": the whole photo
+FLAG_VALUES = (Correction.Value.FLAGGED.value, Correction.Value.CLEAR.value)
+_FACE_LEVELS = ("face", "eye")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one correction says: (flag, value), and the eye check's old label for readers that use it."""
+
+    flag: str
+    value: str
+    label: str  # BLINKING / NOT_BLINKING / NO_FACE, or "" when the decision isn't about the eyes
+
+
+def decision_of(*, label: str = "", flag: str | None = None, value: str = "", face_index: int | None = None) -> Decision:
+    """Validate a correction: an eye-check `label` (today's words) or a `flag` (a registered check's key;
+    "" for the whole photo) with its `value`. Raises CorrectionError with a readable reason."""
+    if label or flag is None:
+        label = _check_label(label, face_index=face_index)
+        return Decision(*Correction.LABEL_DECISIONS[label], label)
+    value = str(value or "").strip().lower()
+    if flag == "":
+        if face_index is not None or value not in WHOLE_PHOTO_VALUES:
+            raise CorrectionError(f"a whole-photo decision is one of {', '.join(WHOLE_PHOTO_VALUES)}, for the photo")
+        return Decision("", value, "NO_FACE" if value == "no_face" else "")
+    check = next((c for c in classifier_selectors.checks() if c["key"] == flag), None)
+    if check is None:
+        raise CorrectionError(f"there is no check {flag!r}")
+    if value not in FLAG_VALUES:
+        raise CorrectionError(f"a check's flag is {' or '.join(FLAG_VALUES)}, not {value!r}")
+    if face_index is not None and check["level"] not in _FACE_LEVELS:
+        raise CorrectionError(f"{check['title']} is judged on the whole photo, not on one face")
+    eyes = {v: k for k, v in Correction.LABEL_DECISIONS.items()}.get((flag, value), "")
+    return Decision(flag, value, eyes)
+
+
 def _lock(photo: Photo) -> Photo:
     # Serialises corrections of one photo (PostgreSQL row lock; SQLite's IMMEDIATE transactions do the same).
     return Photo.objects.select_for_update().select_related("session").get(pk=photo.pk)
@@ -53,7 +90,7 @@ def _correctable_card(photo: Photo) -> selectors.PhotoCard:
 
 
 def _create(
-    *, photo: Photo, card: selectors.PhotoCard, label: str, by: User | None, face_index: int | None,
+    *, photo: Photo, card: selectors.PhotoCard, decision: Decision, by: User | None, face_index: int | None,
     batch: uuid.UUID | None = None,
 ) -> Correction:
     if face_index is None:
@@ -62,13 +99,12 @@ def _create(
         if not 0 <= face_index < len(card.faces):
             raise CorrectionError(f"{photo.original_filename} has no face {face_index + 1}")
         previous = card.faces[face_index].label
-    flag, value = Correction.LABEL_DECISIONS[label]
     return Correction.objects.create(
         photo=photo,
         face_index=face_index,
-        flag=flag,
-        value=value,
-        label=label,
+        flag=decision.flag,
+        value=decision.value,
+        label=decision.label,
         previous_label=previous,
         model_version_id=card.model_version_id,
         created_by=by,
@@ -77,27 +113,32 @@ def _create(
 
 
 @transaction.atomic
-def correction_create(*, photo: Photo, label: str, by: User | None, face_index: int | None = None) -> Correction:
-    """Record that `photo` (or one of its faces) is `label`. Raises CorrectionError with a readable reason.
+def correction_create(*, photo: Photo, by: User | None, label: str = "", face_index: int | None = None,
+                      flag: str | None = None, value: str = "") -> Correction:
+    """Record the photographer's word on `photo` (or one of its faces): an eye-check `label` (BLINKING /
+    NOT_BLINKING / NO_FACE), or a check's `flag` with `value` flagged / clear ("not a blink", "this face is
+    blinking", later "not soft"), or with flag "" the whole photo: keep (anyway) / reject / no_face.
+    Raises CorrectionError with a readable reason.
 
     Confirming the machine's own label is recorded too: it pins the photo against later strictness changes
     and tells training the verdict was checked by a person.
     """
-    label = _check_label(label, face_index=face_index)
     if face_index is not None and face_index < 0:
         raise CorrectionError("face numbers start at 1")
+    decision = decision_of(label=label, flag=flag, value=value, face_index=face_index)
     photo = _lock(photo)
     card = _correctable_card(photo)
-    correction = _create(photo=photo, card=card, label=label, by=by, face_index=face_index)
-    logger.info("correction %s on photo %s (face %s): %s -> %s",
-                correction.pk, photo.pk, face_index, correction.previous_label, label)
+    correction = _create(photo=photo, card=card, decision=decision, by=by, face_index=face_index)
+    logger.info("correction %s on photo %s (face %s): %s -> %s %s",
+                correction.pk, photo.pk, face_index, correction.previous_label, decision.flag or "photo",
+                decision.value)
     return correction
 
 
 @transaction.atomic
 def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | None) -> list[Correction]:
     """Mark many photos at once (whole-photo). Photos still processing or unreadable are skipped, not fatal."""
-    label = _check_label(label, face_index=None)
+    decision = decision_of(label=label)
     batch = uuid.uuid4()  # one step for the session's undo
     created: list[Correction] = []
     # Lock rows in one order so two overlapping bulk changes can't deadlock each other.
@@ -108,7 +149,7 @@ def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | N
         except CorrectionError as exc:
             logger.info("bulk correction skipped photo %s: %s", photo.pk, exc.reason)
             continue
-        created.append(_create(photo=locked, card=card, label=label, by=by, face_index=None, batch=batch))
+        created.append(_create(photo=locked, card=card, decision=decision, by=by, face_index=None, batch=batch))
     return created
 
 
@@ -128,7 +169,11 @@ def _take_back(*, photo: Photo, target: Correction, by: User | None, batch: uuid
         batch=batch,
     )
     card = selectors.photo_card(photo=photo)
-    if card is not None and not card.unreadable:
+    if target.decision[0] not in ("", classifier_selectors.EYES):  # another check: its flag as it now stands
+        state = card.outcome.flag(target.decision[0]) if card is not None and card.outcome is not None else None
+        undo.value = Correction.Value.FLAGGED if state is not None and state.state == "yes" else Correction.Value.CLEAR
+        undo.save(update_fields=["value"])
+    elif card is not None and not card.unreadable:
         if target.face_index is None:
             restored = card.verdict
         elif target.face_index < len(card.faces):
@@ -174,6 +219,19 @@ def corrections_undo(*, photos: Sequence[Photo], by: User | None) -> list[Correc
 
 
 _WORDS = {Verdict.BLINKING.value: "blinking", Verdict.NOT_BLINKING.value: "keep", Verdict.NO_FACE.value: "no face"}
+_WHOLE_WORDS = {"keep": "keep anyway", "reject": "reject", "no_face": "no face"}
+
+
+def decision_words(correction: Correction) -> str:
+    """What a correction said, in a photographer's words ("blinking", "keep anyway", "not too wide")."""
+    flag, value = correction.decision
+    if not flag:
+        return _WHOLE_WORDS.get(value, value)
+    if flag == classifier_selectors.EYES and correction.label in _WORDS:
+        return _WORDS[correction.label]
+    check = next((c for c in classifier_selectors.checks() if c["key"] == flag), None)
+    words = check["words"] if check else {}
+    return (words.get("flagged") if value == Correction.Value.FLAGGED else words.get("clear")) or f"{flag} {value}"
 
 
 @dataclass(frozen=True)
@@ -189,7 +247,7 @@ class SessionUndo:
 
 
 def _describe(changes: list[Correction]) -> str:
-    label = _WORDS.get(changes[0].label, changes[0].label.lower())
+    label = decision_words(changes[0]).lower()
     if len(changes) > 1:
         return f"{len(changes)} photos marked {label}"
     change = changes[0]

@@ -29,6 +29,7 @@ from ..services import (
     correction_undo,
     corrections_bulk_create,
     corrections_undo,
+    decision_words,
     session_undo_last,
 )
 
@@ -130,12 +131,14 @@ def _photo_for_review(request: HttpRequest, photo_uuid) -> Photo:
 @login_required
 @require_POST
 def photo_correct(request: HttpRequest, photo_uuid) -> HttpResponse:
-    """Mark one photo (or, with `face`, one of its faces) BLINKING / NOT_BLINKING / NO_FACE."""
+    """Mark one photo (or, with `face`, one of its faces): `label` BLINKING / NOT_BLINKING / NO_FACE, or
+    `flag` (a check's key, or "" for the whole photo) with `value` (flagged / clear; keep / reject / no_face)."""
     photo = _photo_for_review(request, photo_uuid)
     face = request.POST.get("face", "")
     try:
         face_index = int(face) if face != "" else None
-        correction_create(photo=photo, label=request.POST.get("label", ""), by=request.user, face_index=face_index)
+        correction_create(photo=photo, label=request.POST.get("label", ""), by=request.user, face_index=face_index,
+                          flag=request.POST.get("flag"), value=request.POST.get("value", ""))
     except ValueError:
         return _refuse(request, photo.session, "face must be a number")
     except CorrectionError as exc:
@@ -153,7 +156,7 @@ def photo_undo(request: HttpRequest, photo_uuid) -> HttpResponse:
         return _card_changed(request, photo, f"Nothing to undo on {photo.original_filename}.")
     target = f"face {undo.face_index + 1} of " if undo.face_index is not None else ""
     return _card_changed(request, photo, f"Undone on {target}{photo.original_filename}: it is "
-                                         f"{review.VERDICT_LABELS.get(undo.label, undo.label).lower()} again.")
+                                         f"{decision_words(undo).lower()} again.")
 
 
 @login_required

@@ -120,3 +120,35 @@ def test_bulk_undo(session, alice):
     undone = corrections_undo(photos=photos, by=alice)
     assert len(undone) == 2
     assert selectors.session_groups(session=session).counts["blinking"] == 0
+
+
+def test_keep_anyway_and_reject_decide_the_whole_photo_without_saying_anything_about_the_eyes(session, alice):
+    from learning.services.labelling import eyes_to_label
+
+    blink, sharp = make_judged_photo(session, faces=BLINK), make_judged_photo(session, faces=OPEN)
+    kept = correction_create(photo=blink, by=alice, flag="", value="keep")
+    rejected = correction_create(photo=sharp, by=alice, flag="", value="reject")
+    assert (kept.flag, kept.value, kept.label) == ("", "keep", "")
+    blink_card, sharp_card = selectors.photo_card(photo=blink), selectors.photo_card(photo=sharp)
+    assert (blink_card.group, blink_card.is_keeper, blink_card.badge) == ("not_blinking", True, "kept")
+    assert blink_card.verdict == "BLINKING" and blink_card.reasons == ("your call: keep anyway",)  # eyes as read
+    assert (sharp_card.group, sharp_card.is_keeper, sharp_card.badge) == ("blinking", False, "rejected")
+    summary = selectors.session_summary(session=session).counts
+    assert (summary["blinking"], summary["not_blinking"]) == (1, 1)  # the counts' fast path agrees
+    # Neither teaches the eye model anything.
+    assert eyes_to_label(label=kept.label, face_index=None, faces=BLINK, subjects=[True], picks={})[0] == []
+    # A later word on the eyes wins over the whole-photo decision, as the newest word always has.
+    correction_create(photo=blink, by=alice, label="BLINKING")
+    assert selectors.photo_card(photo=blink).group == "blinking"
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"flag": "", "value": "maybe"}, "whole-photo decision"),
+    ({"flag": "", "value": "keep", "face_index": 0}, "whole-photo decision"),
+    ({"flag": "focus", "value": "flagged"}, "no check 'focus'"),
+    ({"flag": "blink", "value": "soft"}, "flagged or clear"),
+])
+def test_a_decision_that_makes_no_sense_is_refused_with_a_reason(session, alice, kwargs, words):
+    photo = make_judged_photo(session, faces=OPEN)
+    with pytest.raises(CorrectionError, match=words):
+        correction_create(photo=photo, by=alice, **kwargs)

@@ -103,3 +103,18 @@ def test_the_check_is_in_the_csv_the_xmp_and_the_folders(shoot, tmp_path):
     zipped, _ = export_write(session=session, fmt="folders-zip", out=tmp_path / "f.zip")
     with zipfile.ZipFile(zipped) as zf:
         assert sorted(zf.namelist()) == ["NOT_BLINKING/SQUARE.JPG", "WIDE/PANO.JPG"]
+
+
+def test_the_photographer_corrects_the_check_photo_by_photo_and_undoes(shoot):
+    session, web = shoot
+    pano = session.photos.get(original_filename="PANO.JPG")
+    url = f"/photos/{pano.uuid}/correct/"
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    assert web.post(url, {"flag": "wide", "value": "clear"}, **htmx).status_code == 200  # "not too wide"
+    card = selectors.photo_card(photo=pano)
+    assert card.outcome.kind == "keeper" and card.outcome.flag("wide").decided
+    refused = web.post(url, {"flag": "wide", "value": "clear", "face": "0"}, **htmx)
+    assert refused.status_code == 400 and "judged on the whole photo" in refused.content.decode()
+    undone = web.post(f"/photos/{pano.uuid}/undo/", **htmx)
+    assert undone.status_code == 200 and "it is too wide again" in undone.content.decode()
+    assert selectors.photo_card(photo=pano).outcome.kind == "reject"  # the machine's word again
