@@ -231,8 +231,8 @@ class PhotoCard:
         when only faces were decided (nothing about the photo as a whole was confirmed)."""
         if not self.corrected:
             return ""
-        if self.correction.decision[0] == "" and self.correction.decision[1] in ("keep", "reject"):
-            return "kept" if self.correction.decision[1] == "keep" else "rejected"
+        if self.whole_photo_call:
+            return "your call"
         if self.decided_by_face:
             decided = self.faces_decided
             if len(decided) == 1:
@@ -296,7 +296,18 @@ class PhotoCard:
         return self.outcome is not None and bool(self.outcome.rejected_by) and EYES not in self.outcome.rejected_by
 
     @property
+    def whole_photo_call(self) -> str:
+        """"keep" / "reject" when the photographer decided the whole photo that way, else ""."""
+        if self.correction is None:
+            return ""
+        flag, value = self.correction.decision
+        return value if flag == "" and value in ("keep", "reject") else ""
+
+    @property
     def verdict_label(self) -> str:
+        call = self.whole_photo_call
+        if call:
+            return "Kept" if call == "keep" else "Rejected"
         if self.rejected_by_other_checks:
             return "Rejected"
         return "Unreadable" if self.verdict is None else VERDICT_LABELS.get(self.verdict, self.verdict)
@@ -308,6 +319,8 @@ class PhotoCard:
     @property
     def css_key(self) -> str:
         """blinking / not_blinking / no_face / unreadable: what the card's colour says."""
+        if self.whole_photo_call:
+            return GROUP_NOT_BLINKING if self.whole_photo_call == "keep" else GROUP_BLINKING
         if self.rejected_by_other_checks:
             return GROUP_BLINKING  # the reject colour, whichever check rejected it
         return "unreadable" if self.verdict is None else _VERDICT_GROUP.get(self.verdict, GROUP_NO_FACE)

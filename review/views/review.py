@@ -23,6 +23,7 @@ from sessions_app.models import Photo, PhotoSession
 from sessions_app.shortcuts import is_htmx, render_no_store, serve_stored_file
 
 from .. import selectors as review
+from .. import vocabulary
 from ..services import (
     CorrectionError,
     correction_create,
@@ -120,6 +121,8 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
         "agreement": summary.agreement,
         "preview": preview,
         "slider_value": preview.strictness if preview else session.strictness,
+        "review_keys": vocabulary.key_table(),  # review.js reads it from the page
+        "key_help": vocabulary.key_help(),
     }
     return render(request, "sessions_app/review.html", context)
 

@@ -1,10 +1,12 @@
 /* Eye Spy review screen: keyboard review without page reloads, in the grid or the loupe (loupe.js).
  *
- * Arrows move between photos, B / K / N mark the focused photo (or the face picked with F), U or Ctrl+Z
+ * Arrows move between photos; the keys of the page's key table (#review-keys: each check's own keys, such
+ * as B blinking / K not a blink, and N no face, A keep anyway, R reject) mark the focused photo (or the face
+ * picked with F, for a check judged on faces or eyes), U or Ctrl+Z
  * undoes the last change you made in this session (the server keeps the history, so it survives a
  * reload), X / Space select, Shift+B / Shift+K mark the selection, Enter opens the lightbox, L the loupe
  * (G back to the grid; there P keeps, X rejects, Z shows the eyes at 100%, C compares), 1 2 3 4 jump to a group
- * (by each section's data-key: 1 Blinking, 2 Not blinking, 3 No face, 4 Check these, whatever the page
+ * (by each section's data-key: 1 Rejects, 2 Keepers, 3 No face, 4 Check these, whatever the page
  * order). Each change is one POST answered with the updated card and out-of-band counts (the same
  * partials htmx uses for mouse clicks). Every request, typed or clicked, goes through htmx's queue on
  * #review (hx-sync="this:queue all"): one at a time, in order, so an undo never overtakes the change it
@@ -186,15 +188,23 @@
     card.classList.toggle("moved", !!section && section.dataset.group !== card.dataset.group);
   }
 
-  function label(card, value) {
-    const face = faceFocus;
-    const params = { label: value, sort };
+  // What each key decides, from the page (the server builds it from the registered checks' words).
+  const keyTable = JSON.parse((document.getElementById("review-keys") || {}).textContent || "{}");
+
+  function decide(card, action) {
+    const face = action.face ? faceFocus : null;
+    const params = { flag: action.flag, value: action.value, sort };
     if (face !== null) params.face = face;
     const name = card.querySelector(".fname") ? card.querySelector(".fname").textContent : "photo";
-    const what = { BLINKING: "blinking", NOT_BLINKING: "keep", NO_FACE: "no face" }[value];
-    say(name + (face !== null ? " face " + (face + 1) : "") + " → " + what + ". U undoes.");
+    say(name + (face !== null ? " face " + (face + 1) : "") + " → " + action.words + ". U undoes.");
     post(card.dataset.correctUrl, params);
     if (face === null) moveBy(1);
+  }
+
+  // The loupe's P (keep) and X (reject) and the card's old verdict words go through the same table.
+  const LABEL_KEYS = { BLINKING: "b", NOT_BLINKING: "k", NO_FACE: "n" };
+  function label(card, value) {
+    decide(card, keyTable[LABEL_KEYS[value]]);
   }
 
   function selected() {
@@ -285,7 +295,7 @@
     // Space and Enter on a focused button or link keep their usual meaning.
     if ((key === " " || key === "Enter") && event.target.closest && event.target.closest("button, a, summary")) return;
     const card = current();
-    if (!card && ["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp", "b", "k", "n", "x", " ", "Enter"].includes(key)) {
+    if (!card && (["ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp", "x", " ", "Enter"].includes(key) || keyTable[key])) {
       focusCard(cards()[0]);
       event.preventDefault();
       return;
@@ -339,13 +349,6 @@
         if (!strip || !card || !card.querySelector(".card-actions")) return;
         label(card, "NOT_BLINKING");
         break;
-      case "b":
-      case "k":
-      case "n":
-        if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
-        label(card, { b: "BLINKING", k: "NOT_BLINKING", n: "NO_FACE" }[key]);
-        if (inBox) afterChanges(() => openLightbox(current()));
-        break;
       case "B":
         bulk("BLINKING");
         break;
@@ -390,8 +393,13 @@
         else if (section) aim(section, { block: "start" });
         break;
       }
-      default:
-        return;
+      default: {
+        const action = keyTable[key]; // a check's key, or the whole photo's (no face, keep anyway, reject)
+        if (!action) return;
+        if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
+        decide(card, action);
+        if (inBox) afterChanges(() => openLightbox(current()));
+      }
     }
     event.preventDefault();
   });

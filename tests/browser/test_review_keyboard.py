@@ -15,7 +15,7 @@ import pytest
 
 from classifier.models import Correction
 from review import selectors
-from tests.browser.helpers import idle, log_in, open_review
+from tests.browser.helpers import idle, log_in, open_review, shot
 from tests.factories import make_session, make_user
 from tests.review_builders import face, make_judged_photo
 
@@ -241,3 +241,30 @@ def test_check_group_shows_first_and_key_4_jumps_to_it(page, server_url):
     idle(page)
     assert page.text_content("#count-check") == "1" and page.text_content("#count-not_blinking") == "2"
     assert page.get_attribute("#check .photo-card >> nth=0", "data-group") == "not_blinking"
+
+
+def test_keep_anyway_and_reject_from_the_key_table(page, phone, server_url, tmp_path):
+    """A keeps a blinking photo anyway, R rejects a sharp one; the keys come from the page's key table."""
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Whole-photo calls")
+    blink = make_judged_photo(session, faces=_blink(), name="IMG_0001.JPG")
+    sharp = make_judged_photo(session, faces=_open(), name="IMG_0002.JPG")
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session, "?sort=name")
+    table = page.evaluate("JSON.parse(document.getElementById('review-keys').textContent)")
+    assert table["a"] == {"flag": "", "value": "keep", "words": "keep anyway", "face": False}
+    assert table["b"]["flag"] == "blink" and table["b"]["face"]
+    assert _current(page) == "IMG_0001.JPG"
+    page.keyboard.press("a")  # keep the blinking one anyway
+    page.keyboard.press("r")  # reject the sharp one
+    idle(page)
+    assert page.text_content("#count-blinking") == "1" and page.text_content("#count-not_blinking") == "1"
+    assert "Kept" in page.text_content(f"#card-{blink.uuid}") and "your call" in page.text_content(f"#card-{blink.uuid}")
+    assert selectors.photo_card(photo=blink).outcome.reasons == ("your call: keep anyway",)
+    assert selectors.photo_card(photo=sharp).outcome.kind == "reject"
+    page.click("details.keys summary")
+    assert "keep anyway" in page.text_content("details.keys")
+    shot(page, "review-keep-anyway-desktop.png", full_page=True)
+    log_in(phone, server_url, alice.email)
+    open_review(phone, server_url, session, "?sort=name")
+    shot(phone, "review-keep-anyway-phone.png", full_page=True)

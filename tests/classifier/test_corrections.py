@@ -130,9 +130,10 @@ def test_keep_anyway_and_reject_decide_the_whole_photo_without_saying_anything_a
     rejected = correction_create(photo=sharp, by=alice, flag="", value="reject")
     assert (kept.flag, kept.value, kept.label) == ("", "keep", "")
     blink_card, sharp_card = selectors.photo_card(photo=blink), selectors.photo_card(photo=sharp)
-    assert (blink_card.group, blink_card.is_keeper, blink_card.badge) == ("not_blinking", True, "kept")
+    assert (blink_card.group, blink_card.is_keeper, blink_card.badge) == ("not_blinking", True, "your call")
+    assert (blink_card.verdict_label, blink_card.css_key) == ("Kept", "not_blinking")
     assert blink_card.verdict == "BLINKING" and blink_card.reasons == ("your call: keep anyway",)  # eyes as read
-    assert (sharp_card.group, sharp_card.is_keeper, sharp_card.badge) == ("blinking", False, "rejected")
+    assert (sharp_card.group, sharp_card.is_keeper, sharp_card.verdict_label) == ("blinking", False, "Rejected")
     summary = selectors.session_summary(session=session).counts
     assert (summary["blinking"], summary["not_blinking"]) == (1, 1)  # the counts' fast path agrees
     # Neither teaches the eye model anything.
