@@ -32,6 +32,9 @@ class ExportOptions:
     # Photos still in the review's "check these" group keep their verdict's rating but get this colour
     # instead, so an editor can filter them ("" = the verdict's own label).
     label_check: str = "Purple"
+    # Per check: the XMP keyword for its flag in force (check key -> keyword; "" = none); checks not named
+    # here use their own words (ml.detectors.Words.keyword, e.g. "Eye Spy|blink").
+    flag_keywords: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("rating_keeper", "rating_blinking"):
@@ -47,6 +50,13 @@ class ExportOptions:
                 )
         if self.xmp_naming not in NAMINGS:
             raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
+        for key, keyword in self.flag_keywords:
+            if not key or "\n" in keyword or len(keyword) > 200:
+                raise ExportError(f"a check's keyword is KEY=TEXT on one line (got {key}={keyword!r})")
+
+    def keyword_for(self, key: str, default: str) -> str:
+        """The XMP keyword for check `key`'s flag: this export's choice, else the check's own."""
+        return dict(self.flag_keywords).get(key, default)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ExportOptions:
@@ -62,6 +72,15 @@ class ExportOptions:
         for name in ("label_keeper", "label_blinking", "label_check", "xmp_naming"):
             if data.get(name) is not None:
                 kwargs[name] = str(data[name]).strip()
+        keywords = data.get("flag_keywords") or ()
+        if isinstance(keywords, dict):
+            keywords = keywords.items()
+        try:
+            kwargs["flag_keywords"] = tuple(
+                (str(k).strip(), "" if str(v).strip().lower() == "none" else str(v).strip())
+                for k, v in (item.split("=", 1) if isinstance(item, str) else item for item in keywords))
+        except ValueError:
+            raise ExportError("a check's keyword is KEY=TEXT, e.g. blink=Culled|eyes") from None
         for name in ("label_keeper", "label_blinking", "label_check"):
             # "green" or "GREEN" from the CLI means Green; "none" means no label.
             if name in kwargs:
@@ -71,4 +90,6 @@ class ExportOptions:
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["flag_keywords"] = [f"{k}={v}" for k, v in self.flag_keywords]  # JSON on Export.options
+        return data

@@ -44,9 +44,10 @@ def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
     return rating, (options.label_check or label) if card.to_check else label
 
 
-def flag_keywords(card: PhotoCard) -> list[str]:
-    """The registered checks' keywords ("Eye Spy|blink") for every flag in force on the photo."""
-    words = {c["key"]: c["words"]["keyword"] for c in classifier_selectors.checks()}
+def flag_keywords(card: PhotoCard, options: ExportOptions | None = None) -> list[str]:
+    """The keywords ("Eye Spy|blink": the check's own, or the export's choice) of every flag in force."""
+    options = options or ExportOptions()
+    words = {c["key"]: options.keyword_for(c["key"], c["words"]["keyword"]) for c in classifier_selectors.checks()}
     flags = card.outcome.flags if card.outcome is not None else ()
     return [words[f.key] for f in flags if f.state == YES and words.get(f.key)]
 
@@ -97,7 +98,7 @@ def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
             continue  # no verdict, nothing to say about it
         rating, label = sidecar_values(card, options)
         name = names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming))
-        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card))
+        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card, options))
 
 
 def write_xmp_zip(

@@ -118,3 +118,19 @@ def test_the_photographer_corrects_the_check_photo_by_photo_and_undoes(shoot):
     undone = web.post(f"/photos/{pano.uuid}/undo/", **htmx)
     assert undone.status_code == 200 and "it is too wide again" in undone.content.decode()
     assert selectors.photo_card(photo=pano).outcome.kind == "reject"  # the machine's word again
+
+
+def test_export_session_keeps_the_old_options_and_takes_a_keyword_per_check(shoot, tmp_path):
+    from django.core.management import call_command
+
+    session, _ = shoot
+    out = tmp_path / "xmp"
+    call_command("export_session", str(session.uuid), "--format", "xmp", "--out", str(out),
+                 "--rating-blinking", "-1", "--label-blinking", "red", "--flag-keyword", "wide=Culled|banner")
+    pano = (out / "PANO.xmp").read_text()
+    assert "<rdf:li>Culled|banner</rdf:li>" in pano and "<rdf:li>banner</rdf:li>" in pano
+    assert 'xmp:Rating="-1"' in pano and 'xmp:Label="Red"' in pano
+    call_command("export_session", str(session.uuid), "--format", "xmp", "--out", str(tmp_path / "x2"),
+                 "--rating-reject", "-1", "--label-reject", "Yellow", "--flag-keyword", "wide=none")
+    assert "rdf:li" not in (tmp_path / "x2" / "PANO.xmp").read_text()
+    assert 'xmp:Label="Yellow"' in (tmp_path / "x2" / "PANO.xmp").read_text()

@@ -12,7 +12,7 @@ from sessions_app.models import Export, PhotoSession
 class Command(BaseCommand):
     help = (
         "Export SESSION_ID (its UUID as in /sessions/<uuid>/, or its numeric id) as keepers-zip (originals of "
-        "the keepers), folders-zip (BLINKING/ and NOT_BLINKING/ folders, CHECK/ for photos still to check), xmp (one sidecar per photo into the "
+        "the keepers), folders-zip (a folder per rejecting check, BLINKING/ for the eyes, NOT_BLINKING/ for keepers, CHECK/ for photos still to check), xmp (one sidecar per photo into the "
         "folder PATH) or csv (a report). Labels are the effective ones: corrections first, else the live "
         "model's verdict at the session's strictness."
     )
@@ -23,13 +23,17 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, metavar="PATH",
                             help="file to write (a folder gets a default name); for xmp, the folder for the sidecars")
         parser.add_argument("--rating-keeper", type=int, default=0, help="xmp:Rating for keepers (default 0)")
-        parser.add_argument("--rating-blinking", type=int, default=-1,
-                            help="xmp:Rating for blinking photos (default -1 = rejected)")
+        parser.add_argument("--rating-reject", "--rating-blinking", type=int, default=-1, dest="rating_blinking",
+                            help="xmp:Rating for rejects, whichever check rejected them (default -1 = rejected); "
+                                 "--rating-blinking is the old name")
         parser.add_argument("--label-keeper", default="",
                             help="xmp:Label for keepers: Red, Yellow, Green, Blue, Purple or none (default none)")
-        parser.add_argument("--label-blinking", default="Red",
-                            help="xmp:Label for blinking photos: Red, Yellow, Green, Blue, Purple or none "
-                                 "(default Red)")
+        parser.add_argument("--label-reject", "--label-blinking", default="Red", dest="label_blinking",
+                            help="xmp:Label for rejects: Red, Yellow, Green, Blue, Purple or none (default Red); "
+                                 "--label-blinking is the old name")
+        parser.add_argument("--flag-keyword", action="append", default=[], metavar="KEY=TEXT", dest="flag_keywords",
+                            help="the XMP keyword for a check's flag (repeatable; KEY as `python -m ml.detectors` "
+                                 "lists; TEXT 'none' for no keyword; default: the check's own, e.g. Eye Spy|blink)")
         parser.add_argument("--label-check", default="Purple",
                             help="xmp:Label for photos still to check (their rating follows the verdict): Red, "
                                  "Yellow, Green, Blue, Purple or none for the verdict's own label (default Purple)")
@@ -41,7 +45,7 @@ class Command(BaseCommand):
         export_options = {
             key: options[key]
             for key in ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "label_check",
-                        "xmp_naming")
+                        "xmp_naming", "flag_keywords")
         }
         try:
             path, written = export_write(
