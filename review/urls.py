@@ -28,6 +28,8 @@ urlpatterns = [
     path("sessions/<uuid:session_uuid>/review/undo/", review.session_undo, name="review_undo"),
     path("sessions/<uuid:session_uuid>/review/seen/", loupe.review_seen, name="review_seen"),
     path("sessions/<uuid:session_uuid>/review/strictness/", review.strictness_apply, name="review_strictness"),
+    path("sessions/<uuid:session_uuid>/review/checks/<slug:key>/strictness/", review.check_strictness_apply,
+         name="review_check_strictness"),
     path("sessions/<uuid:session_uuid>/review/strictness/preview/", review.strictness_preview,
          name="review_strictness_preview"),
     path("photos/<uuid:photo_uuid>/correct/", review.photo_correct, name="photo_correct"),

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from classifier import selectors as classifier_selectors
+from classifier.selectors import EYES
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,17 @@ def key_table() -> dict[str, dict[str, Any]]:
     for key, value, said in WHOLE_PHOTO_KEYS:
         table.setdefault(key, {"flag": "", "value": value, "words": said, "face": False})
     return table
+
+
+def check_titles() -> dict[str, str]:
+    return {c["key"]: c["title"] for c in classifier_selectors.checks()}
+
+
+def check_sliders(session) -> list[dict[str, Any]]:
+    """Every check's own slider but the eyes' (the review's main slider): key, title, value."""
+    values = classifier_selectors.session_strictness(session)
+    return [{"key": c["key"], "title": c["title"], "value": values[c["key"]]}
+            for c in classifier_selectors.checks() if c["key"] != EYES]
 
 
 def key_help() -> list[tuple[str, str]]:

@@ -122,6 +122,7 @@ def review_page(request: HttpRequest, session_uuid) -> HttpResponse:
         "preview": preview,
         "slider_value": preview.strictness if preview else session.strictness,
         "review_keys": vocabulary.key_table(),  # review.js reads it from the page
+        "check_sliders": vocabulary.check_sliders(session),
         "key_help": vocabulary.key_help(),
     }
     return render(request, "sessions_app/review.html", context)
@@ -236,6 +237,22 @@ def strictness_apply(request: HttpRequest, session_uuid) -> HttpResponse:
     session.strictness = preview.strictness
     session.save(update_fields=["strictness", "updated_at"])
     messages.success(request, f"Strictness set to {preview.strictness:.2f}. {preview.sentence}")
+    return redirect(_review_url(session, sort=request.POST.get("sort", "")))
+
+
+@login_required
+@require_POST
+def check_strictness_apply(request: HttpRequest, session_uuid, key: str) -> HttpResponse:
+    """One check's own slider (every check but the eyes, whose slider is the one above)."""
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    form = StrictnessForm(request.POST)
+    title = vocabulary.check_titles().get(key)
+    if title is None or key == vocabulary.EYES or not form.is_valid():
+        messages.error(request, "Strictness is a number from 0 (lenient) to 1 (strict), for a check this server has.")
+        return redirect(_review_url(session))
+    session.check_strictness = {**(session.check_strictness or {}), key: form.cleaned_data["strictness"]}
+    session.save(update_fields=["check_strictness", "updated_at"])  # one validated field, as the eyes' slider
+    messages.success(request, f"{title}: strictness set to {form.cleaned_data['strictness']:.2f}.")
     return redirect(_review_url(session, sort=request.POST.get("sort", "")))
 
 

@@ -134,3 +134,16 @@ def test_export_session_keeps_the_old_options_and_takes_a_keyword_per_check(shoo
                  "--rating-reject", "-1", "--label-reject", "Yellow", "--flag-keyword", "wide=none")
     assert "rdf:li" not in (tmp_path / "x2" / "PANO.xmp").read_text()
     assert 'xmp:Label="Yellow"' in (tmp_path / "x2" / "PANO.xmp").read_text()
+
+
+def test_the_check_gets_its_own_slider_on_the_review_page(shoot):
+    session, web = shoot
+    html = web.get(f"/sessions/{session.uuid}/review/").content.decode()
+    assert 'id="strictness-wide"' in html and ">Wide frame</label>" in html
+    assert web.post(f"/sessions/{session.uuid}/review/checks/wide/strictness/", {"strictness": "0.9"}).status_code == 302
+    session.refresh_from_db()
+    assert session.check_strictness == {"wide": 0.9} and session.strictness == 0.5
+    web.post(f"/sessions/{session.uuid}/review/checks/blink/strictness/", {"strictness": "0.1"})  # the eyes' has its own
+    web.post(f"/sessions/{session.uuid}/review/checks/nope/strictness/", {"strictness": "0.1"})
+    session.refresh_from_db()
+    assert session.check_strictness == {"wide": 0.9}
