@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
@@ -27,19 +26,11 @@ from sessions_app.models import (
     SelectionItem,
     User,
 )
+from sessions_app.selectors import as_uuid
 
 from . import previews
 
 A = SelectionItem.Action
-
-
-def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404("No such item.") from None
 
 
 # --- Folding a selection's history ------------------------------------------------------------------------
@@ -94,11 +85,11 @@ def gallery_list(*, owner: User, session: PhotoSession | None = None) -> QuerySe
 
 def gallery_get_for_owner(*, owner: User, gallery_uuid: uuid.UUID | str) -> Gallery:
     qs = Gallery.objects.select_related("session", "session__owner", "session__client", "cover")
-    return get_object_or_404(qs, session__owner=owner, uuid=_as_uuid(gallery_uuid))
+    return get_object_or_404(qs, session__owner=owner, uuid=as_uuid(gallery_uuid))
 
 
 def selection_get_for_owner(*, owner: User, gallery: Gallery, selection_uuid: uuid.UUID | str) -> Selection:
-    return get_object_or_404(Selection, gallery=gallery, gallery__session__owner=owner, uuid=_as_uuid(selection_uuid))
+    return get_object_or_404(Selection, gallery=gallery, gallery__session__owner=owner, uuid=as_uuid(selection_uuid))
 
 
 def unseen_submissions_count(*, owner: User) -> int:
@@ -237,7 +228,7 @@ def public_photos(*, gallery: Gallery, choices: dict[int, Choice]) -> list[Publi
 def public_item(*, gallery: Gallery, item_uuid: uuid.UUID | str) -> GalleryPhoto:
     """One photo of this gallery by its gallery uuid; 404 for any other (another gallery's included)."""
     qs = GalleryPhoto.objects.select_related("photo")
-    return get_object_or_404(qs, gallery=gallery, uuid=_as_uuid(item_uuid))
+    return get_object_or_404(qs, gallery=gallery, uuid=as_uuid(item_uuid))
 
 
 def guest_selection(*, gallery: Gallery, selection_uuid: str) -> Selection | None:

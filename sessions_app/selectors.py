@@ -18,7 +18,7 @@ FAILURES_SHOWN = 100  # the progress panel lists this many failed photos, then "
 REJECTIONS_SHOWN = 100  # ... and this many files refused at upload
 
 
-def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+def as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -38,7 +38,7 @@ def client_list(*, owner: User) -> QuerySet[Client]:
 
 
 def client_get_for_owner(*, owner: User, client_uuid: uuid.UUID | str) -> Client:
-    return get_object_or_404(Client, owner=owner, uuid=_as_uuid(client_uuid))
+    return get_object_or_404(Client, owner=owner, uuid=as_uuid(client_uuid))
 
 
 # --- Sessions ---------------------------------------------------------------------------------------
@@ -65,12 +65,12 @@ def session_list(*, owner: User, client: Client | None = None) -> QuerySet[Photo
 
 def session_get_for_owner(*, owner: User, session_uuid: uuid.UUID | str) -> PhotoSession:
     qs = PhotoSession.objects.select_related("client", "owner")
-    return get_object_or_404(qs, owner=owner, uuid=_as_uuid(session_uuid))
+    return get_object_or_404(qs, owner=owner, uuid=as_uuid(session_uuid))
 
 
 def photo_get_for_owner(*, owner: User, photo_uuid: uuid.UUID | str) -> Photo:
     qs = Photo.objects.select_related("session", "session__owner")
-    return get_object_or_404(qs, session__owner=owner, uuid=_as_uuid(photo_uuid))
+    return get_object_or_404(qs, session__owner=owner, uuid=as_uuid(photo_uuid))
 
 
 # --- Progress ---------------------------------------------------------------------------------------

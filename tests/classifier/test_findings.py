@@ -2,46 +2,20 @@
 session's per-check strictness; the eyes' details are the analysis itself, old predictions read as before."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from classifier import findings, services
 from classifier.models import Prediction
-from ml import detectors
-from ml.detectors import Finding, Level, Subject, Words
+from tests.checks import WideFrameCheck, registered
 from tests.factories import jpeg_bytes, make_photo
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class _WideCheck:
-    """A test-only note: the photo is wider than it is tall (by more, the stricter the slider)."""
-
-    key: str = "wide"
-    title: str = "Wide frame"
-    level: Level = Level.PHOTO
-    rejects: bool = False
-    schema: int = 1
-    words: Words = Words(flagged="Wide", clear="Not wide", group="Wide frames", flag="Wide", not_flag="Not wide",
-                         key="w", clear_key="shift+w", keyword="Eye Spy|wide", label="")
-
-    def analyse(self, subject: Subject) -> dict:
-        return {"schema": self.schema, "aspect": round(subject.analysis.width / subject.analysis.height, 3),
-                "pixels_seen": subject.image is not None}
-
-    def judge(self, details, strictness=0.5, context=None) -> Finding:
-        limit = 1.6 - strictness * 0.4
-        return Finding(key=self.key, applies=True, flagged=details["aspect"] > limit, score=details["aspect"],
-                       sentence=f"aspect {details['aspect']:.2f}")
-
-
 @pytest.fixture
 def wide_check():
-    check = detectors.register(_WideCheck())
-    yield check
-    detectors.unregister(check.key)
+    with registered(WideFrameCheck()) as check:
+        yield check
 
 
 def test_the_photo_task_stores_every_checks_details_once(session, wide_check):

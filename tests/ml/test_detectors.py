@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ml import detectors
-from ml.detectors import Finding, Level, Subject, Words
+from ml.detectors import Subject
 from ml.types import Box, EyeResult, EyeState, FaceResult, PhotoAnalysis, Thresholds, Verdict
 from ml.verdict import judgement
+from tests.checks import WideFrameCheck, registered
 
 ROOT = Path(__file__).resolve().parents[2]
 BOX = Box(0.1, 0.1, 0.3, 0.3)
@@ -74,32 +74,10 @@ def test_details_are_json_with_a_schema():
     assert json.loads(json.dumps(details)) == details
 
 
-@dataclass
-class _NoteCheck:
-    """A test-only check: notes photos wider than they are tall."""
-
-    key: str = "wide"
-    title: str = "Wide frame"
-    level: Level = Level.PHOTO
-    rejects: bool = False
-    schema: int = 1
-    words: Words = Words(flagged="Wide", clear="Not wide", group="Wide frames", flag="Wide", not_flag="Not wide",
-                         key="w", clear_key="shift+w", keyword="Eye Spy|wide", label="")
-
-    def analyse(self, subject: Subject) -> dict:
-        return {"schema": self.schema, "aspect": subject.analysis.width / subject.analysis.height}
-
-    def judge(self, details, strictness=0.5, context=None) -> Finding:
-        wide = details["aspect"] > 1.2 + (0.5 - strictness)
-        return Finding(key=self.key, applies=True, flagged=wide, score=details["aspect"],
-                       sentence=f"aspect {details['aspect']:.2f}")
-
-
 @pytest.fixture
 def wide_check():
-    check = detectors.register(_NoteCheck())
-    yield check
-    detectors.unregister(check.key)
+    with registered(WideFrameCheck(rejects=False)) as check:  # a note: it never moves a photo
+        yield check
 
 
 def test_a_registered_check_is_analysed_and_judged_with_the_others(wide_check):
@@ -114,9 +92,9 @@ def test_a_registered_check_is_analysed_and_judged_with_the_others(wide_check):
 
 def test_registration_refuses_a_second_key_and_a_taken_keyboard_key(wide_check):
     with pytest.raises(detectors.RegistryError, match="registered already"):
-        detectors.register(_NoteCheck())
+        detectors.register(WideFrameCheck())
     with pytest.raises(detectors.RegistryError, match="keyboard key"):
-        detectors.register(_NoteCheck(key="other", words=detectors.get("blink").words))
+        detectors.register(WideFrameCheck(key="other", words=detectors.get("blink").words))
     with pytest.raises(detectors.RegistryError, match="not a Detector"):
         detectors.register(object())
 

@@ -7,50 +7,23 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
 
 import pytest
 from django.test import Client as WebClient
 
 from classifier import services as classifier_services
-from ml import detectors
-from ml.detectors import Finding, Level, Subject, Words
 from review import selectors
 from review.exports import export_write
+from tests.checks import WideFrameCheck, registered
 from tests.factories import jpeg_bytes, make_photo, make_session, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class _WideFrameCheck:
-    """Rejects a frame much wider than it is tall (stricter slider: a narrower one)."""
-
-    key: str = "wide"
-    title: str = "Wide frame"
-    level: Level = Level.PHOTO
-    rejects: bool = True
-    schema: int = 1
-    words: Words = Words(flagged="Too wide", clear="Fine frame", group="Wide frames", flag="Too wide",
-                         not_flag="Not too wide", key="w", clear_key="shift+w", keyword="Eye Spy|wide frame",
-                         label="Yellow")
-
-    def analyse(self, subject: Subject) -> dict:
-        return {"schema": self.schema, "aspect": round(subject.analysis.width / subject.analysis.height, 3)}
-
-    def judge(self, details, strictness=0.5, context=None) -> Finding:
-        limit = 1.7 - 0.4 * strictness
-        aspect = details["aspect"]
-        return Finding(key=self.key, applies=True, flagged=aspect > limit, score=aspect,
-                       sentence=f"{aspect:.2f} wide for 1 tall (limit {limit:.2f})",
-                       check_reasons=("close to the limit",) if abs(aspect - limit) < 0.05 else ())
-
-
 @pytest.fixture
 def wide_check():
-    check = detectors.register(_WideFrameCheck())
-    yield check
-    detectors.unregister(check.key)
+    with registered(WideFrameCheck()) as check:
+        yield check
 
 
 @pytest.fixture
