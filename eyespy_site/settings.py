@@ -211,7 +211,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger files spool to a temp fi
 # so a local install has production's broker semantics. Production: CELERY_BROKER_URL=redis://host:6379/0.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded_redis.broker_url(VAR_DIR)
 if CELERY_BROKER_URL.startswith(("filesystem:", "sqla+")):
-    # They lose what a dead worker held, and the filesystem one crashed under load (docs/ARCHITECTURE.md "Brokers").
+    # They lose what a dead worker held, and the filesystem one crashed under load (docs/ARCHITECTURE.md, "Failure modes" and "Brokers").
     raise ImproperlyConfigured(f"CELERY_BROKER_URL {CELERY_BROKER_URL!r} is unsafe; use Redis (or leave it unset)")
 _VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {

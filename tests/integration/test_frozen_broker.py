@@ -9,7 +9,6 @@ on a Redis over TCP, as production's; both are private servers this test may sto
 """
 from __future__ import annotations
 
-import re
 import threading
 
 import pytest
@@ -76,13 +75,16 @@ def test_uploads_answer_while_the_broker_is_frozen_and_each_photo_is_processed_o
             during = [_upload(client, session, f"B_{i}.JPG", noisy_jpeg_bytes((320, 240), seed=600 + i))
                       for i in range(4)]
             answered_while_frozen = not resumed.is_set()
+            # Read while Redis is still stopped: once it resumes, a publish that timed out may still land
+            # and the worker start on that photo.
+            frozen_ids = _ids(session, "B_")
+            while_frozen = set(Photo.objects.filter(pk__in=frozen_ids).values_list("status", "unsent"))
         finally:
             watchdog.cancel()
             resume()
         assert answered_while_frozen, f"the uploads waited for the frozen broker (resumed after {RESUME_AFTER_SECONDS} s)"
         assert [r.status_code for r in during] == [201] * 4, [r.content for r in during]
-        frozen_ids = _ids(session, "B_")
-        assert set(Photo.objects.filter(pk__in=frozen_ids).values_list("status", "unsent")) == {("queued", True)}
+        assert while_frozen == {("queued", True)}
 
         # Back: an upload publishes at once again, on a fresh connection (a pooled one that was stuck
         # mid-command would read the stale reply). Only this process's short-circuit is skipped here.
@@ -101,7 +103,6 @@ def test_uploads_answer_while_the_broker_is_frozen_and_each_photo_is_processed_o
     for pk, photo in rows.items():
         assert (photo.attempts, photo.unsent) == (1, False), photo.original_filename
         assert Prediction.objects.filter(photo_id=pk).count() == 1, photo.original_filename
-    # The worker re-sent them (a send that timed out may still land once Redis resumes: the claim lets
-    # one message through, so that photo needs no re-send).
-    assert re.search(r"re-sent \d+ unsent photo", log), log
+    # Each was re-sent by the worker or delivered by a send that timed out but landed once Redis resumed;
+    # either way the claim let one message through (attempts == 1 above), and no sweeper was needed.
     assert "stuck photos:" not in log

@@ -39,7 +39,7 @@ def test_review_page_shows_the_check_group_first_with_its_reasons(web, alice_ses
     assert html.index('id="check"') < html.index('id="blinking"')  # the ones needing a person come first
     assert 'data-key="1"' in _section(html, "blinking") and 'data-key="2"' in _section(html, "not-blinking")
     assert '<a class="group-link g-check" href="#check"><span class="n">2</span> Check these</a>' in html
-    assert "jump to Blinking / Not blinking / No face / Check these" in html
+    assert "jump to Rejects / Keepers / No face / Check these" in html
     # A partly closed eye shows how open it still is.
     assert '<span class="eye-pct">(60% open)</span>' in check
 

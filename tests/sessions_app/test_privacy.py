@@ -41,7 +41,7 @@ def alices_things(alice, alice_session):
             "selection": selection, "item": item}
 
 
-FIXED_VALUES = {"fmt": "csv", "action": "seen", "size": "480"}
+FIXED_VALUES = {"fmt": "csv", "action": "seen", "size": "480", "key": "testwide"}
 
 
 def _fill(route: str, pattern: URLPattern, things: dict) -> str:
