@@ -10,6 +10,8 @@ from typing import Any
 from ml import detectors
 
 from .findings import EYES, photo_findings, session_strictness, stored_details
+from .predictions import prediction_fingerprints, predictions_that_count
+from .session_context import session_contexts
 
 
 def checks() -> list[dict[str, Any]]:
@@ -17,4 +19,5 @@ def checks() -> list[dict[str, Any]]:
     return detectors.describe()
 
 
-__all__ = ["EYES", "checks", "photo_findings", "session_strictness", "stored_details"]
+__all__ = ["EYES", "checks", "photo_findings", "prediction_fingerprints", "predictions_that_count", "session_contexts",
+           "session_strictness", "stored_details"]

@@ -4,7 +4,10 @@ bursts and their best frame) read every photo's stored details and give each pho
 A session step never re-analyses a photo: `run` gets the stored details (by photo id, by check key) and
 returns, by photo id, a context for each check it informs, which `Detector.judge(..., context=...)` then
 reads. Steps run in registration order; a later step sees the contexts of earlier ones (say, bursts
-after subjects). The web app stores the contexts and re-runs the steps as photos arrive (debounced).
+after subjects). The web app (classifier.session_context) runs the steps over the predictions that count
+and caches the contexts under a fingerprint of them, so each photo that arrives or is re-run updates the
+whole session's judgement on the next read, without re-analysing anything. Steps must be deterministic
+(same details in, same contexts out) and cheap: milliseconds for a 600-photo session.
 """
 from __future__ import annotations
 

@@ -145,9 +145,11 @@ def _build_card(
     stacks: dict[tuple[int, int | None], list[Correction]],
     thresholds,
     flags: dict[tuple[int, str], list[Correction]] | None = None,
+    context: dict | None = None,
 ) -> PhotoCard | None:
     """One photo's card: its eye check and faces as the photographer and the machine left them, and its
-    outcome over every check (`flags`: the other checks' decisions, `flag_stacks`)."""
+    outcome over every check (`flags`: the other checks' decisions, `flag_stacks`; `context`: what the
+    session steps know about this photo, check key -> context, `classifier.selectors.session_contexts`)."""
     if photo.status == Photo.Status.FAILED:
         reason = photo.error or "could not be read"
         return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
@@ -207,7 +209,7 @@ def _build_card(
         verdict, decided_by = machine.verdict, None
     # The sentence says what decided the label: the photographer's faces when they decided faces.
     reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
-    outcome = _outcome(photo, prediction, verdict, reason, decided_by, machine, flags or {})
+    outcome = _outcome(photo, prediction, verdict, reason, decided_by, machine, flags or {}, context)
     return PhotoCard(
         photo=photo,
         group=GROUP_OF_OUTCOME[outcome.kind],
@@ -236,7 +238,8 @@ def whole_photo_group(correction: Correction) -> str | None:
 
 
 def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, decided_by: Correction | None,
-             machine: _MachineView, flags: dict[tuple[int, str], list[Correction]]) -> PhotoOutcome:
+             machine: _MachineView, flags: dict[tuple[int, str], list[Correction]],
+             context: dict | None = None) -> PhotoOutcome:
     """The photo's outcome (review.outcome's rule) from its eye check as decided above and every other check:
     the photographer's word on that flag, else the machine's finding at the session's strictness."""
     whole = None
@@ -257,7 +260,7 @@ def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, de
     decided = {flag: stack[-1] for (photo_id, flag), stack in flags.items() if photo_id == photo.id and stack}
     if others or decided:
         strictness = classifier_selectors.session_strictness(photo.session)
-        found = classifier_selectors.photo_findings({"checks": others}, strictness)
+        found = classifier_selectors.photo_findings({"checks": others}, strictness, context)
         for key, check in checks.items():
             if key == EYES:
                 continue

@@ -3,25 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from classifier.models import Correction, Prediction
+from classifier.selectors import predictions_that_count, session_contexts
 from sessions_app.models import Photo, PhotoSession
 
 from .cards import PhotoCard
 from .labels import _build_card, correction_stacks, flag_stacks
 
 # --- Loading ----------------------------------------------------------------------------------------------
-
-
-def predictions_that_count(photo_filter: Q) -> QuerySet[Prediction]:
-    """Which prediction of a photo counts, as a query: the first row per photo is the one.
-
-    The live model's prediction, else the newest (a photo not yet re-run on a new model). Every reader
-    (cards, counts, zooms, eye crops, exports) takes its prediction from here, so they never disagree.
-    """
-    return Prediction.objects.filter(photo_filter).order_by(
-        "photo_id", "-model_version__is_live", "-updated_at", "-id")
 
 
 def predictions_by_photo(photo_filter: Q) -> dict[int, Prediction]:
@@ -49,17 +40,22 @@ class _Loaded:
     predictions: dict[int, Prediction]
     stacks: dict[tuple[int, int | None], list[Correction]]
     flags: dict[tuple[int, str], list[Correction]]  # the other checks' decisions (labels.flag_stacks)
+    contexts: dict[int, dict]  # photo id -> check key -> what the session steps know (session_contexts)
 
     @classmethod
     def of(cls, photos: list[Photo], photo_filter: Q) -> "_Loaded":
         corrections = _corrections(photo_filter)
+        contexts: dict[int, dict] = {}
+        for session_id in {photo.session_id for photo in photos}:
+            contexts.update(session_contexts(session_id))
         return cls(photos=photos, predictions=predictions_by_photo(photo_filter),
-                   stacks=correction_stacks(corrections), flags=flag_stacks(corrections))
+                   stacks=correction_stacks(corrections), flags=flag_stacks(corrections), contexts=contexts)
 
     def cards(self, thresholds) -> tuple[list[PhotoCard], int]:
         cards, pending = [], 0
         for photo in self.photos:
-            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds, self.flags)
+            card = _build_card(photo, self.predictions.get(photo.id), self.stacks, thresholds, self.flags,
+                               self.contexts.get(photo.id))
             if card is None:
                 pending += 1
             else:

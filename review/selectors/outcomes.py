@@ -19,15 +19,15 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 
 from classifier import selectors as classifier_selectors
-from classifier.models import Correction, Prediction
+from classifier.selectors import prediction_fingerprints, predictions_that_count
+from classifier.models import Correction
 from sessions_app.models import Photo
 
 from .cards import GROUP_NO_FACE, group_of
 from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons, whole_photo_group
-from .loading import predictions_that_count
 
 logger = logging.getLogger(__name__)
 
@@ -86,20 +86,6 @@ def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool, boo
         logger.warning("could not re-judge prediction %s; using its stored verdict", pk, exc_info=True)
         return (stored_verdict, float(stored_confidence), model_version_id, bool(stored_check_reasons(details)),
                 others)
-
-
-def prediction_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
-    """Per session, numbers that change whenever the prediction that counts can: re-runs bump updated_at,
-    new rows raise the count and top id, a promotion changes the live model. One aggregate query."""
-    rows = (
-        Prediction.objects.filter(photo__session_id__in=session_ids).order_by()
-        .values_list("photo__session_id")
-        .annotate(n=Count("id"), last=Max("updated_at"), top=Max("id"),
-                  live=Max("model_version_id", filter=Q(model_version__is_live=True)),
-                  live_n=Count("id", filter=Q(model_version__is_live=True)))
-    )
-    found = {row[0]: tuple(map(str, row[1:])) for row in rows}
-    return {sid: found.get(sid, ()) for sid in session_ids}
 
 
 def _cache_key(session_id: int, thresholds, fingerprint: tuple) -> str:
@@ -174,10 +160,14 @@ def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, thre
               "photo__session__check_strictness")
     )
     cards: dict[int, object] = {}
+    contexts: dict[int, dict] = {}
     for prediction in rows:
         if prediction.photo_id not in cards:  # the first row per photo is the one that counts
             photo = prediction.photo
-            cards[photo.id] = _build_card(photo, prediction, stacks, thresholds_by_session[photo.session_id], flags)
+            if photo.session_id not in contexts:
+                contexts[photo.session_id] = classifier_selectors.session_contexts(photo.session_id)
+            cards[photo.id] = _build_card(photo, prediction, stacks, thresholds_by_session[photo.session_id], flags,
+                                          contexts[photo.session_id].get(photo.id))
     return cards
 
 
