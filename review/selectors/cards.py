@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from classifier import selectors as classifier_selectors
 from classifier.models import Correction, Verdict
 from classifier.selectors import EYES
 from sessions_app.models import Photo
@@ -143,6 +144,28 @@ class EyeCard:
 
 
 @dataclass(frozen=True)
+class FlagAction:
+    """The buttons of one check on a card or in the loupe: its own words and keys, from the registry."""
+
+    key: str  # the check's key: the correction's `flag`
+    title: str
+    flag_words: str  # "Soft"
+    clear_words: str  # "Not soft"
+    flag_key: str
+    clear_key: str
+    state: str  # outcome.YES / NO / UNSURE: which button shows as pressed
+    decided: bool
+
+    @property
+    def flag_decision(self) -> str:
+        return f"{self.key}:flagged"
+
+    @property
+    def clear_decision(self) -> str:
+        return f"{self.key}:clear"
+
+
+@dataclass(frozen=True)
 class FaceCard:
     index: int
     box: dict | None
@@ -230,7 +253,7 @@ class PhotoCard:
         """The card's human badge: 'corrected' / 'confirmed' for a whole-photo decision, 'face 3: yours'
         when only faces were decided (nothing about the photo as a whole was confirmed)."""
         if not self.corrected:
-            return ""
+            return "your call" if self.decided_anything else ""
         if self.whole_photo_call:
             return "your call"
         if self.decided_by_face:
@@ -248,6 +271,12 @@ class PhotoCard:
     def corrected(self) -> bool:
         """A person decided this photo's label (it may agree with the machine)."""
         return self.correction is not None
+
+    @property
+    def decided_anything(self) -> bool:
+        """The eyes' label (`corrected`) or any other check's flag was decided by a person: the card shows
+        its badge and its Undo button."""
+        return self.corrected or (self.outcome is not None and any(f.decided for f in self.outcome.flags))
 
     @property
     def changed(self) -> bool:
@@ -296,6 +325,12 @@ class PhotoCard:
         return self.outcome is not None and bool(self.outcome.rejected_by) and EYES not in self.outcome.rejected_by
 
     @property
+    def kept_by_other_checks(self) -> bool:
+        """A keeper that has no face: another check judged it (the eyes' "No face" would mislead)."""
+        return (self.outcome is not None and self.outcome.kind == outcome.KEEPER
+                and self.verdict == Verdict.NO_FACE.value)
+
+    @property
     def whole_photo_call(self) -> str:
         """"keep" / "reject" when the photographer decided the whole photo that way, else ""."""
         if self.correction is None:
@@ -310,6 +345,8 @@ class PhotoCard:
             return "Kept" if call == "keep" else "Rejected"
         if self.rejected_by_other_checks:
             return "Rejected"
+        if self.kept_by_other_checks:
+            return "Keeper"
         return "Unreadable" if self.verdict is None else VERDICT_LABELS.get(self.verdict, self.verdict)
 
     @property
@@ -323,6 +360,8 @@ class PhotoCard:
             return GROUP_NOT_BLINKING if self.whole_photo_call == "keep" else GROUP_BLINKING
         if self.rejected_by_other_checks:
             return GROUP_BLINKING  # the reject colour, whichever check rejected it
+        if self.kept_by_other_checks:
+            return GROUP_NOT_BLINKING
         return "unreadable" if self.verdict is None else _VERDICT_GROUP.get(self.verdict, GROUP_NO_FACE)
 
     @property
@@ -351,3 +390,29 @@ class PhotoCard:
             return []
         return [f"{f.title}: {f.sentence}" for f in self.outcome.flags if f.key != EYES
                 if f.state in (outcome.YES, outcome.UNSURE) and f.sentence]
+
+    @property
+    def flag_actions(self) -> list[FlagAction]:
+        """Buttons for each check besides the eyes (whose buttons the card has anyway) that fired, is unsure
+        or was decided on this photo: a photographer corrects the check that spoke, with its own words."""
+        if self.outcome is None:
+            return []
+        words = {c["key"]: c["words"] for c in classifier_selectors.checks()}
+        return [FlagAction(key=f.key, title=f.title, flag_words=words[f.key]["flag"], clear_words=words[f.key]["not_flag"],
+                           flag_key=_one_key(words[f.key]["key"]), clear_key=_one_key(words[f.key]["clear_key"]),
+                           state=f.state, decided=f.decided)
+                for f in self.outcome.flags
+                if f.key != EYES and f.key in words and (f.decided or f.state in (outcome.YES, outcome.UNSURE))]
+
+    @property
+    def whole_photo_actions(self) -> bool:
+        """Show "keep anyway" / "reject" (the whole photo, whatever its checks say) when a check besides the
+        eyes speaks: with the eyes alone, the eyes' own buttons say the same."""
+        return bool(self.flag_actions) or bool(self.whole_photo_call)
+
+
+def _one_key(key: str) -> str:
+    """The key hint shown on a button: a plain one-character key, else none (the key table binds only those)."""
+    from ..vocabulary import RESERVED_KEYS  # the key table leaves these to the review's own jobs
+
+    return key.upper() if len(key) == 1 and key not in RESERVED_KEYS else ""

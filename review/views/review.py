@@ -136,13 +136,17 @@ def _photo_for_review(request: HttpRequest, photo_uuid) -> Photo:
 @require_POST
 def photo_correct(request: HttpRequest, photo_uuid) -> HttpResponse:
     """Mark one photo (or, with `face`, one of its faces): `label` BLINKING / NOT_BLINKING / NO_FACE, or
-    `flag` (a check's key, or "" for the whole photo) with `value` (flagged / clear; keep / reject / no_face)."""
+    `flag` (a check's key, or "" for the whole photo) with `value` (flagged / clear; keep / reject / no_face),
+    or both in one `decision` ("focus:clear", ":keep") as the card's buttons send them."""
     photo = _photo_for_review(request, photo_uuid)
     face = request.POST.get("face", "")
+    flag, value = request.POST.get("flag"), request.POST.get("value", "")
+    if "decision" in request.POST:  # a card's or the loupe's button: "check:value", or ":keep" for the whole photo
+        flag, _, value = request.POST["decision"].partition(":")
     try:
         face_index = int(face) if face != "" else None
         correction_create(photo=photo, label=request.POST.get("label", ""), by=request.user, face_index=face_index,
-                          flag=request.POST.get("flag"), value=request.POST.get("value", ""))
+                          flag=flag, value=value)
     except ValueError:
         return _refuse(request, photo.session, "face must be a number")
     except CorrectionError as exc:

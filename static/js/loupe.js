@@ -218,11 +218,15 @@
       window.EyeSpy.centreZooms(zoomBox);
       return;
     }
-    const button = event.target.closest("[data-loupe-label], [data-face-label], [data-loupe-undo]");
+    const button = event.target.closest("[data-loupe-label], [data-face-label], [data-loupe-undo], [data-loupe-decision]");
     if (!button) return;
-    const detail = button.hasAttribute("data-loupe-undo")
-      ? { undo: true }
-      : { value: button.dataset.loupeLabel || button.dataset.faceLabel, face: button.dataset.faceLabel ? Number(button.dataset.face) : null };
+    let detail;
+    if (button.hasAttribute("data-loupe-undo")) detail = { undo: true };
+    else if (button.dataset.loupeDecision) {
+      // A check's own button ("focus:clear") or the whole photo's (":keep"), as the card's buttons send it.
+      const [flag, value] = button.dataset.loupeDecision.split(":");
+      detail = { action: { flag, value, words: button.dataset.words || value, face: false } };
+    } else detail = { value: button.dataset.loupeLabel || button.dataset.faceLabel, face: button.dataset.faceLabel ? Number(button.dataset.face) : null };
     review.dispatchEvent(new CustomEvent("eyespy:loupe-action", { detail }));
   });
 

@@ -467,6 +467,7 @@
     if (detail.undo) return undo();
     if (detail.step) return moveBy(detail.step);
     if (!card.querySelector(".card-actions")) return say("This file couldn't be read: nothing to mark.");
+    if (detail.action) return decide(card, detail.action);
     if (detail.face !== null && detail.face !== undefined) {
       const saved = faceFocus;
       faceFocus = detail.face;

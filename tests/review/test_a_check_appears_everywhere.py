@@ -93,6 +93,30 @@ def test_the_photographer_corrects_the_check_photo_by_photo_and_undoes(shoot):
     assert selectors.photo_card(photo=pano).outcome.kind == "reject"  # the machine's word again
 
 
+def test_the_card_and_the_loupe_have_the_checks_own_buttons(shoot):
+    session, web = shoot
+    pano = session.photos.get(original_filename="PANO.JPG")
+    html = web.get(f"/sessions/{session.uuid}/review/").content.decode()
+    card = html[html.index(f'id="card-{pano.uuid}"'):]
+    card = card[:card.index("</article>")]
+    assert '<button class="btn btn-sm act-flag" name="decision" value="wide:flagged" aria-pressed="true">Too wide <kbd>W</kbd>' in card
+    assert 'value="wide:clear">Not too wide</button>' in card  # "shift+w" is no plain key: no hint
+    assert 'value=":keep">Keep anyway <kbd>A</kbd>' in card and 'value=":reject">Reject <kbd>R</kbd>' in card
+    square = session.photos.get(original_filename="SQUARE.JPG")
+    other = html[html.index(f'id="card-{square.uuid}"'):]
+    assert "act-flag" not in other[:other.index("</article>")]  # the check is quiet there: no buttons for it
+    loupe = web.get(f"/photos/{pano.uuid}/loupe/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-loupe-decision="wide:clear" data-words="not too wide"' in loupe and 'data-loupe-decision=":keep"' in loupe
+
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    assert web.post(f"/photos/{pano.uuid}/correct/", {"decision": "wide:clear"}, **htmx).status_code == 200
+    assert selectors.photo_card(photo=pano).outcome.kind == "keeper"
+    assert web.post(f"/photos/{pano.uuid}/correct/", {"decision": ":reject"}, **htmx).status_code == 200
+    assert selectors.photo_card(photo=pano).whole_photo_call == "reject"
+    refused = web.post(f"/photos/{pano.uuid}/correct/", {"decision": "wide:maybe"}, **htmx)
+    assert refused.status_code == 400
+
+
 def test_export_session_keeps_the_old_options_and_takes_a_keyword_per_check(shoot, tmp_path):
     from django.core.management import call_command
 
