@@ -309,6 +309,8 @@ class PersonalModel(TimeStampedModel):
     decisions = models.PositiveIntegerField()
     agreement_before = models.FloatField()
     agreement_after = models.FloatField()
+    # Every other check's accepted strictness: key -> {"strictness", "before", "after", "decisions"}.
+    check_strictness = models.JSONField(default=dict, blank=True)
     accepted_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -16,6 +16,8 @@ from classifier.models import Correction, ModelVersion, PersonalModel, Predictio
 from review.selectors import correction_stacks, predictions_by_photo, thresholds_for
 from sessions_app.models import Photo, PhotoSession, User
 
+from .check_fit import CheckSuggestion, check_suggestions  # each other check's personal strictness
+
 # --- Dataset page -------------------------------------------------------------------------------------------
 
 

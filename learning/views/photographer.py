@@ -78,7 +78,9 @@ def session_training_opt_out(request: HttpRequest, session_uuid) -> HttpResponse
 @login_required
 @require_GET
 def personal_page(request: HttpRequest) -> HttpResponse:
-    context = {"summary": selectors.personal_summary(photographer=request.user),
+    checks = selectors.check_suggestions(photographer=request.user)
+    context = {"summary": selectors.personal_summary(photographer=request.user), "checks": checks,
+               "checks_ready": any(c.enabled for c in checks),
                "opted_out_all": TrainingOptOut.objects.filter(owner=request.user, session__isnull=True).exists()}
     return render(request, "classifier/personal.html", context)
 
@@ -91,7 +93,8 @@ def personal_accept(request: HttpRequest) -> HttpResponse:
     except services.PersonalModelError as exc:
         messages.error(request, exc.reason)
     else:
-        messages.success(request, f"Your strictness {model.strictness:.2f} now applies to all your sessions.")
+        others = "".join(f", {key} {value['strictness']:.2f}" for key, value in model.check_strictness.items())
+        messages.success(request, f"Your strictness (eyes {model.strictness:.2f}{others}) now applies to all your sessions.")
     return redirect("learning:personal")
 
 

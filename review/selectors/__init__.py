@@ -29,7 +29,7 @@ from .groups import (
     session_order,
     strictness_preview,
 )
-from .labels import correction_stacks, thresholds_for
+from .labels import correction_stacks, flag_stacks, thresholds_for
 from .loading import predictions_by_photo
 from .outcomes import Outcome
 from .photos import photo_active_corrections, photo_card, photo_stored_faces
@@ -58,6 +58,7 @@ __all__ = [
     "SessionSummary",
     "agreement_from_cards",
     "correction_stacks",
+    "flag_stacks",
     "photo_active_corrections",
     "photo_card",
     "photo_stored_faces",

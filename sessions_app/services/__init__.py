@@ -43,7 +43,13 @@ from .photos import (
     photos_mark_seen,
     rejected_upload_record,
 )
-from .sessions import session_create, session_delete, session_update, sessions_set_strictness
+from .sessions import (
+    session_create,
+    session_delete,
+    session_update,
+    sessions_set_check_strictness,
+    sessions_set_strictness,
+)
 from .storage import storage_delete
 
 __all__ = [
@@ -79,6 +85,7 @@ __all__ = [
     "session_create",
     "session_delete",
     "session_update",
+    "sessions_set_check_strictness",
     "sessions_set_strictness",
     "storage_delete",
     "user_signup",

@@ -79,3 +79,16 @@ def sessions_set_strictness(*, owner: User, strictness: float) -> int:
     """Set the strictness of every session of `owner` (a personal strictness they accepted). Returns how many."""
     value = min(1.0, max(0.0, float(strictness)))
     return PhotoSession.objects.filter(owner=owner).update(strictness=value, updated_at=timezone.now())
+
+
+@transaction.atomic
+def sessions_set_check_strictness(*, owner: User, values: dict[str, float]) -> int:
+    """Set one or more checks' own strictness (key -> 0..1) on every session of `owner`, keeping the other
+    checks' values (a personal strictness per check they accepted). Returns how many sessions."""
+    clean = {str(k): min(1.0, max(0.0, float(v))) for k, v in values.items()}
+    sessions = list(PhotoSession.objects.select_for_update().filter(owner=owner).only("id", "check_strictness"))
+    for session in sessions:
+        session.check_strictness = {**(session.check_strictness or {}), **clean}
+        session.updated_at = timezone.now()
+    PhotoSession.objects.bulk_update(sessions, ["check_strictness", "updated_at"], batch_size=500)
+    return len(sessions)
