@@ -38,6 +38,8 @@ class FlagState:
     sentence: str = ""  # why (the machine's sentence, or the photographer's word)
     check_reasons: tuple[str, ...] = ()
     decided_at: datetime | None = None  # when the photographer last decided this flag (photo or face)
+    machine_flagged: bool = False  # what the machine alone said (unsure ones by their reading): agreement
+
 
     @property
     def decided(self) -> bool:
@@ -63,6 +65,17 @@ class PhotoOutcome:
 
     def flag(self, key: str) -> FlagState | None:
         return next((f for f in self.flags if f.key == key), None)
+
+    @property
+    def machine_rejected(self) -> bool:
+        """The machine alone would reject it: a rejecting check read it flagged (sure or not)."""
+        return any(f.rejects and f.machine_flagged for f in self.flags)
+
+    @property
+    def rejected(self) -> bool:
+        """Rejected as things stand: a reject, or still to check and the machine's reading rejects it.
+        What agreement compares with `machine_rejected` (a "keep anyway" on a blink disagrees)."""
+        return self.kind == REJECT or (self.kind == CHECK and self.machine_rejected)
 
     @property
     def rejected_by(self) -> tuple[str, ...]:

@@ -255,7 +255,7 @@ def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, de
         eyes_state = UNSURE
     checks = {c["key"]: c for c in classifier_selectors.checks()}
     states = [FlagState(EYES, checks[EYES]["title"], checks[EYES]["rejects"], eyes_state, reason,
-                        machine.check_reasons, eyes_at)]
+                        machine.check_reasons, eyes_at, machine_flagged=machine.verdict == Verdict.BLINKING.value)]
     others = {k: v for k, v in classifier_selectors.stored_details(prediction.details).items() if k != EYES}
     decided = {flag: stack[-1] for (photo_id, flag), stack in flags.items() if photo_id == photo.id and stack}
     if others or decided:
@@ -270,15 +270,17 @@ def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, de
 
 def _flag_state(check: dict, finding, decision: Correction | None) -> FlagState:
     title, rejects = check["title"], check["rejects"]
+    machine = finding is not None and finding.applies and finding.flagged
     if decision is not None:
         yes = decision.decision[1] == Correction.Value.FLAGGED
         words = check["words"]["flagged" if yes else "clear"]
         return FlagState(check["key"], title, rejects, YES if yes else NO, f"{words}, your call", (),
-                         decision.created_at)
+                         decision.created_at, machine_flagged=machine)
     if finding is None or not finding.applies:
         return FlagState(check["key"], title, rejects, NOT_APPLICABLE, finding.sentence if finding else "")
     state = YES if finding.flagged else UNSURE if finding.needs_check else NO
-    return FlagState(check["key"], title, rejects, state, finding.sentence, finding.check_reasons)
+    return FlagState(check["key"], title, rejects, state, finding.sentence, finding.check_reasons,
+                     machine_flagged=machine)
 
 
 def _strictness(session: PhotoSession, strictness: float | None) -> float:

@@ -23,13 +23,15 @@ from django.db.models import Q
 
 from classifier import selectors as classifier_selectors
 from classifier.selectors import prediction_fingerprints, predictions_that_count
-from classifier.models import Correction
+from classifier.models import Correction, Verdict
 from sessions_app.models import Photo
 
-from .cards import GROUP_NO_FACE, group_of
+from .cards import GROUP_BLINKING, GROUP_NO_FACE, group_of
 from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons, whole_photo_group
 
 logger = logging.getLogger(__name__)
+
+BLINKING = Verdict.BLINKING.value
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve outcomes from the old rules.
 _CACHE_VERSION = 3  # 2: the machine part carries the check flag; 3: and whether other checks were stored
@@ -49,6 +51,8 @@ class Outcome(NamedTuple):
     confidence: float | None  # the machine's
     corrected: bool
     looked: bool = False  # the photographer looked at it (loupe, lightbox) or decided it at some point
+    rejected: bool = False  # review.outcome.PhotoOutcome.rejected: agreement compares these two
+    machine_rejected: bool = False
 
     @property
     def unreadable(self) -> bool:
@@ -207,25 +211,29 @@ def sessions_outcomes(
                 pending += 1
             elif (card := cards.get(row.id)) is not None:
                 outcomes.append(_outcome(row, card.group, card.verdict, card.machine_verdict, card.confidence,
-                                         card.corrected))
+                                         card.decided_anything, card.outcome.rejected, card.outcome.machine_rejected))
             elif (judged := machine[sid].get(row.id)) is None:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))  # no analysis stored
             else:
                 verdict, confidence, _, needs_check, _others = judged
+                machine_rejected = verdict == BLINKING  # the eyes are the only check here (others: full cards)
                 if fixes := stacks.get((row.id, None)):  # decided as a whole: the latest word in force
                     if (group := whole_photo_group(fixes[-1])) is not None:  # keep anyway / reject
-                        outcomes.append(_outcome(row, group, verdict, verdict, confidence, True))
+                        outcomes.append(_outcome(row, group, verdict, verdict, confidence, True,
+                                                 group == GROUP_BLINKING, machine_rejected))
                         continue
                     label = fixes[-1].label
-                    outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True))
+                    outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True,
+                                             label == BLINKING, machine_rejected))
                 else:
                     outcomes.append(_outcome(row, group_of(verdict, to_check=needs_check), verdict, verdict,
-                                             confidence, False))
+                                             confidence, False, machine_rejected, machine_rejected))
         out[sid] = SessionOutcomes(outcomes=outcomes, pending=pending)
     return out
 
 
-def _outcome(row: _PhotoRow, group, verdict, machine_verdict, confidence, corrected) -> Outcome:
+def _outcome(row: _PhotoRow, group, verdict, machine_verdict, confidence, corrected, rejected=False,
+             machine_rejected=False) -> Outcome:
     return Outcome(photo_id=row.id, photo_uuid=row.uuid, filename=row.filename, taken_at=row.taken_at,
                    group=group, verdict=verdict, machine_verdict=machine_verdict, confidence=confidence,
-                   corrected=corrected, looked=row.seen)
+                   corrected=corrected, looked=row.seen, rejected=rejected, machine_rejected=machine_rejected)

@@ -27,9 +27,9 @@ class Agreement:
     nobody opened says nothing about whether the model was right."""
 
     total: int  # judged photos (done, with a prediction)
-    flagged: int  # of the looked-at photos, the machine said BLINKING (at the session's strictness)
+    flagged: int  # of the looked-at photos, the machine alone rejects (any check, at the session's strictness)
     kept: int  # ... and the photographer kept them
-    missed: int  # of the looked-at photos, the machine let a blink through and the photographer caught it
+    missed: int  # of the looked-at photos, the machine kept one and the photographer rejected it
     corrected: int  # photos with a photographer's decision (including ones that agree)
     looked: int = 0  # photos looked at (loupe, lightbox) or decided
     flagged_total: int = 0  # every photo the machine flagged, looked at or not
@@ -64,11 +64,11 @@ class Agreement:
         else:
             head += " the model flagged none"
         if self.missed == 0:
-            tail = "no blink was missed"
+            tail = "no reject was missed"
         elif self.missed == 1:
-            tail = "1 blink was missed"
+            tail = "1 reject was missed"
         else:
-            tail = f"{self.missed} blinks were missed"
+            tail = f"{self.missed} rejects were missed"
         return f"{head}; {tail}."
 
 
@@ -110,20 +110,31 @@ def agreement_from_cards(cards: Iterable[PhotoCard | Outcome]) -> Agreement:
         if card.unreadable:
             continue
         total += 1
-        corrected += card.corrected
-        machine_blink = card.machine_verdict == Verdict.BLINKING
-        flagged_total += machine_blink
-        if not getattr(card, "looked", card.corrected):
+        machine_reject, reject = _rejects(card)
+        # A light row's `corrected` already counts a decided flag; a card says it in `decided_anything`.
+        decided = card.corrected if isinstance(card, Outcome) else card.decided_anything
+        corrected += decided
+        flagged_total += machine_reject
+        if not (card.looked if isinstance(card, Outcome) else decided):
             continue
         looked += 1
-        human_blink = card.verdict == Verdict.BLINKING
-        if machine_blink:
+        if machine_reject:
             flagged += 1
-            kept += not human_blink
-        elif human_blink:
+            kept += not reject
+        elif reject:
             missed += 1
     return Agreement(total=total, flagged=flagged, kept=kept, missed=missed, corrected=corrected, looked=looked,
                      flagged_total=flagged_total)
+
+
+def _rejects(card: PhotoCard | Outcome) -> tuple[bool, bool]:
+    """(the machine alone rejects it, it is rejected as things stand): the outcome's own reading, every
+    check included, so "keep anyway" on a blink and a missed soft photo both count as disagreements."""
+    if isinstance(card, Outcome):
+        return card.machine_rejected, card.rejected
+    if card.outcome is None:
+        return False, False
+    return card.outcome.machine_rejected, card.outcome.rejected
 
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve counts from the old rules.

@@ -80,7 +80,7 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     assert page.text_content("#count-blinking") == "5"
     assert page.text_content("#count-not_blinking") == "7"
     # Only what was looked at or decided counts: IMG_0002 and IMG_0004 were never opened.
-    assert "You looked at 8 of 12; of those the model flagged 2 and you kept 2; 3 blinks were missed." in (
+    assert "You looked at 8 of 12; of those the model flagged 2 and you kept 2; 3 rejects were missed." in (
         page.text_content("#agreement"))
     assert "v-not_blinking" in page.get_attribute(f"#card-{photos['IMG_0001.JPG'].uuid}", "class")
     assert "moved" in page.get_attribute(f"#card-{photos['IMG_0005.JPG'].uuid}", "class")

@@ -170,7 +170,7 @@ def test_agreement_counts_only_the_photos_looked_at_or_decided(session, alice):
     assert (agreement.total, agreement.looked, agreement.flagged, agreement.kept, agreement.missed) == (6, 4, 2, 1, 1)
     assert agreement.flagged_total == 3 and agreement.corrected == 3 and agreement.agreement_percent == 50
     assert agreement.sentence == (
-        "You looked at 4 of 6; of those the model flagged 2 and you kept 1; 1 blink was missed."
+        "You looked at 4 of 6; of those the model flagged 2 and you kept 1; 1 reject was missed."
     )
 
 
@@ -193,10 +193,10 @@ def test_agreement_sentence_wording_edges(session):
     )
     assert selectors.Agreement(total=23, flagged=0, kept=0, missed=0, corrected=0).agreement_percent is None
     assert selectors.Agreement(total=5, flagged=0, kept=0, missed=0, corrected=1, looked=1).sentence == (
-        "You looked at 1 of 5; of those the model flagged none; no blink was missed."
+        "You looked at 1 of 5; of those the model flagged none; no reject was missed."
     )
     assert selectors.Agreement(total=9, flagged=4, kept=0, missed=2, corrected=2, looked=6).sentence == (
-        "You looked at 6 of 9; of those the model flagged 4 and you kept 0; 2 blinks were missed."
+        "You looked at 6 of 9; of those the model flagged 4 and you kept 0; 2 rejects were missed."
     )
 
 

@@ -71,7 +71,7 @@ def test_seen_photos_count_in_the_agreement_line(web, alice_session):
                         {"photos": [str(photos[0].uuid), str(photos[3].uuid), "not-a-uuid"]}, **HX)
     html = response.content.decode()
     assert 'id="agreement" hx-swap-oob="true"' in html
-    assert "You looked at 2 of 5; of those the model flagged 1 and you kept 0; no blink was missed." in html
+    assert "You looked at 2 of 5; of those the model flagged 1 and you kept 0; no reject was missed." in html
     session_page = web.get(f"/sessions/{alice_session.uuid}/").content.decode()
     assert "You looked at 2 of 5" in session_page
 

@@ -345,7 +345,7 @@ def test_agreement_appears_only_once_something_is_decided(web, alice_session, ph
     web.post(f"/photos/{photos['open'].uuid}/correct/", {"label": "NOT_BLINKING"}, **HX)  # confirms the model
     after = web.get(_review(alice_session)).content.decode()
     assert "How the model did:" in after
-    assert "You looked at 1 of 4; of those the model flagged none; no blink was missed." in after
+    assert "You looked at 1 of 4; of those the model flagged none; no reject was missed." in after
     assert "Agreement 100% on those; you decided 1." in after
 
 

@@ -244,7 +244,7 @@ def test_session_page_shows_the_agreement_line_once_something_was_corrected(web,
     resp = web.get(f"/sessions/{alice_session.uuid}/")
     html = resp.content.decode()
     assert 'id="agreement"' in html
-    assert "You looked at 2 of 5; of those the model flagged 1 and you kept 1; 1 blink was missed." in html
+    assert "You looked at 2 of 5; of those the model flagged 1 and you kept 1; 1 reject was missed." in html
     assert "Agreement 0% on those; you decided 2." in html
     assert resp.context["agreement"].corrected == 2
 
