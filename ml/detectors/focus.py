@@ -135,7 +135,7 @@ class FocusDetector:
         limit = BLUR_LIMIT * _strict(strictness)
         reference = (context or {}).get("reference")
         sharper = f" ({side} eye sharper)" if side else ""
-        subject_word = "eyes" if where in ("eyes", "eye") else where
+        subject_word = where
         if reference:
             share = (1.0 / max(blur, 1e-6)) / float(reference)
             relative_cut = RELATIVE_LIMIT / _strict(strictness)
