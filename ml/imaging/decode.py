@@ -75,8 +75,9 @@ def _corrupt_reason(fmt: str, exc: BaseException) -> str:
 WORKING_SIDE = 1600
 
 
-# The detail image's long side: a 24 MP frame at 1/2 scale (measured in bench/ml_bench.py --decode-options:
-# +~10 ms over the 1/4 decode, where a second decode for an eye region costs the whole decode again).
+# The detail image's long side: a 24 MP frame at 1/2 scale. Measured (bench/decode_options.py, 2 shared cores):
+# +36 ms CPU over the 1/4 decode (median; a second full decode for a region costs +162 ms), which alone is over
+# the checks' 25 ms budget, so the worker does not ask for it by default; the checks use it when it is there.
 DETAIL_SIDE = 3000
 
 
