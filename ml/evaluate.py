@@ -230,12 +230,15 @@ def format_report(report: EvalReport, *, root: Path | None = None, worst: int = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("directory", type=Path, help="folder with closed/ and open/")
+    parser.add_argument("directory", type=Path, help="folder with closed/ and open/ (--sharpness: sharp/, defocus/, motion/)")
+    parser.add_argument("--sharpness", action="store_true", help="evaluate the focus and motion checks instead")
     parser.add_argument("--eyes", action="store_true", help="images are eye crops: run only the CNN")
     parser.add_argument("--json", type=Path, default=None, help="write the metrics JSON here")
     parser.add_argument("--model", type=Path, default=None, help="eye model .tflite (default: the committed one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.sharpness:
+        return _main_sharpness(args)
     try:
         report = evaluate(args.directory, eyes=args.eyes, model_path=args.model)
     except (EvaluationError, ValueError) as exc:
@@ -245,6 +248,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    return 0
+
+
+def _main_sharpness(args: argparse.Namespace) -> int:
+    from ml.evaluate_sharpness import evaluate_sharpness, format_sharpness
+
+    try:
+        report = evaluate_sharpness(args.directory, model_path=args.model)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_sharpness(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from ml.detectors.base import Detector, FaceFinding, Finding, Level, Subject, Words
 from ml.detectors.blink import BLINK
+from ml.detectors.focus import FOCUS
+from ml.detectors.focus_reference import FOCUS_REFERENCE
+from ml.detectors.framing import FRAMING
+from ml.detectors.motion import MOTION
 from ml.detectors.registry import (
     RegistryError,
     analyse_all,
@@ -25,6 +29,10 @@ from ml.detectors.registry import (
 from ml.detectors.session import SessionStep, register_step, run_session_steps, session_steps, unregister_step
 
 register(BLINK)
+register(FOCUS)
+register(MOTION)
+register(FRAMING)
+register_step(FOCUS_REFERENCE)
 
 __all__ = [
     "Detector", "FaceFinding", "Finding", "Level", "Subject", "Words", "RegistryError",

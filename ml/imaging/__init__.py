@@ -18,14 +18,16 @@ Layout (one module per concern; this file only re-exports, so `from ml.imaging i
     limits.py       DEFAULT_MAX_PIXELS and the process-wide Pillow settings (applied once, on import)
     exif.py         ORIENTATION_TRANSPOSE, parse_exif_datetime and the capture-date lookup
     pixels.py       mode -> RGB, the cheap shrink and the grey-tail truncation check
-    decode.py       decode(), DecodedImage, WORKING_SIDE, the DCT draft factor and lazy HEIF registration
+    decode.py       decode(), DecodedImage, WORKING_SIDE, DETAIL_SIDE, the DCT draft factor and lazy HEIF registration
+    detail.py       DetailImage: the photo at a higher resolution, un-rotated, cropped upright on demand
     derivatives.py  make_derivatives (thumbnail + preview JPEGs)
 """
 from __future__ import annotations
 
 # limits first: its Pillow settings (MAX_IMAGE_PIXELS, LOAD_TRUNCATED_IMAGES) must be in place before any decode.
 from ml.imaging.limits import DEFAULT_MAX_PIXELS
-from ml.imaging.decode import DCT_SLACK, WORKING_SIDE, DecodedImage, decode
+from ml.imaging.decode import DCT_SLACK, DETAIL_SIDE, WORKING_SIDE, DecodedImage, decode
+from ml.imaging.detail import DetailImage
 from ml.imaging.derivatives import make_derivatives
 from ml.imaging.errors import ImageError
 from ml.imaging.exif import ORIENTATION_TRANSPOSE, parse_exif_datetime
@@ -35,11 +37,13 @@ from ml.imaging.sources import Source
 
 __all__ = [
     "DCT_SLACK",
+    "DETAIL_SIDE",
     "DEFAULT_MAX_PIXELS",
     "ORIENTATION_TRANSPOSE",
     "SUPPORTED_FORMATS",
     "WORKING_SIDE",
     "DecodedImage",
+    "DetailImage",
     "HeaderInfo",
     "ImageError",
     "Source",

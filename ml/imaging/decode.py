@@ -10,6 +10,7 @@ from datetime import datetime
 
 from PIL import ExifTags, Image, ImageFile
 
+from ml.imaging.detail import DetailImage
 from ml.imaging.errors import ImageError
 from ml.imaging.exif import ORIENTATION_TRANSPOSE, _read_exif, _taken_at
 from ml.imaging.headers import _header_info
@@ -27,6 +28,7 @@ class DecodedImage:
     format: str  # one of SUPPORTED_FORMATS
     taken_at: datetime | None  # EXIF DateTimeOriginal (fallback DateTime); aware only if the file says its offset
     scale: float  # working size / original size (e.g. 0.25 for a 6000 px frame decoded at 1500 px)
+    detail: DetailImage | None = None  # a higher-resolution copy, only when decode(detail_side=...) asked for one
 
 
 _heif_lock = threading.Lock()
@@ -73,12 +75,23 @@ def _corrupt_reason(fmt: str, exc: BaseException) -> str:
 WORKING_SIDE = 1600
 
 
-def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+# The detail image's long side: a 24 MP frame at 1/2 scale. Measured (bench/decode_options.py, 2 shared cores):
+# +36 ms CPU over the 1/4 decode (median; a second full decode for a region costs +162 ms), which alone is over
+# the checks' 25 ms budget, so the worker does not ask for it by default; the checks use it when it is there.
+DETAIL_SIDE = 3000
+
+
+def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DEFAULT_MAX_PIXELS,
+           detail_side: int = 0) -> DecodedImage:
     """Decode a photo to an EXIF-oriented RGB working image with long side <= max_side.
 
     JPEGs are decoded at the largest DCT reduction (1/2, 1/4, 1/8) that still yields >= 80% of
     max_side, then shrunk if above it; e.g. 6000x4000 with the default 1600 is a pure 1/4 decode to
     1500x1000 (~80 ms), while max_side=2000 means a 1/2 decode plus a 3000->2000 step (~+40 ms). Multi-frame files give their first frame.
+
+    `detail_side` > max_side also keeps a DetailImage (long side <= detail_side) when the photo is larger than
+    the working image: a JPEG is then decoded once at the detail's DCT scale and the working image is an
+    integer reduce of it (the same size as without it). 0 (the default): no detail image.
 
     Raises ImageError (empty, not an image, unsupported type, truncated/corrupt, too large).
     A path that does not exist raises FileNotFoundError as usual.
@@ -102,8 +115,11 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
                 width, height = im.size
                 if width * height > max_pixels:
                     raise ImageError(_limit_reason(width * height, max_pixels))
+                work_factor = factor = 1
                 if fmt == "JPEG":
-                    factor = _dct_factor(max(width, height), max_side)
+                    work_factor = factor = _dct_factor(max(width, height), max_side)
+                    if detail_side > max_side:
+                        factor = min(factor, _dct_factor(max(width, height), detail_side))
                     if factor > 1:
                         # Must come before any transpose: that would force the full-size decode.
                         im.draft("RGB", (max(1, width // factor), max(1, height // factor)))
@@ -132,6 +148,14 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
             work = _to_rgb(im)
         except (ValueError, OSError) as exc:
             raise ImageError(f"unsupported colour mode {im.mode} in this {fmt} file") from exc
+        detail = None
+        if detail_side > max_side and max(work.size) > max_side:
+            raw = work if max(work.size) <= detail_side else _shrink(work, detail_side)
+            if isinstance(raw, ImageFile.ImageFile):
+                raw = raw.copy()  # not the opened file object, which keeps the source alive (see below)
+            detail = DetailImage(image=raw, transpose=transpose, scale=max(raw.size) / max(width, height))
+            if work_factor > factor:  # the working image the plain decode would give, by a cheap box reduce
+                work = work.reduce(work_factor // factor)
         work = _shrink(work, max_side)
         if transpose is not None:
             work = work.transpose(transpose)
@@ -152,4 +176,5 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
         format=fmt,
         taken_at=taken_at,
         scale=max(work.size) / max(width, height),
+        detail=detail,
     )
