@@ -4,7 +4,8 @@
 
 Each sharp source photo (real/eyes/open, real/bursts, real/blur/sharp; duplicates by content dropped) is first
 brought to a common scale (its eye ~48 px wide = regions.EYE_WIDTH, never enlarged), degraded there, then
-enlarged to ~24 MP, stored as a q92 JPEG and run through the worker's path: ml.decode(detail_side=DETAIL_SIDE),
+enlarged to ~24 MP, stored as a q92 JPEG and run through the worker's path: ml.decode (the working image;
+--detail adds the 1/2-scale detail image),
 ml.analyse, every registered check. So sigma and kernel lengths below are px at that scale (sigma 2 = 4 % of
 the eye's width). Degradations: Gaussian sigma in {0.5,1,1.5,2,3,4} on the face only / everything / the
 background only; motion kernels 5/10/20/40 px at a random angle on everything / the subject only; ISO-like
@@ -89,12 +90,15 @@ def _as_camera_jpeg(im: Image.Image, megapixels: float) -> bytes:
     return buf.getvalue()
 
 
+DETAIL = {"side": 0}  # --detail: the 1/2-scale detail image; by default the worker's path (working image only)
+
+
 def _run_checks(jpeg: bytes, model) -> dict:
     import ml
     from ml.detectors import Subject, analyse_all
-    from ml.imaging import DETAIL_SIDE, decode
+    from ml.imaging import decode
 
-    decoded = decode(jpeg, detail_side=DETAIL_SIDE)
+    decoded = decode(jpeg, detail_side=DETAIL["side"])
     analysis = ml.analyse(decoded, model=model)
     details = analyse_all(Subject(analysis=analysis, image=decoded))
     details.pop("blink", None)
@@ -302,7 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most this many source photos")
     parser.add_argument("--cache", type=Path, default=None, help="keep the measured details here (outside the repo) "
                                                                  "and reuse them: re-judging needs no re-analysis")
+    parser.add_argument("--detail", action="store_true", help="measure on the 1/2-scale detail image "
+                                                                   "(not what the worker does by default)")
     args = parser.parse_args(argv)
+    if args.detail:
+        from ml.imaging import DETAIL_SIDE
+
+        DETAIL["side"] = DETAIL_SIDE
     if not (args.data / "real").is_dir():
         print(f"no {args.data}/real: nothing to measure", file=sys.stderr)
         return 2
@@ -316,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     cv = cross_validate(items)
     judged = _judged(items)
     result = {"sources": len({it["group"] for it in items}), "items": len(items), "megapixels": args.megapixels,
+              "detail_image": bool(args.detail),
               "cross_validated": cv["summary"], "folds": cv["folds"],
               "at_committed_limits": _scores(items, judged),
               "at_committed_limits_with_session_reference": _scores(items, _judged(items, with_session=True)),

@@ -11,7 +11,7 @@ from ml import detectors
 
 from .findings import EYES, photo_findings, session_strictness, stored_details
 from .predictions import prediction_fingerprints, predictions_that_count
-from .session_context import session_contexts
+from .session_context import contexts_from_details, session_contexts, steps_registered
 
 
 def checks() -> list[dict[str, Any]]:
@@ -19,5 +19,5 @@ def checks() -> list[dict[str, Any]]:
     return detectors.describe()
 
 
-__all__ = ["EYES", "checks", "photo_findings", "prediction_fingerprints", "predictions_that_count", "session_contexts",
-           "session_strictness", "stored_details"]
+__all__ = ["EYES", "checks", "contexts_from_details", "photo_findings", "prediction_fingerprints", "predictions_that_count", "session_contexts",
+           "session_strictness", "steps_registered", "stored_details"]

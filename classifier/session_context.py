@@ -34,23 +34,38 @@ def _cache_key(session_id: int, fingerprint: tuple) -> str:
     return f"eyespy:contexts:v{_CACHE_VERSION}:{session_id}:{digest}"
 
 
+def steps_registered() -> bool:
+    return bool(detectors.session_steps())
+
+
 def session_contexts(session_id: int, fingerprint: tuple | None = None) -> Contexts:
     """Every registered step over the session's stored details; `fingerprint` when the caller has it."""
     if not detectors.session_steps():
         return {}
     if fingerprint is None:
         fingerprint = prediction_fingerprints([session_id])[session_id]
-    key = _cache_key(session_id, fingerprint)
-    cached = cache.get(key)
+    cached = cache.get(_cache_key(session_id, fingerprint))
     if cached is not None:
         return cached
     details: dict[int, dict] = {}
     rows = predictions_that_count(Q(photo__session_id=session_id, photo__status=Photo.Status.DONE)).values_list(
         "photo_id", "details")
     for photo_id, stored in rows:
-        details.setdefault(photo_id, stored_details(stored))  # the first row per photo is the one that counts
+        details.setdefault(photo_id, stored)  # the first row per photo is the one that counts
+    return contexts_from_details(session_id, fingerprint, details)
+
+
+def contexts_from_details(session_id: int, fingerprint: tuple, details: dict[int, dict]) -> Contexts:
+    """The same, for a caller that has read the session's predictions that count already (photo id ->
+    Prediction.details): no query. Cached like `session_contexts`."""
+    if not detectors.session_steps():
+        return {}
+    key = _cache_key(session_id, fingerprint)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     try:
-        contexts = detectors.run_session_steps(details)
+        contexts = detectors.run_session_steps({pid: stored_details(d) for pid, d in details.items()})
     except Exception:  # a step's bug must not take the review down: photos are judged alone meanwhile
         logger.exception("session steps failed for session %s; judging its photos alone", session_id)
         return {}

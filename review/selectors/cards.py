@@ -234,6 +234,7 @@ class PhotoCard:
     machine_reason: str = ""  # the machine's own sentence when `reason` tells the photographer's decision
     check_reasons: tuple[str, ...] = ()  # why the machine's verdict needs a look (ml.verdict); kept once decided
     outcome: PhotoOutcome | None = None  # over every check: what `group`, `is_keeper` and the exports go by
+    machine_others: tuple = ()  # every other check as the machine alone read it (the counts' cache keeps these)
 
     @property
     def to_check(self) -> bool:

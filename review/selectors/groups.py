@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from classifier import selectors as classifier_selectors
+from classifier.selectors import EYES
 from sessions_app.models import Photo, PhotoSession
 
 from .cards import (
@@ -158,8 +160,9 @@ def session_groups(*, session: PhotoSession, strictness: float | None = None, so
     value = _strictness(session, strictness)
     thresholds = thresholds_for(value)
     fingerprint = prediction_fingerprints([session.id])[session.id]  # before the predictions are read
-    cards, pending = _load_session(session).cards(thresholds)
-    machine_outcomes_prime(session.id, thresholds, fingerprint, cards)  # the page's counts come next
+    cards, pending = _load_session(session, fingerprint).cards(thresholds)
+    machine_outcomes_prime(session.id, classifier_selectors.session_strictness(session, {EYES: value}), fingerprint,
+                           cards)  # the page's counts come next
     sort = sort if sort in SORTS else SORT_CONFIDENCE
     cards.sort(key=_sort_key(sort))
     by_group: dict[str, list[PhotoCard]] = {key: [] for key in GROUP_KEYS}
@@ -172,8 +175,8 @@ def session_order(*, session: PhotoSession, sort: str = SORT_CONFIDENCE) -> list
     """Every judged or unreadable photo in the review page's order (the groups in turn, each sorted by
     `sort`), without building cards: what the lightbox walks with its previous/next links."""
     sort = sort if sort in SORTS else SORT_CONFIDENCE
-    thresholds = thresholds_for(_strictness(session, None))
-    outcomes = sessions_outcomes([session.id], {session.id: thresholds}, with_names=True,
+    outcomes = sessions_outcomes([session.id], {session.id: classifier_selectors.session_strictness(session)},
+                                 with_names=True,
                                  with_times=sort == SORT_TIME)[session.id].outcomes
     outcomes.sort(key=_sort_key(sort, _outcome_fields))
     rank = {key: i for i, key in enumerate(GROUP_KEYS)}

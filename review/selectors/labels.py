@@ -209,7 +209,10 @@ def _build_card(
         verdict, decided_by = machine.verdict, None
     # The sentence says what decided the label: the photographer's faces when they decided faces.
     reason = decided_reason(faces, verdict=verdict) if decided_by is newest_face_fix and decided_by else machine.reason
-    outcome = _outcome(photo, prediction, verdict, reason, decided_by, machine, flags or {}, context)
+    others = machine_flag_states(prediction.details, classifier_selectors.session_strictness(photo.session), context)
+    decided = {flag: stack[-1] for (photo_id, flag), stack in (flags or {}).items() if photo_id == photo.id and stack}
+    outcome = outcome_from(verdict=verdict, reason=reason, decided_by=decided_by, machine_verdict=machine.verdict,
+                           check_reasons=machine.check_reasons, others=others, decided=decided)
     return PhotoCard(
         photo=photo,
         group=GROUP_OF_OUTCOME[outcome.kind],
@@ -223,6 +226,7 @@ def _build_card(
         model_version_id=machine.model_version_id,
         machine_reason=machine.reason,
         check_reasons=machine.check_reasons,
+        machine_others=others,
     )
 
 
@@ -237,50 +241,66 @@ def whole_photo_group(correction: Correction) -> str | None:
     return GROUP_OF_OUTCOME[WHOLE_PHOTO_KINDS[correction.decision[1]]]
 
 
-def _outcome(photo: Photo, prediction: Prediction, verdict: str, reason: str, decided_by: Correction | None,
-             machine: _MachineView, flags: dict[tuple[int, str], list[Correction]],
-             context: dict | None = None) -> PhotoOutcome:
-    """The photo's outcome (review.outcome's rule) from its eye check as decided above and every other check:
-    the photographer's word on that flag, else the machine's finding at the session's strictness."""
+def outcome_from(*, verdict: str, reason: str, decided_by: Correction | None, machine_verdict: str,
+                 check_reasons: tuple[str, ...], others: tuple[FlagState, ...],
+                 decided: dict[str, Correction]) -> PhotoOutcome:
+    """A photo's outcome (review.outcome's rule) from its eye check (`verdict` in force, the correction that
+    decided it, the machine's verdict and check reasons) and every other check (the machine's states,
+    `machine_flag_states`, with the photographer's word on each decided flag). Cards and the counts' light
+    rows both come here, so they never disagree."""
     whole = None
     if decided_by is not None and not decided_by.decision[0]:
         value = decided_by.decision[1]
         whole = WholePhoto(value, decided_by.created_at, WHOLE_PHOTO_WORDS.get(value, value))
-        eyes_state = _EYE_STATES.get(machine.verdict, NOT_APPLICABLE)
+        eyes_state = _EYE_STATES.get(machine_verdict, NOT_APPLICABLE)
         eyes_at = None
     else:
         eyes_state = _EYE_STATES.get(verdict, NOT_APPLICABLE)
         eyes_at = decided_by.created_at if decided_by is not None else None
-    if eyes_at is None and eyes_state != NOT_APPLICABLE and machine.check_reasons:
+    if eyes_at is None and eyes_state != NOT_APPLICABLE and check_reasons:
         eyes_state = UNSURE
-    checks = {c["key"]: c for c in classifier_selectors.checks()}
-    states = [FlagState(EYES, checks[EYES]["title"], checks[EYES]["rejects"], eyes_state, reason,
-                        machine.check_reasons, eyes_at, machine_flagged=machine.verdict == Verdict.BLINKING.value)]
-    others = {k: v for k, v in classifier_selectors.stored_details(prediction.details).items() if k != EYES}
-    decided = {flag: stack[-1] for (photo_id, flag), stack in flags.items() if photo_id == photo.id and stack}
+    checks = _checks()
+    states = [FlagState(EYES, checks[EYES]["title"], checks[EYES]["rejects"], eyes_state, reason, check_reasons,
+                        eyes_at, machine_flagged=machine_verdict == Verdict.BLINKING.value)]
     if others or decided:
-        strictness = classifier_selectors.session_strictness(photo.session)
-        found = classifier_selectors.photo_findings({"checks": others}, strictness, context)
+        by_key = {state.key: state for state in others}
         for key, check in checks.items():
             if key == EYES:
                 continue
-            states.append(_flag_state(check, found.get(key), decided.get(key)))
+            machine = by_key.get(key) or FlagState(key, check["title"], check["rejects"], NOT_APPLICABLE)
+            states.append(_decided(check, machine, decided[key]) if key in decided else machine)
     return outcome_of(flags=states, whole_photo=whole)
 
 
-def _flag_state(check: dict, finding, decision: Correction | None) -> FlagState:
+def machine_flag_states(details: Any, strictness: dict[str, float], context: dict | None) -> tuple[FlagState, ...]:
+    """Every check but the eyes as the machine alone reads it (no decisions), in the registry's order; ()
+    when the prediction stored no other check. What the counts cache per photo."""
+    others = {k: v for k, v in classifier_selectors.stored_details(details).items() if k != EYES}
+    if not others:
+        return ()
+    found = classifier_selectors.photo_findings({"checks": others}, strictness, context)
+    return tuple(_machine_state(check, found.get(key)) for key, check in _checks().items() if key != EYES)
+
+
+def _checks() -> dict[str, dict]:
+    return {c["key"]: c for c in classifier_selectors.checks()}
+
+
+def _machine_state(check: dict, finding) -> FlagState:
     title, rejects = check["title"], check["rejects"]
-    machine = finding is not None and finding.applies and finding.flagged
-    if decision is not None:
-        yes = decision.decision[1] == Correction.Value.FLAGGED
-        words = check["words"]["flagged" if yes else "clear"]
-        return FlagState(check["key"], title, rejects, YES if yes else NO, f"{words}, your call", (),
-                         decision.created_at, machine_flagged=machine)
     if finding is None or not finding.applies:
         return FlagState(check["key"], title, rejects, NOT_APPLICABLE, finding.sentence if finding else "")
     state = YES if finding.flagged else UNSURE if finding.needs_check else NO
     return FlagState(check["key"], title, rejects, state, finding.sentence, finding.check_reasons,
-                     machine_flagged=machine)
+                     machine_flagged=finding.flagged)
+
+
+def _decided(check: dict, machine: FlagState, decision: Correction) -> FlagState:
+    """The photographer's word on one flag; the machine's reading is kept for agreement."""
+    yes = decision.decision[1] == Correction.Value.FLAGGED
+    words = check["words"]["flagged" if yes else "clear"]
+    return FlagState(check["key"], check["title"], check["rejects"], YES if yes else NO, f"{words}, your call", (),
+                     decision.created_at, machine_flagged=machine.machine_flagged)
 
 
 def _strictness(session: PhotoSession, strictness: float | None) -> float:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from classifier.models import Correction, Prediction
-from classifier.selectors import predictions_that_count, session_contexts
+from classifier import selectors as classifier_selectors
+from classifier.selectors import predictions_that_count
 from sessions_app.models import Photo, PhotoSession
 
 from .cards import PhotoCard
@@ -43,13 +44,24 @@ class _Loaded:
     contexts: dict[int, dict]  # photo id -> check key -> what the session steps know (session_contexts)
 
     @classmethod
-    def of(cls, photos: list[Photo], photo_filter: Q) -> "_Loaded":
+    def of(cls, photos: list[Photo], photo_filter: Q, *, whole_session: PhotoSession | None = None,
+           fingerprint: tuple | None = None) -> "_Loaded":
+        """`whole_session`: `photos` are all of it, so the session steps read the predictions loaded here
+        (no second read of the details); `fingerprint`: its predictions' (read before them), when known."""
         corrections = _corrections(photo_filter)
+        predictions = predictions_by_photo(photo_filter)
         contexts: dict[int, dict] = {}
-        for session_id in {photo.session_id for photo in photos}:
-            contexts.update(session_contexts(session_id))
-        return cls(photos=photos, predictions=predictions_by_photo(photo_filter),
-                   stacks=correction_stacks(corrections), flags=flag_stacks(corrections), contexts=contexts)
+        if whole_session is not None and classifier_selectors.steps_registered():
+            if fingerprint is None:
+                fingerprint = classifier_selectors.prediction_fingerprints([whole_session.id])[whole_session.id]
+            done = {p.id for p in photos if p.status == Photo.Status.DONE}
+            contexts = classifier_selectors.contexts_from_details(
+                whole_session.id, fingerprint, {pid: p.details for pid, p in predictions.items() if pid in done})
+        else:
+            for session_id in {photo.session_id for photo in photos}:
+                contexts.update(classifier_selectors.session_contexts(session_id))
+        return cls(photos=photos, predictions=predictions, stacks=correction_stacks(corrections),
+                   flags=flag_stacks(corrections), contexts=contexts)
 
     def cards(self, thresholds) -> tuple[list[PhotoCard], int]:
         cards, pending = [], 0
@@ -63,8 +75,8 @@ class _Loaded:
         return cards, pending
 
 
-def _load_session(session: PhotoSession) -> _Loaded:
+def _load_session(session: PhotoSession, fingerprint: tuple | None = None) -> _Loaded:
     photos = list(session.photos.all().order_by("original_filename", "id"))
     for photo in photos:
         photo.session = session  # each card reads its session's sliders: no query per photo
-    return _Loaded.of(photos, Q(photo__session=session))
+    return _Loaded.of(photos, Q(photo__session=session), whole_session=session, fingerprint=fingerprint)

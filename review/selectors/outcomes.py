@@ -22,19 +22,26 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from classifier import selectors as classifier_selectors
-from classifier.selectors import prediction_fingerprints, predictions_that_count
-from classifier.models import Correction, Verdict
+from classifier.selectors import EYES, prediction_fingerprints, predictions_that_count
+from classifier.models import Correction
 from sessions_app.models import Photo
 
-from .cards import GROUP_BLINKING, GROUP_NO_FACE, group_of
-from .labels import _build_card, correction_stacks, flag_stacks, stored_check_reasons, whole_photo_group
+from .cards import GROUP_NO_FACE, GROUP_OF_OUTCOME
+from .labels import (
+    KEEP_OR_REJECT,
+    _build_card,
+    correction_stacks,
+    flag_stacks,
+    machine_flag_states,
+    outcome_from,
+    stored_check_reasons,
+    thresholds_for,
+)
 
 logger = logging.getLogger(__name__)
 
-BLINKING = Verdict.BLINKING.value
-
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve outcomes from the old rules.
-_CACHE_VERSION = 3  # 2: the machine part carries the check flag; 3: and whether other checks were stored
+_CACHE_VERSION = 4  # 2: the machine part carries the check flag; 3: other checks stored; 4: their states
 _CACHE_SECONDS = 24 * 3600
 
 
@@ -74,17 +81,20 @@ class SessionOutcomes:
     pending: int  # queued or processing
 
 
-def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool, bool]:
-    """(verdict, confidence, model version id, needs a check, other checks stored) of one prediction row,
-    the eyes re-judged at `thresholds` (the same reading as `labels._machine_view`, without the per-face
-    part). A photo with other checks' details gets its full card (their findings decide too)."""
+Strictness = dict[str, float]  # check key -> 0..1 (classifier.selectors.session_strictness)
+
+
+def _machine_outcome(row: tuple, strictness: Strictness, context: dict | None) -> tuple:
+    """(verdict, confidence, model version id, needs a check, other checks' machine states) of one prediction
+    row: the eyes re-judged at the session's eye strictness (the reading of `labels._machine_view` without the
+    per-face part) and every other check as `labels.machine_flag_states` reads it."""
     from ml.verdict import judgement  # classifier is the one app that imports ml
 
     pk, stored_verdict, stored_confidence, details, model_version_id = row
     faces = [f for f in (details or {}).get("faces") or [] if isinstance(f, dict)]
-    others = len(classifier_selectors.stored_details(details)) > 1
+    others = machine_flag_states(details, strictness, context)
     try:
-        judged = judgement(faces, thresholds)
+        judged = judgement(faces, thresholds_for(strictness[EYES]))
         return judged.verdict.value, float(judged.confidence), model_version_id, judged.needs_check, others
     except (TypeError, ValueError, KeyError, AttributeError):
         logger.warning("could not re-judge prediction %s; using its stored verdict", pk, exc_info=True)
@@ -92,42 +102,49 @@ def _machine_outcome(row: tuple, thresholds) -> tuple[str, float, int, bool, boo
                 others)
 
 
-def _cache_key(session_id: int, thresholds, fingerprint: tuple) -> str:
-    digest = hashlib.sha1(repr((thresholds, fingerprint)).encode()).hexdigest()
+def _cache_key(session_id: int, strictness: Strictness, fingerprint: tuple) -> str:
+    checks = tuple((c["key"], c["schema"]) for c in classifier_selectors.checks())  # a new check: judge again
+    digest = hashlib.sha1(repr((sorted(strictness.items()), checks, fingerprint)).encode()).hexdigest()
     return f"eyespy:outcomes:v{_CACHE_VERSION}:{session_id}:{digest}"
 
 
-def _machine_outcomes(session_ids: list[int], thresholds_by_session: dict[int, object]) -> dict[int, dict]:
-    """Session id -> {photo id: (verdict, confidence, model version id, needs a check)}, from the cache where it is fresh."""
-    fingerprints = prediction_fingerprints(session_ids)
-    keys = {sid: _cache_key(sid, thresholds_by_session[sid], fingerprints[sid]) for sid in session_ids}
+def _machine_outcomes(session_ids: list[int], strictness_by_session: dict[int, Strictness],
+                      fingerprints: dict[int, tuple]) -> dict[int, dict]:
+    """Session id -> {photo id: `_machine_outcome`}, from the cache where it is fresh."""
+    keys = {sid: _cache_key(sid, strictness_by_session[sid], fingerprints[sid]) for sid in session_ids}
     cached = cache.get_many(list(keys.values()))
     out = {sid: cached[keys[sid]] for sid in session_ids if keys[sid] in cached}
     stale = [sid for sid in session_ids if sid not in out]
     if stale:
         rows = predictions_that_count(Q(photo__session_id__in=stale)).values_list(
-            "photo__session_id", "photo_id", "id", "verdict", "confidence", "details", "model_version_id")
-        fresh: dict[int, dict] = {sid: {} for sid in stale}
-        for session_id, photo_id, *row in rows:
-            per_photo = fresh[session_id]
-            if photo_id not in per_photo:  # the first row per photo is the one that counts
-                per_photo[photo_id] = _machine_outcome(tuple(row), thresholds_by_session[session_id])
+            "photo__session_id", "photo_id", "photo__status", "id", "verdict", "confidence", "details",
+            "model_version_id")
+        counted: dict[int, dict[int, tuple]] = {sid: {} for sid in stale}
+        for session_id, photo_id, status, *row in rows:
+            counted[session_id].setdefault(photo_id, (status, tuple(row)))  # the first row per photo counts
+        fresh: dict[int, dict] = {}
+        for sid, per_photo in counted.items():
+            # The session steps read the same rows (done photos only, as classifier.session_contexts does).
+            done = {pid: row[3] for pid, (status, row) in per_photo.items() if status == Photo.Status.DONE}
+            contexts = classifier_selectors.contexts_from_details(sid, fingerprints[sid], done)
+            fresh[sid] = {pid: _machine_outcome(row, strictness_by_session[sid], contexts.get(pid))
+                          for pid, (_status, row) in per_photo.items()}
         cache.set_many({keys[sid]: fresh[sid] for sid in stale}, _CACHE_SECONDS)
         out.update(fresh)
     return out
 
 
-def machine_outcomes_prime(session_id: int, thresholds, fingerprint: tuple, cards: Iterable) -> None:
+def machine_outcomes_prime(session_id: int, strictness: Strictness, fingerprint: tuple, cards: Iterable) -> None:
     """Fill the machine part's cache from cards just built (the review page builds every card anyway), so
     the counts that follow don't judge the whole session a second time on a cold cache. `fingerprint` must
     be read before the cards' predictions were: a prediction written in between then only makes it stale."""
     machine = {
         card.photo.id: (card.machine_verdict, float(card.confidence), card.model_version_id, bool(card.check_reasons),
-                        len(card.outcome.flags) > 1)
+                        card.machine_others)
         for card in cards
         if card.model_version_id is not None and card.photo.status == Photo.Status.DONE
     }
-    cache.add(_cache_key(session_id, thresholds, fingerprint), machine, _CACHE_SECONDS)
+    cache.add(_cache_key(session_id, strictness, fingerprint), machine, _CACHE_SECONDS)
 
 
 def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -> dict[int, list[_PhotoRow]]:
@@ -145,7 +162,8 @@ def _photo_rows(session_ids: list[int], *, with_names: bool, with_times: bool) -
     return rows
 
 
-def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, thresholds_by_session) -> dict[int, object]:
+def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, strictness_by_session,
+                fingerprints: dict[int, tuple]) -> dict[int, object]:
     """Cards of the done photos that need more than their eye verdict and its stack: a per-face correction in
     force (the photo follows its faces, ml's rule), or other checks stored or decided (their findings decide
     too). A photo decided as a whole reads its label off its stack instead.
@@ -169,35 +187,41 @@ def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, thre
         if prediction.photo_id not in cards:  # the first row per photo is the one that counts
             photo = prediction.photo
             if photo.session_id not in contexts:
-                contexts[photo.session_id] = classifier_selectors.session_contexts(photo.session_id)
-            cards[photo.id] = _build_card(photo, prediction, stacks, thresholds_by_session[photo.session_id], flags,
+                contexts[photo.session_id] = classifier_selectors.session_contexts(
+                    photo.session_id, fingerprints[photo.session_id])  # cached by the machine part just now
+            cards[photo.id] = _build_card(photo, prediction, stacks,
+                                          thresholds_for(strictness_by_session[photo.session_id][EYES]), flags,
                                           contexts[photo.session_id].get(photo.id))
     return cards
 
 
 def sessions_outcomes(
-    session_ids: Iterable[int], thresholds_by_session: dict[int, object], *, with_names: bool = False,
+    session_ids: Iterable[int], strictness_by_session: dict[int, Strictness], *, with_names: bool = False,
     with_times: bool = False,
 ) -> dict[int, SessionOutcomes]:
-    """The outcomes of several sessions, each at its own thresholds; five queries at most whatever their size.
+    """The outcomes of several sessions, each at its own strictness per check; a few queries whatever their size.
 
-    The label of a photo decided as a whole is the top of its stack (`labels._build_card`'s rule, read
-    without building the card); only photos with a per-face correction in force are built in full.
+    A photo is judged from its cached machine part and its decisions through `labels.outcome_from`, the
+    cards' own rule, without building its card; only photos with a per-face correction in force are built
+    in full (the photo follows its faces).
     """
     session_ids = list(session_ids)
     if not session_ids:
         return {}
     photos = _photo_rows(session_ids, with_names=with_names, with_times=with_times)
-    machine = _machine_outcomes(session_ids, thresholds_by_session)
+    fingerprints = prediction_fingerprints(session_ids)
+    machine = _machine_outcomes(session_ids, strictness_by_session, fingerprints)
     # Who corrected is not needed for counting: no user rows.
     corrections = list(Correction.objects.filter(photo__session_id__in=session_ids)
                        .only("id", "photo_id", "face_index", "flag", "value", "label", "undoes_id", "created_at")
                        .order_by("created_at", "id"))
     stacks, flags = correction_stacks(corrections), flag_stacks(corrections)
-    full = ({photo_id for (photo_id, face), stack in stacks.items() if face is not None and stack}
-            | {photo_id for (photo_id, _flag), stack in flags.items() if stack}
-            | {photo_id for per_photo in machine.values() for photo_id, judged in per_photo.items() if judged[4]})
-    cards = _full_cards(session_ids, full, stacks, flags, thresholds_by_session)
+    decided_flags: dict[int, dict[str, Correction]] = defaultdict(dict)
+    for (photo_id, flag), stack in flags.items():
+        if stack:
+            decided_flags[photo_id][flag] = stack[-1]
+    full = {photo_id for (photo_id, face), stack in stacks.items() if face is not None and stack}
+    cards = _full_cards(session_ids, full, stacks, flags, strictness_by_session, fingerprints)
     decided = {c.photo_id for c in corrections}  # any correction, even one taken back since
     out = {}
     for sid in session_ids:
@@ -215,21 +239,22 @@ def sessions_outcomes(
             elif (judged := machine[sid].get(row.id)) is None:
                 outcomes.append(_outcome(row, GROUP_NO_FACE, None, None, None, False))  # no analysis stored
             else:
-                verdict, confidence, _, needs_check, _others = judged
-                machine_rejected = verdict == BLINKING  # the eyes are the only check here (others: full cards)
-                if fixes := stacks.get((row.id, None)):  # decided as a whole: the latest word in force
-                    if (group := whole_photo_group(fixes[-1])) is not None:  # keep anyway / reject
-                        outcomes.append(_outcome(row, group, verdict, verdict, confidence, True,
-                                                 group == GROUP_BLINKING, machine_rejected))
-                        continue
-                    label = fixes[-1].label
-                    outcomes.append(_outcome(row, group_of(label, to_check=False), label, verdict, confidence, True,
-                                             label == BLINKING, machine_rejected))
-                else:
-                    outcomes.append(_outcome(row, group_of(verdict, to_check=needs_check), verdict, verdict,
-                                             confidence, False, machine_rejected, machine_rejected))
+                outcomes.append(_light_outcome(row, judged, stacks.get((row.id, None)), decided_flags.get(row.id, {})))
         out[sid] = SessionOutcomes(outcomes=outcomes, pending=pending)
     return out
+
+
+def _light_outcome(row: _PhotoRow, judged: tuple, fixes: list[Correction] | None,
+                   decided: dict[str, Correction]) -> Outcome:
+    """A photo with no per-face correction in force: `_build_card`'s rule for whole-photo decisions, read
+    from the cached machine part without building the card."""
+    verdict, confidence, _, needs_check, others = judged
+    fix = fixes[-1] if fixes else None
+    label = verdict if fix is None or fix.decision in KEEP_OR_REJECT else fix.label
+    result = outcome_from(verdict=label, reason="", decided_by=fix, machine_verdict=verdict,
+                          check_reasons=("unsure",) if needs_check else (), others=others, decided=decided)
+    return _outcome(row, GROUP_OF_OUTCOME[result.kind], label, verdict, confidence, fix is not None or bool(decided),
+                    result.rejected, result.machine_rejected)
 
 
 def _outcome(row: _PhotoRow, group, verdict, machine_verdict, confidence, corrected, rejected=False,

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import Count, Max
 
-from classifier.models import Correction, Verdict
+from classifier import selectors as classifier_selectors
+from classifier.models import Correction
 from sessions_app.models import Photo, PhotoSession
 
 from .cards import GROUP_BLINKING, GROUP_KEYS, GROUP_NO_FACE, PhotoCard, counts_of
-from .labels import _strictness, thresholds_for
 from .outcomes import Outcome, prediction_fingerprints, sessions_outcomes
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,7 @@ class SessionSummary:
 
 def session_summary(*, session: PhotoSession) -> SessionSummary:
     """What the session page, its polled progress panel and a correction's answer show: counts and agreement."""
-    thresholds = thresholds_for(_strictness(session, None))
-    result = sessions_outcomes([session.id], {session.id: thresholds})[session.id]
+    result = sessions_outcomes([session.id], {session.id: classifier_selectors.session_strictness(session)})[session.id]
     return SessionSummary(counts=counts_of(result.outcomes, result.pending),
                           agreement=agreement_from_cards(result.outcomes))
 
@@ -138,7 +137,7 @@ def _rejects(card: PhotoCard | Outcome) -> tuple[bool, bool]:
 
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve counts from the old rules.
-_COUNTS_CACHE_VERSION = 2  # 2: every group's count (the check group came), not only blinking
+_COUNTS_CACHE_VERSION = 3  # 2: every group's count (the check group came); 3: every check's strictness
 _COUNTS_CACHE_SECONDS = 24 * 3600
 
 
@@ -164,7 +163,8 @@ def _sessions_fingerprints(session_ids: list[int]) -> dict[int, tuple]:
 
 
 def _blinking_cache_key(session: PhotoSession, fingerprint: tuple) -> str:
-    digest = hashlib.sha1(repr((_strictness(session, None), fingerprint)).encode()).hexdigest()
+    strictness = sorted(classifier_selectors.session_strictness(session).items())  # every check's slider
+    digest = hashlib.sha1(repr((strictness, fingerprint)).encode()).hexdigest()
     return f"eyespy:counts:v{_COUNTS_CACHE_VERSION}:{session.id}:{digest}"
 
 
@@ -185,7 +185,7 @@ def sessions_counts(*, sessions: Sequence[PhotoSession]) -> dict[int, dict[str, 
     stale = [s for s in sessions if s.id not in out]
     if stale:
         judged = sessions_outcomes([s.id for s in stale],
-                                   {s.id: thresholds_for(_strictness(s, None)) for s in stale})
+                                   {s.id: classifier_selectors.session_strictness(s) for s in stale})
         for session in stale:
             result = judged[session.id]
             out[session.id] = counts_of(result.outcomes, result.pending)

@@ -146,7 +146,7 @@ def test_keep_anyway_and_reject_decide_the_whole_photo_without_saying_anything_a
 @pytest.mark.parametrize("kwargs, words", [
     ({"flag": "", "value": "maybe"}, "whole-photo decision"),
     ({"flag": "", "value": "keep", "face_index": 0}, "whole-photo decision"),
-    ({"flag": "focus", "value": "flagged"}, "no check 'focus'"),
+    ({"flag": "sharpness", "value": "flagged"}, "no check 'sharpness'"),
     ({"flag": "blink", "value": "soft"}, "flagged or clear"),
 ])
 def test_a_decision_that_makes_no_sense_is_refused_with_a_reason(session, alice, kwargs, words):

@@ -91,7 +91,7 @@ def test_outcomes_read_each_photo_exactly_like_its_full_card(db, session, seed):
     and "decided" as the full card, whatever mix of photo and face corrections, undos and strictness."""
     import random
 
-    from review.selectors.labels import thresholds_for
+    from classifier.selectors import session_strictness
     from review.selectors.outcomes import sessions_outcomes
 
     rng = random.Random(seed)
@@ -111,7 +111,7 @@ def test_outcomes_read_each_photo_exactly_like_its_full_card(db, session, seed):
     session.strictness = rng.choice([0.2, 0.5, 0.9])
     session.save(update_fields=["strictness"])
     cards = {c.photo.id: c for c in selectors.session_groups(session=session).all_cards()}
-    thresholds = {session.id: thresholds_for(session.strictness)}
+    thresholds = {session.id: session_strictness(session)}
     primed = sessions_outcomes([session.id], thresholds)[session.id]  # the machine part the cards left in the cache
     cache.clear()
     judged = sessions_outcomes([session.id], thresholds)[session.id]  # the machine part judged afresh
