@@ -48,7 +48,7 @@ def _eye_details(subject: Subject, face_index: int) -> list[dict[str, Any]]:
             width = max(16, round(regions.EYE_WIDTH * box_px / eye_px))
             grey = regions.crop(subject, eye.box, width)
             blur = measure(grey) if grey is not None else None
-            row["blur"] = blur.to_dict() if blur else None
+            row["blur"] = _with_upscale(blur.to_dict(), regions.EYE_WIDTH / real_px) if blur else None
         out.append(row)
     return out
 
@@ -68,16 +68,37 @@ def face_blur(subject: Subject, face_index: int) -> dict[str, Any] | None:
 
 
 def _face_blur(subject: Subject, face_index: int) -> dict[str, Any] | None:
-    grey = regions.crop(subject, subject.analysis.faces[face_index].box, regions.FACE_WIDTH)
+    box = subject.analysis.faces[face_index].box
+    grey = regions.crop(subject, box, regions.FACE_WIDTH)
     blur = measure(grey) if grey is not None else None
-    return blur.to_dict() if blur else None
+    return _with_upscale(blur.to_dict(), regions.FACE_WIDTH / _real_width(subject, box)) if blur else None
 
 
 def main_subject_blur(subject: Subject) -> dict[str, Any] | None:
     box = regions.main_subject(subject)
     grey = regions.crop(subject, box, regions.FACE_WIDTH) if box else None
     blur = measure(grey) if grey is not None else None
-    return {"box": [box.x0, box.y0, box.x1, box.y1], "blur": blur.to_dict()} if blur else None
+    if not blur:
+        return None
+    return {"box": [box.x0, box.y0, box.x1, box.y1],
+            "blur": _with_upscale(blur.to_dict(), regions.FACE_WIDTH / _real_width(subject, box))}
+
+
+def _real_width(subject: Subject, box) -> float:
+    """The box's width in px of the image the crop came from."""
+    return max(1e-6, (box.x1 - box.x0) * subject.analysis.width * min(1.0, regions.source_scale(subject)))
+
+
+def _with_upscale(blur: dict[str, Any], upscale: float) -> dict[str, Any]:
+    """A crop enlarged to the measuring scale smears its edges by the enlargement: remember it, so judging
+    can read the measure per real pixel (`real_blur`) and a small eye is never called soft for being small."""
+    return {**blur, "upscale": round(max(1.0, upscale), 3)}
+
+
+def real_blur(blur: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored measure with its widths per real pixel (details before "upscale" was stored read as 1)."""
+    scale = float(blur.get("upscale", 1.0))
+    return {**blur, "defocus": blur["defocus"] / scale, "motion": blur.get("motion", 0.0) / scale}
 
 
 def focus_value(details: Mapping[str, Any]) -> tuple[float, str, int | None, str | None] | None:
@@ -89,14 +110,15 @@ def focus_value(details: Mapping[str, Any]) -> tuple[float, str, int | None, str
         i = max(subjects, key=lambda k: faces[k].get("size_px", 0))
         eyes = [e for e in faces[i].get("eyes") or [] if e.get("blur")]
         if eyes:
-            best = min(eyes, key=lambda e: e["blur"]["defocus"])
-            return best["blur"]["defocus"], "eyes" if len(eyes) > 1 else "eye", i, best["side"] if len(eyes) > 1 else None
+            best = min(eyes, key=lambda e: real_blur(e["blur"])["defocus"])
+            side = best["side"] if len(eyes) > 1 else None
+            return real_blur(best["blur"])["defocus"], "eyes" if len(eyes) > 1 else "eye", i, side
         if faces[i].get("blur"):
-            return faces[i]["blur"]["defocus"], "face", i, None
+            return real_blur(faces[i]["blur"])["defocus"], "face", i, None
         return None
     main = details.get("main")
     if main and main.get("blur"):
-        return main["blur"]["defocus"], "main subject", None, None
+        return real_blur(main["blur"])["defocus"], "main subject", None, None
     return None
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.detectors import regions
 from ml.detectors.base import FaceFinding, Finding, Level, Subject, Words
-from ml.detectors.focus import MIN_FACE_PX, face_blur, main_subject_blur
+from ml.detectors.focus import MIN_FACE_PX, face_blur, main_subject_blur, real_blur
 from ml.sharpness import measure
 from ml.types import clamp_strictness
 
@@ -82,10 +82,10 @@ class MotionDetector:
         measured = [i for i, f in enumerate(faces) if f.get("is_subject", True) and f.get("blur")]
         if measured:
             face_index = max(measured, key=lambda k: faces[k].get("size_px", 0))
-            blur, where = faces[face_index]["blur"], "the face"
+            blur, where = real_blur(faces[face_index]["blur"]), "the face"
             px_per_unit = faces[face_index]["size_px"] / regions.FACE_WIDTH
         elif not faces and details.get("main"):
-            face_index, blur, where = None, details["main"]["blur"], "the main subject"
+            face_index, blur, where = None, real_blur(details["main"]["blur"]), "the main subject"
             px_per_unit = None
         else:
             why = "no face or detailed region to judge motion on" if not faces else "the face is too small to judge motion on"
@@ -99,7 +99,8 @@ class MotionDetector:
         bg_scale = (background["frame_px"] / background["side_px"] / px_per_unit) if bg_blur and px_per_unit else 1.0
         bg_smeared = bool(bg_blur) and _smeared({**bg_blur, "motion": bg_blur["motion"] * bg_scale,
                                                  "defocus": bg_blur["defocus"] * bg_scale}, limit)
-        length = f"about {blur['motion'] * px_per_unit:.0f} px" if px_per_unit else f"{blur['motion']:.0f} px at subject scale"
+        smear = blur["motion"] * float(blur.get("upscale", 1.0))  # back to the measuring scale for the sentence
+        length = f"about {smear * px_per_unit:.0f} px" if px_per_unit else f"{smear:.0f} px at subject scale"
         if flagged:
             turn = abs((blur["angle"] - bg_blur["angle"] + 90) % 180 - 90) if bg_blur else 180
             if bg_smeared and turn <= SAME_DIRECTION:
