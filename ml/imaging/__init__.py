@@ -20,6 +20,7 @@ Layout (one module per concern; this file only re-exports, so `from ml.imaging i
     pixels.py       mode -> RGB, the cheap shrink and the grey-tail truncation check
     decode.py       decode(), DecodedImage, WORKING_SIDE, the DCT draft factor and lazy HEIF registration
     derivatives.py  make_derivatives (thumbnail + preview JPEGs)
+    raw.py          camera RAW: kinds by content, the embedded preview or a half-size LibRaw decode
 """
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ from ml.imaging.errors import ImageError
 from ml.imaging.exif import ORIENTATION_TRANSPOSE, parse_exif_datetime
 from ml.imaging.headers import HeaderInfo, image_header_info
 from ml.imaging.sniff import SUPPORTED_FORMATS, describe_content, sniff_format
+from ml.imaging.raw import PREVIEW_MIN_SIDE, RAW_KINDS, preview_long_side, raw_full_image
 from ml.imaging.sources import Source
 
 __all__ = [
     "DCT_SLACK",
     "DEFAULT_MAX_PIXELS",
     "ORIENTATION_TRANSPOSE",
+    "PREVIEW_MIN_SIDE",
+    "RAW_KINDS",
     "SUPPORTED_FORMATS",
     "WORKING_SIDE",
     "DecodedImage",
@@ -48,5 +52,7 @@ __all__ = [
     "image_header_info",
     "make_derivatives",
     "parse_exif_datetime",
+    "preview_long_side",
+    "raw_full_image",
     "sniff_format",
 ]

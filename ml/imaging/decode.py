@@ -27,6 +27,9 @@ class DecodedImage:
     format: str  # one of SUPPORTED_FORMATS
     taken_at: datetime | None  # EXIF DateTimeOriginal (fallback DateTime); aware only if the file says its offset
     scale: float  # working size / original size (e.g. 0.25 for a 6000 px frame decoded at 1500 px)
+    # Where the pixels came from when that is not simply the file: a RAW's embedded preview, or a
+    # half-size decode and why ("CR3 RAW, half-size decode (the embedded preview is only 160 px)").
+    source: str = ""
 
 
 _heif_lock = threading.Lock()
@@ -80,6 +83,9 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
     max_side, then shrunk if above it; e.g. 6000x4000 with the default 1600 is a pure 1/4 decode to
     1500x1000 (~80 ms), while max_side=2000 means a 1/2 decode plus a 3000->2000 step (~+40 ms). Multi-frame files give their first frame.
 
+    A camera RAW is decoded from its largest embedded preview, or half-size when it has no usable one
+    (ml.imaging.raw); `.source` says which.
+
     Raises ImageError (empty, not an image, unsupported type, truncated/corrupt, too large).
     A path that does not exist raises FileNotFoundError as usual.
     """
@@ -93,6 +99,11 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
         # Bombs are refused from the header numbers, before Pillow allocates anything.
         if header.pixels > max_pixels:
             raise ImageError(_limit_reason(header.pixels, max_pixels))
+        if fmt == "RAW":
+            from ml.imaging.raw import decode_raw
+
+            fp.seek(0)
+            return decode_raw(fp.read(), kind=header.kind, max_side=max_side, max_pixels=max_pixels)
         if fmt == "HEIF":
             _register_heif()
         try:
