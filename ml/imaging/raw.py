@@ -154,14 +154,14 @@ def _preview(raw) -> tuple[Image.Image | None, bytes | None, str]:
         thumb = raw.extract_thumb()
     except rawpy.LibRawNoThumbnailError:
         return None, None, "no embedded preview"
-    except (rawpy.LibRawUnsupportedThumbnailError, rawpy.LibRawError) as exc:
-        return None, None, f"the embedded preview can't be read ({type(exc).__name__})"
+    except rawpy.LibRawError:
+        return None, None, "the embedded preview is unreadable"
     if thumb.format == rawpy.ThumbFormat.JPEG:
         data = bytes(thumb.data)
         try:
             return Image.open(io.BytesIO(data), formats=["JPEG"]), data, ""
         except (OSError, SyntaxError, ValueError, struct.error):
-            return None, None, "the embedded preview is corrupt"
+            return None, None, "the embedded preview is unreadable"
     array = np.asarray(thumb.data)
     if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
         return Image.fromarray(array, "RGB"), None, ""
