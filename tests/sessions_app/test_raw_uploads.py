@@ -148,3 +148,30 @@ def test_exports_give_both_files_of_a_pair_byte_for_byte(alice_session, tmp_path
         folder, _ = export_write(session=alice_session, fmt="xmp", out=tmp_path / f"xmp-{naming}",
                                  options={"xmp_naming": naming})
         assert {p.name for p in folder.iterdir()} == names  # never an "IMG_0201 (2).xmp" for the pair
+
+
+def test_the_worker_analyses_a_raw_a_pair_once_and_a_damaged_raw_fails_alone(alice, tmp_path):
+    from classifier.models import Prediction
+    from classifier.services.eye_zoom import _open
+
+    (tmp_path / "IMG_0300.DNG").write_bytes(dng_bytes(preview_size=(1800, 1200), orientation=6))
+    (tmp_path / "IMG_0301.DNG").write_bytes(dng_bytes(preview_size=(1800, 1200)))
+    (tmp_path / "IMG_0301.JPG").write_bytes(jpeg_bytes(size=(2400, 1600)))
+    (tmp_path / "IMG_0302.NEF").write_bytes((FIXTURES / "Nikon.nef").read_bytes())  # its pixel data is cut away
+
+    lines = _run("--owner", "alice@example.com", "--title", "RAW inline", "--inline", str(tmp_path))
+
+    session = PhotoSession.objects.get(uuid=lines[-1])
+    by_name = {p.original_filename: p for p in session.photos.all()}
+    single, pair, broken = by_name["IMG_0300.DNG"], by_name["IMG_0301.DNG"], by_name["IMG_0302.NEF"]
+    assert (single.status, pair.status, broken.status) == ("done", "done", "failed"), lines
+    assert (single.width, single.height) == (1200, 1800)  # upright, from the RAW's orientation
+    assert broken.error == "the RAW file is damaged: its image data is corrupt (a Nikon NEF RAW file)"
+    assert any(line.startswith("failed") and line.endswith("IMG_0302.NEF: " + broken.error) for line in lines)
+    source = Prediction.objects.get(photo=single).details["source"]
+    assert source == {"file": "IMG_0300.DNG", "decoded": "DNG RAW, embedded JPEG preview 1800x1200"}
+    # The pair was analysed once, from its JPEG (2400 px beats the RAW's 1800 px preview).
+    assert Prediction.objects.get(photo=pair).details["source"]["file"] == "IMG_0301.JPG"
+    assert pair.width == 2400
+    # 100 % zooms read the RAW's full-size preview, upright.
+    assert _open(single.original.name, raw=True).size == (1200, 1800)
