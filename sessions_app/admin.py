@@ -96,7 +96,7 @@ class PhotoAdmin(admin.ModelAdmin):
     search_fields = ("original_filename", "uuid", "sha256", "session__title", "session__owner__email")
     list_filter = ("status", "content_type")
     # Stored files show as names: media has no public URL, and staff aren't the photo's owner.
-    exclude = ("original", "thumbnail", "preview")
+    exclude = ("original", "companion", "thumbnail", "preview")
     readonly_fields = (
         "uuid", "sha256", "bytes", "original_name", "extension", "content_type", "width", "height", "taken_at",
         "thumbnail_name", "preview_name", "started_at", "finished_at", "created_at", "updated_at",

@@ -147,7 +147,7 @@ def _list_tree(folder: str, storage: Storage) -> list[str]:
 def photo_file_names(
     *, photo_uuid: uuid.UUID, stored_names: Iterable[str] = (), storage: Storage | None = None
 ) -> set[str]:
-    """Every stored file of one photo: the names its rows give (`stored_names`: original, thumbnail, preview,
+    """Every stored file of one photo: the names its rows give (`stored_names`: original, companion, thumbnail, preview,
     crop names from predictions) plus everything under its derived folder, whatever the layout version."""
     storage = storage or default_storage
     names = {n for n in stored_names if n}
@@ -165,7 +165,7 @@ def session_file_names(session: Any, *, storage: Storage | None = None) -> list[
     """Every stored file of a session: each photo's files (see `photo_file_names`) and its exports."""
     storage = storage or default_storage
     names: set[str] = set()
-    for photo_uuid, *stored in session.photos.values_list("uuid", "original", "thumbnail", "preview"):
+    for photo_uuid, *stored in session.photos.values_list("uuid", "original", "companion", "thumbnail", "preview"):
         names |= photo_file_names(photo_uuid=photo_uuid, stored_names=stored, storage=storage)
     names.update(n for n in session.exports.values_list("file", flat=True) if n)
     names.update(_list_tree(export_folder(session_uuid=session.uuid), storage))

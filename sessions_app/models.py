@@ -124,6 +124,11 @@ def original_upload_to(photo: "Photo", filename: str) -> str:
 
 
 class Photo(TimeStampedModel):
+    """One photo: one original, or a camera RAW (`original`) with its JPEG twin (`companion`, same base name).
+
+    A pair is one photo (one analysis, one verdict, one set of corrections); exports give both files.
+    """
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         PROCESSING = "processing", "Processing"
@@ -153,6 +158,14 @@ class Photo(TimeStampedModel):
     preview = models.FileField(max_length=255, blank=True)
     # The photographer has looked at it (loupe, lightbox) or decided it: the agreement line counts only these.
     seen = models.BooleanField(default=False)
+    # A RAW + JPEG pair: `original` is the RAW, the companion the other file (empty when single). Paired by
+    # `pair_stem` (the base name, case-folded: IMG_0001.CR3 + img_0001.jpg) within the session.
+    pair_stem = models.CharField(max_length=255, blank=True)
+    companion = models.FileField(max_length=255, blank=True)
+    companion_filename = models.CharField(max_length=255, blank=True)
+    companion_content_type = models.CharField(max_length=50, blank=True)
+    companion_sha256 = models.CharField(max_length=64, blank=True)
+    companion_bytes = models.BigIntegerField(default=0)
     # Its task could not be sent (the broker was down): each worker re-sends these within seconds of the
     # broker being back (classifier/unsent_sender.py), without waiting for the stuck-photo sweeper.
     unsent = models.BooleanField(default=False)
@@ -169,10 +182,21 @@ class Photo(TimeStampedModel):
             models.Index(fields=["status", "started_at"], name="photo_status_started_idx"),
             # The workers' every-few-seconds look for unsent photos: a partial index, empty almost always.
             models.Index(fields=["id"], condition=models.Q(unsent=True), name="photo_unsent_idx"),
+            # An upload looking for its RAW or JPEG twin (photo_store).
+            models.Index(fields=["session", "pair_stem"], name="photo_session_pair_stem_idx"),
         ]
 
     def __str__(self) -> str:
         return self.original_filename
+
+    @property
+    def is_raw(self) -> bool:
+        # Every camera RAW is stored as image/x-<maker>-<kind> (ml.imaging.RAW_KINDS); nothing else is.
+        return self.content_type.startswith("image/x-")
+
+    @property
+    def is_pair(self) -> bool:
+        return bool(self.companion)
 
 
 class RejectedUpload(models.Model):

@@ -139,7 +139,19 @@ def crop_upright(image: Image.Image, region: tuple[float, float, float, float]) 
     return crop
 
 
-def _open(name: str) -> Image.Image:
+def _open(name: str, *, raw: bool = False) -> Image.Image:
+    if raw:
+        # A camera RAW: its full-size embedded preview (or half-size decode), already upright.
+        from django.conf import settings
+
+        from ml.imaging import ImageError, raw_full_image
+
+        with default_storage.open(name, "rb") as fh:
+            data = fh.read()
+        try:
+            return raw_full_image(data, max_pixels=settings.EYESPY_MAX_PIXELS)
+        except ImageError as exc:
+            raise ValueError(exc.reason) from None
     try:
         import pillow_heif  # HEIC originals from iPhones
 
@@ -226,11 +238,15 @@ def _make(photo: Photo, face: dict, face_index: int, model_version_id: int) -> s
     aspect = (photo.width / photo.height) if photo.width and photo.height else 1.5
     region = eyes_region(face, aspect=aspect)
     image = None
-    for source in (photo.original.name, photo.preview.name):
+    # A pair's JPEG first (the camera's full-size rendering), then the original (a RAW through its preview),
+    # then the worker's 1600 px preview.
+    sources = [(photo.companion.name, False)] if photo.companion and photo.is_raw else []
+    sources += [(photo.original.name, photo.is_raw), (photo.preview.name, False)]
+    for source, raw in sources:
         if not source:
             continue
         try:
-            image = _open(source)
+            image = _open(source, raw=raw)
             break
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
             logger.warning("can't open %s of photo %s for a zoom", source, photo.pk, exc_info=True)

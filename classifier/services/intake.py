@@ -27,13 +27,18 @@ def _enqueue_after_commit(photo: Photo) -> None:
 def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> sessions_services.UploadResult:
     """Check and store one uploaded file (sessions_app.services.photo_store), then queue it after the commit.
 
-    A duplicate (the same bytes already in the session) is not queued again. Raises
+    A duplicate (the same bytes already in the session) is not queued again, nor is the second file of a
+    RAW + JPEG pair whose photo still waits for its worker (that run reads both). Raises
     sessions_app.services.UploadRejected with a reason the photographer reads.
     """
     result = sessions_services.photo_store(session=session, fileobj=fileobj, filename=filename)
-    if not result.duplicate:
+    if _needs_queueing(result):
         _enqueue_after_commit(result.photo)
     return result
+
+
+def _needs_queueing(result: sessions_services.UploadResult) -> bool:
+    return not result.duplicate and (not result.paired or result.requeued)
 
 
 def photos_import_paths(
@@ -42,7 +47,7 @@ def photos_import_paths(
     """Store files from disk (sessions_app.services.photos_store_paths), queueing each imported photo unless
     `enqueue` is False (`import_session --inline` analyses them in its own process). One outcome per file."""
     for outcome in sessions_services.photos_store_paths(session=session, paths=paths):
-        if enqueue and outcome.status == "imported" and outcome.photo is not None:
+        if enqueue and outcome.result is not None and _needs_queueing(outcome.result):
             _enqueue_after_commit(outcome.photo)
         yield outcome
 

@@ -233,17 +233,41 @@ def _store(name: str, data: bytes) -> str:
         raise TransientProcessingError(f"can't write {name}: {exc}") from exc
 
 
-def _read_original(photo: Photo) -> bytes:
+def _read_original(photo: Photo, name: str = "") -> bytes:
     if not photo.original:
         raise PermanentProcessingError("the photo has no original file")
+    name = name or photo.original.name
     try:
-        with default_storage.open(photo.original.name, "rb") as fh:
+        with default_storage.open(name, "rb") as fh:
             return fh.read()
     except FileNotFoundError:
         raise
     except OSError as exc:
         # A local disk error is the machine's problem, not the photo's: let the task retry.
-        raise TransientProcessingError(f"can't read {photo.original.name}: {exc}") from exc
+        raise TransientProcessingError(f"can't read {name}: {exc}") from exc
+
+
+def _source_bytes(photo: Photo) -> tuple[bytes, str]:
+    """(the bytes to analyse, which file they are). A RAW + JPEG pair is analysed once, from the larger of
+    the JPEG and the RAW's embedded preview (the JPEG on a tie: it is what the camera rendered)."""
+    from ml.imaging import ImageError, image_header_info, preview_long_side
+
+    data = _read_original(photo)
+    if not photo.companion:
+        return data, photo.original_filename
+    try:
+        twin = _read_original(photo, photo.companion.name)
+    except FileNotFoundError:
+        return data, photo.original_filename  # the RAW alone still makes the photo
+    try:
+        twin_side = max(image_header_info(twin)[1:3])
+    except ImageError:
+        return data, photo.original_filename
+    try:
+        raw_side = preview_long_side(data)
+    except ImageError:
+        raw_side = 0  # a damaged RAW: its twin is the better source by far
+    return (twin, photo.companion_filename) if twin_side >= raw_side else (data, photo.original_filename)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -263,7 +287,7 @@ def _analyse_and_store(photo: Photo) -> None:
     version: ModelVersion = live_model_version()
     model = worker_model.eye_model_for(version)
     t1 = time.perf_counter()
-    data = _read_original(photo)
+    data, source_name = _source_bytes(photo)
     t2 = time.perf_counter()
     decoded = decode(data, max_pixels=settings.EYESPY_MAX_PIXELS)
     del data
@@ -297,8 +321,15 @@ def _analyse_and_store(photo: Photo) -> None:
     )
     details["timings_ms"] = {**details.get("timings_ms", {}), **{k: round(v, 1) for k, v in timings.items()}}
     details["model"] = {"version": version.name, "weights": getattr(model, "version", "")}
+    # Which file the pixels came from, and for a RAW how (its preview, or a half-size decode and why).
+    details["source"] = {"file": source_name, "decoded": decoded.source or decoded.format}
 
     with transaction.atomic():
+        if _files_changed(photo):
+            # A RAW or JPEG twin joined while we worked: analyse again with both files (release, re-send).
+            photo_release(photo_id=photo.pk)
+            photos_enqueue(photo_ids=[photo.pk])
+            return
         prediction_record(
             photo=photo,
             model_version=version,
@@ -321,6 +352,12 @@ def _analyse_and_store(photo: Photo) -> None:
         "photo %s: %s (%.2f) in %.0f ms - %s",
         photo.pk, analysis.verdict.value, analysis.confidence, (t6 - t0) * 1000, analysis.reason,
     )
+
+
+def _files_changed(photo: Photo) -> bool:
+    """Whether the photo's originals differ from those this run read (locks the row until the commit)."""
+    now = Photo.objects.select_for_update().filter(pk=photo.pk).values_list("sha256", "companion_sha256").first()
+    return now is not None and now != (photo.sha256, photo.companion_sha256)
 
 
 def prediction_record(

@@ -21,6 +21,7 @@ Layout (one module per concern; this file only re-exports, so `from ml.imaging i
     decode.py       decode(), DecodedImage, WORKING_SIDE, DETAIL_SIDE, the DCT draft factor and lazy HEIF registration
     detail.py       DetailImage: the photo at a higher resolution, un-rotated, cropped upright on demand
     derivatives.py  make_derivatives (thumbnail + preview JPEGs)
+    raw.py          camera RAW: kinds by content, the embedded preview or a half-size LibRaw decode
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from ml.imaging.errors import ImageError
 from ml.imaging.exif import ORIENTATION_TRANSPOSE, parse_exif_datetime
 from ml.imaging.headers import HeaderInfo, image_header_info
 from ml.imaging.sniff import SUPPORTED_FORMATS, describe_content, sniff_format
+from ml.imaging.raw import PREVIEW_MIN_SIDE, RAW_KINDS, preview_long_side, raw_full_image
 from ml.imaging.sources import Source
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "DETAIL_SIDE",
     "DEFAULT_MAX_PIXELS",
     "ORIENTATION_TRANSPOSE",
+    "PREVIEW_MIN_SIDE",
+    "RAW_KINDS",
     "SUPPORTED_FORMATS",
     "WORKING_SIDE",
     "DecodedImage",
@@ -52,5 +56,7 @@ __all__ = [
     "image_header_info",
     "make_derivatives",
     "parse_exif_datetime",
+    "preview_long_side",
+    "raw_full_image",
     "sniff_format",
 ]

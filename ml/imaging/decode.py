@@ -29,6 +29,9 @@ class DecodedImage:
     taken_at: datetime | None  # EXIF DateTimeOriginal (fallback DateTime); aware only if the file says its offset
     scale: float  # working size / original size (e.g. 0.25 for a 6000 px frame decoded at 1500 px)
     detail: DetailImage | None = None  # a higher-resolution copy, only when decode(detail_side=...) asked for one
+    # Where the pixels came from when that is not simply the file: a RAW's embedded preview, or a
+    # half-size decode and why ("CR3 RAW, half-size decode (the embedded preview is only 160 px)").
+    source: str = ""
 
 
 _heif_lock = threading.Lock()
@@ -92,6 +95,8 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
     `detail_side` > max_side also keeps a DetailImage (long side <= detail_side) when the photo is larger than
     the working image: a JPEG is then decoded once at the detail's DCT scale and the working image is an
     integer reduce of it (the same size as without it). 0 (the default): no detail image.
+    A camera RAW is decoded from its largest embedded preview, or half-size when it has no usable one
+    (ml.imaging.raw); `.source` says which.
 
     Raises ImageError (empty, not an image, unsupported type, truncated/corrupt, too large).
     A path that does not exist raises FileNotFoundError as usual.
@@ -106,6 +111,11 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
         # Bombs are refused from the header numbers, before Pillow allocates anything.
         if header.pixels > max_pixels:
             raise ImageError(_limit_reason(header.pixels, max_pixels))
+        if fmt == "RAW":
+            from ml.imaging.raw import decode_raw
+
+            fp.seek(0)
+            return decode_raw(fp.read(), kind=header.kind, max_side=max_side, max_pixels=max_pixels)
         if fmt == "HEIF":
             _register_heif()
         try:

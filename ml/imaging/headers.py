@@ -6,7 +6,8 @@ import struct
 from typing import BinaryIO, NamedTuple
 
 from ml.imaging.errors import ImageError
-from ml.imaging.sniff import _HEAD_BYTES, _unsupported, sniff_format
+from ml.imaging.raw import raw_kind, raw_size, tiff_raw_kind
+from ml.imaging.sniff import _HEAD_BYTES, _unsupported, describe_content, sniff_format
 from ml.imaging.sources import Source, _opened
 
 
@@ -18,6 +19,24 @@ class HeaderInfo(NamedTuple):
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    @property
+    def kind(self) -> str:
+        """For format "RAW": which one ("CR3", "NEF", "DNG", ... see ml.imaging.raw.RAW_KINDS); else ''."""
+        return ""
+
+
+class RawHeaderInfo(HeaderInfo):
+    """A camera RAW's header: still equal to ("RAW", width, height), and it knows its kind."""
+
+    def __new__(cls, width: int, height: int, kind: str) -> "RawHeaderInfo":
+        info = super().__new__(cls, "RAW", width, height)
+        info._kind = kind
+        return info
+
+    @property
+    def kind(self) -> str:
+        return self._kind
 
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -88,8 +107,9 @@ def _webp_size(head: bytes) -> tuple[int, int]:
 _TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 1: ("B", 1), 16: ("Q", 8)}
 
 
-def _tiff_size(fp: BinaryIO) -> tuple[int, int]:
-    """Width/length of the first IFD; refuses TIFF-based RAW files (DNG, or IFD0 marked as a thumbnail)."""
+def _tiff_tags(fp: BinaryIO) -> dict[int, object]:
+    """The IFD0 tags that tell an image from a camera RAW: subfile type, size, photometric, Make, SubIFDs,
+    DNGVersion (numbers as ints, Make as text)."""
     fp.seek(0)
     header = _read_exact(fp, 16)
     order = "<" if header[:2] == b"II" else ">"
@@ -105,23 +125,30 @@ def _tiff_size(fp: BinaryIO) -> tuple[int, int]:
     if count > 4096:
         raise ImageError("corrupt TIFF file (bad directory)")
     entries = _read_exact(fp, count * entry_size)
-    tags: dict[int, int] = {}
+    tags: dict[int, object] = {}
     for i in range(count):
         entry = entries[i * entry_size : (i + 1) * entry_size]
         tag, typ = struct.unpack(order + "HH", entry[:4])
-        if tag not in (254, 256, 257, 50706) or typ not in _TIFF_TYPES:
-            continue
-        code, size = _TIFF_TYPES[typ]
-        value = entry[entry_size - value_size : entry_size - value_size + size]
-        tags[tag] = struct.unpack(order + code, value)[0]
-    if 50706 in tags:
-        raise ImageError("camera RAW files are not supported (looks like a DNG RAW file); upload the JPEG instead")
-    if tags.get(254, 0) & 1:
-        # IFD0 is a reduced-resolution image: the layout of NEF/ARW/PEF and other TIFF-based RAWs.
-        raise ImageError("camera RAW files are not supported (looks like a TIFF-based RAW file); upload the JPEG instead")
+        value = entry[entry_size - value_size :]
+        if tag == 271 and typ == 2:  # Make, ASCII: inline up to value_size bytes, else at an offset
+            length = struct.unpack(order + count_fmt, entry[4 : 4 + struct.calcsize(count_fmt)])[0]
+            if length <= value_size:
+                text = value[:length]
+            else:
+                where = struct.unpack(order + ("Q" if big else "I"), value)[0]
+                fp.seek(where)
+                text = fp.read(min(length, 64))
+            tags[tag] = text.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
+        elif tag in (254, 256, 257, 262, 330, 50706) and typ in _TIFF_TYPES:
+            code, size = _TIFF_TYPES[typ]
+            tags[tag] = struct.unpack(order + code, value[:size])[0]
+    return tags
+
+
+def _tiff_size(tags: dict[int, object]) -> tuple[int, int]:
     if not tags.get(256) or not tags.get(257):
         raise ImageError("corrupt TIFF file (no image size)")
-    return tags[256], tags[257]
+    return int(tags[256]), int(tags[257])
 
 
 def _heif_size(fp: BinaryIO) -> tuple[int, int]:
@@ -164,8 +191,13 @@ def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
         raise ImageError("empty file")
     fmt = sniff_format(head)
     if fmt is None:
+        if describe_content(head) == "unrecognised data":
+            return _libraw_header(fp, head)  # a RAW kind we don't know by its bytes, if LibRaw does
         raise _unsupported(head)
     try:
+        if fmt == "RAW":
+            kind = raw_kind(head) or "RAW"
+            return RawHeaderInfo(*raw_size(fp, kind), kind)
         if fmt == "JPEG":
             width, height = _jpeg_size(fp)
         elif fmt == "PNG":
@@ -173,7 +205,11 @@ def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
         elif fmt == "WEBP":
             width, height = _webp_size(head)
         elif fmt == "TIFF":
-            width, height = _tiff_size(fp)
+            tags = _tiff_tags(fp)
+            kind = tiff_raw_kind(tags)
+            if kind is not None:
+                return RawHeaderInfo(*raw_size(fp, kind), kind)
+            width, height = _tiff_size(tags)
         else:
             width, height = _heif_size(fp)
     except struct.error as exc:
@@ -181,6 +217,16 @@ def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
     finally:
         fp.seek(0)
     return HeaderInfo(fmt, width, height)
+
+
+def _libraw_header(fp: BinaryIO, head: bytes) -> HeaderInfo:
+    try:
+        width, height = raw_size(fp, "RAW")
+    except ImageError:
+        raise _unsupported(head) from None
+    finally:
+        fp.seek(0)
+    return RawHeaderInfo(width, height, "RAW")
 
 
 def image_header_info(source: Source) -> HeaderInfo:

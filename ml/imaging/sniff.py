@@ -4,10 +4,11 @@ from __future__ import annotations
 import struct
 
 from ml.imaging.errors import ImageError
+from ml.imaging.raw import kind_words, raw_kind
 
-SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "HEIF")
+SUPPORTED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "HEIF", "RAW")
 _HEAD_BYTES = 4096  # enough for every signature and for a useful "looks like ..." guess
-_SUPPORTED_HINT = "use JPEG, PNG, TIFF, WebP or HEIC"
+_SUPPORTED_HINT = "use JPEG, PNG, TIFF, WebP, HEIC or camera RAW"
 
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1", b"mif2"}
@@ -27,16 +28,19 @@ def _ftyp_brands(head: bytes) -> list[bytes]:
 
 
 def sniff_format(head: bytes) -> str | None:
-    """The supported image format the first bytes announce ("JPEG", "PNG", "TIFF", "WEBP", "HEIF"), else None.
+    """The supported image format the first bytes announce ("JPEG", "PNG", "TIFF", "WEBP", "HEIF", "RAW"), else None.
 
     Give it at least the first 32 bytes (the first few KB for HEIF files with a long brand list).
-    Content decides, never the file name: a PDF renamed to .jpg is still a PDF.
+    Content decides, never the file name: a PDF renamed to .jpg is still a PDF. TIFF-based RAWs (NEF,
+    ARW, DNG, ...) say "TIFF" here: only their first directory tells (`image_header_info` reads it).
     """
+    if raw_kind(head) is not None:
+        return "RAW"
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+") and _raw_kind(head) is None:
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return "TIFF"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
@@ -48,27 +52,12 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _raw_kind(head: bytes) -> str | None:
-    """Camera RAW containers that share TIFF's signature (or are recognisable from the first bytes)."""
-    if head[:4] == b"II*\x00" and head[8:10] == b"CR":
-        return "a Canon CR2 RAW file"
-    if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
-        return "an Olympus ORF RAW file"
-    if head[:4] == b"IIU\x00":
-        return "a Panasonic RW2 RAW file"
-    if head.startswith(b"FUJIFILMCCD-RAW"):
-        return "a Fujifilm RAF RAW file"
-    if b"crx " in _ftyp_brands(head):
-        return "a Canon CR3 RAW file"
-    return None
-
-
 def describe_content(head: bytes) -> str:
     """A short guess at what a non-image file is, for error messages ("a PDF", "an HTML page", ...)."""
     h = head
-    raw = _raw_kind(h)
-    if raw:
-        return raw
+    kind = raw_kind(h)
+    if kind:
+        return kind_words(kind)
     known = (
         (b"%PDF", "a PDF"),
         (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
@@ -145,8 +134,6 @@ _OTHER_IMAGE_TYPES = {
 
 def _unsupported(head: bytes) -> ImageError:
     what = describe_content(head)
-    if "RAW" in what:
-        return ImageError(f"camera RAW files are not supported (looks like {what}); upload the JPEG instead")
     if what in _OTHER_IMAGE_TYPES:
         return ImageError(f"unsupported image type: {_OTHER_IMAGE_TYPES[what]} ({_SUPPORTED_HINT})")
     return ImageError(f"not an image (looks like {what})")

@@ -16,6 +16,8 @@ Columns worth a word (the exports page says the same):
   "; "-separated, the photographer's decision first; then one ``flag_<key>`` column per registered check
   (``python -m ml.detectors``), in the registry's order: yes / no / check, empty where the check doesn't
   apply. Appended after the columns above, so positions stay.
+* ``paired_with``: a RAW + JPEG pair is one row, ``file_name`` the RAW's name, this the JPEG's; empty for
+  a single photo. The last column.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from django.utils import timezone
 from classifier import selectors as classifier_selectors
 
 from ..selectors import EyeCard, FaceCard, PhotoCard
-from .naming import original_name
+from .naming import companion_name, original_name
 
 COLUMNS = [
     "file_name",
@@ -53,7 +55,8 @@ UNREADABLE = "UNREADABLE"
 
 def columns() -> list[str]:
     """Today's header: COLUMNS, then the outcome, its reasons and one column per registered check."""
-    return [*COLUMNS, "outcome", "reasons", *(f"flag_{check['key']}" for check in classifier_selectors.checks())]
+    return [*COLUMNS, "outcome", "reasons", *(f"flag_{check['key']}" for check in classifier_selectors.checks()),
+            "paired_with"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -106,6 +109,7 @@ def card_row(card: PhotoCard) -> list[str]:
         "yes" if card.to_check else "no",
         _cell("; ".join(card.check_reasons) if card.to_check else ""),
         *_outcome_cells(card),
+        _cell(companion_name(card.photo)),
     ]
 
 

@@ -42,6 +42,20 @@ def safe_filename(photo: Photo) -> str:
     return name or f"{photo.uuid.hex}{photo.extension}"
 
 
+def companion_name(photo: Photo) -> str:
+    """A RAW + JPEG pair's second file (the JPEG) by its own name, as `original_name`; '' for a single photo."""
+    name = (photo.companion_filename or "").replace("\\", "/").rsplit("/", 1)[-1] if photo.companion else ""
+    return "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C").strip()
+
+
+def safe_companion_filename(photo: Photo) -> str:
+    """`safe_filename` for a pair's second file; '' for a single photo."""
+    if not photo.companion:
+        return ""
+    name = portable_name(photo.companion_filename.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    return name or f"{photo.uuid.hex}-pair{os.path.splitext(photo.companion.name)[1]}"
+
+
 class UniqueNames:
     """Hands out each name once per folder, ignoring case (Windows and macOS folders do): 'IMG_1 (2).JPG'."""
 

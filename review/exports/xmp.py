@@ -7,6 +7,9 @@ photos still in the review's "check these" group keep their verdict's rating and
 `IMG_0001.xmp` (basename naming) is what Adobe and Capture One look for beside a raw or JPEG of the same
 stem, so a studio shooting RAW+JPEG can drop the sidecars next to the raws. `IMG_0001.JPG.xmp` (full
 naming) is darktable's and digiKam's convention.
+
+A RAW + JPEG pair gets one `IMG_0001.xmp` with basename naming (both files share it: no collision), and
+one sidecar per file with full naming (`IMG_0001.CR3.xmp` and `IMG_0001.JPG.xmp`, the same values).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from classifier import selectors as classifier_selectors
 
 from ..outcome import YES
 from ..selectors import PhotoCard
-from .naming import UniqueNames, safe_filename
+from .naming import UniqueNames, safe_companion_filename, safe_filename
 from .options import NAMING_FULL, ExportOptions
 
 # The standard packet wrapper: begin="BOM" lets readers detect the encoding; end="w" marks it writable.
@@ -97,8 +100,11 @@ def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
         if card.unreadable:
             continue  # no verdict, nothing to say about it
         rating, label = sidecar_values(card, options)
-        name = names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming))
-        yield name, sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card, options))
+        data = sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card, options))
+        yield names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming)), data
+        twin = safe_companion_filename(card.photo)
+        if twin and options.xmp_naming == NAMING_FULL:
+            yield names.claim(sidecar_name(twin, naming=NAMING_FULL)), data
 
 
 def write_xmp_zip(

@@ -1,4 +1,5 @@
 """ZIPs of originals, streamed: each file is copied from storage in chunks, never held whole in memory.
+A RAW + JPEG pair puts both its files in the ZIP, byte for byte (IMG_0001.CR3 and IMG_0001.JPG).
 
 JPEG/HEIC/PNG originals are already compressed, so entries are STORED (no CPU spent squeezing nothing out).
 `force_zip64` on every entry keeps files over 4 GB and sessions over 65k entries valid.
@@ -16,7 +17,7 @@ from django.utils import timezone
 from classifier import selectors as classifier_selectors
 
 from ..selectors import PhotoCard
-from .naming import UniqueNames, safe_filename
+from .naming import UniqueNames, safe_companion_filename, safe_filename
 from .options import ExportError
 
 CHUNK = 1024 * 1024
@@ -32,27 +33,40 @@ def _zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
     return max(local.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
 
 
-def _add_original(zf: zipfile.ZipFile, card: PhotoCard, arcname: str) -> None:
+def _add_original(zf: zipfile.ZipFile, card: PhotoCard, arcname: str, *, companion: bool = False) -> None:
     info = zipfile.ZipInfo(arcname, date_time=_zip_time(card))
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
+    photo = card.photo
+    field, name = (photo.companion, photo.companion_filename) if companion else (photo.original, photo.original_filename)
     try:
-        src = card.photo.original.open("rb")
+        src = field.open("rb")
     except FileNotFoundError:
-        raise ExportError(f"the original of {card.photo.original_filename} is missing from storage") from None
+        raise ExportError(f"the original of {name} is missing from storage") from None
     with src, zf.open(info, "w", force_zip64=True) as dst:
         shutil.copyfileobj(src, dst, CHUNK)
 
 
-def _write(entries: Iterable[tuple[PhotoCard, str]], dest: BinaryIO, progress: Callable[[int], None] | None) -> int:
+def _write(entries: Iterable[tuple[PhotoCard, str, str]], dest: BinaryIO, progress: Callable[[int], None] | None) -> int:
+    """Each entry is (card, the original's name in the ZIP, the pair's JPEG's name or ''): a RAW + JPEG pair
+    gives both files, byte for byte. Counts photos, not files."""
     done = 0
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for card, arcname in entries:
+        for card, arcname, companion_arcname in entries:
             _add_original(zf, card, arcname)
+            if companion_arcname:
+                _add_original(zf, card, companion_arcname, companion=True)
             done += 1
             if progress:
                 progress(done)
     return done
+
+
+def _claim_both(names: UniqueNames, card: PhotoCard, folder: str = "") -> tuple[str, str]:
+    """ZIP names for a photo's file(s); a pair's two names differ by their extensions already."""
+    original = folder + names.claim(safe_filename(card.photo))
+    twin = safe_companion_filename(card.photo)
+    return original, (folder + names.claim(twin)) if twin else ""
 
 
 def keepers(cards: Iterable[PhotoCard]) -> list[PhotoCard]:
@@ -64,7 +78,7 @@ def write_keepers_zip(
 ) -> int:
     """Originals of every keeper (not blinking, including face-less shots) at the ZIP's top level."""
     names = UniqueNames()
-    return _write(((c, names.claim(safe_filename(c.photo))) for c in keepers(cards)), dest, progress)
+    return _write(((c, *_claim_both(names, c)) for c in keepers(cards)), dest, progress)
 
 
 def reject_folders() -> dict[str, str]:
@@ -95,6 +109,6 @@ def write_folders_zip(
             if card.unreadable:
                 continue
             folder = folder_of(card, folders)
-            yield card, f"{folder}/{names[folder].claim(safe_filename(card.photo))}"
+            yield card, *_claim_both(names[folder], card, f"{folder}/")
 
     return _write(entries(), dest, progress)

@@ -1,6 +1,7 @@
 """Photo upload: one file per request from upload.js (JSON), or many files from the plain form (no JS).
 
-JSON answers: 201 {"ok": true, "photo": uuid, "duplicate": false}, 200 for a duplicate (nothing stored),
+JSON answers: 201 {"ok": true, "photo": uuid, "duplicate": false, "paired": false}, 200 for a duplicate (nothing
+stored); "paired": true when the file joined its RAW or JPEG twin (same base name) as one photo;
 413/422 {"ok": false, "error": reason} for a rejected file, 400 for a malformed request, 401/404 as usual.
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _upload_one(request: HttpRequest, session) -> JsonResponse:
         result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
     except services.UploadRejected as exc:
         return _error(exc.reason, 413 if exc.code == "too_large" else 422)
-    body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate}
+    body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate, "paired": result.paired}
     return JsonResponse(body, status=200 if result.duplicate else 201)
 
 

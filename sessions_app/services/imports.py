@@ -9,15 +9,16 @@ from pathlib import Path
 from django.core.files import File
 
 from ..models import Photo, PhotoSession
-from .photos import UploadRejected, photo_store
+from .photos import UploadRejected, UploadResult, photo_store
 
 
 @dataclass(frozen=True)
 class ImportOutcome:
     path: Path
-    status: str  # "imported", "duplicate", "rejected"
+    status: str  # "imported", "paired" (joined its RAW or JPEG twin's photo), "duplicate", "rejected"
     photo: Photo | None = None
     reason: str = ""
+    result: UploadResult | None = None
 
 
 def iter_import_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
@@ -46,4 +47,11 @@ def photos_store_paths(*, session: PhotoSession, paths: Iterable[str | os.PathLi
         except OSError as exc:
             yield ImportOutcome(path=path, status="rejected", reason=f"can't read file ({exc.strerror or exc})")
         else:
-            yield ImportOutcome(path=path, status="duplicate" if result.duplicate else "imported", photo=result.photo)
+            status = "duplicate" if result.duplicate else "paired" if result.paired else "imported"
+            reason = f"with {_twin_name(result, path.name)}" if status == "paired" else ""
+            yield ImportOutcome(path=path, status=status, photo=result.photo, reason=reason, result=result)
+
+
+def _twin_name(result: UploadResult, name: str) -> str:
+    photo = result.photo
+    return photo.companion_filename if photo.original_filename == name else photo.original_filename

@@ -76,6 +76,16 @@ def photo_state_done(
     ) == 1
 
 
+def photo_state_requeue_paired(*, photo_id: int) -> bool:
+    """done / failed -> queued (attempts from 0), because a RAW or JPEG twin joined it and may be the better
+    source. A queued photo needs nothing; one being processed is sent back by its own run, which sees the
+    new file when it stores (classifier.services.processing)."""
+    return Photo.objects.filter(pk=photo_id, status__in=[S.DONE, S.FAILED]).update(
+        status=S.QUEUED, error="", attempts=0, started_at=None, finished_at=None, updated_at=timezone.now(),
+        claimed_by_task="",
+    ) == 1
+
+
 def photos_state_rerun(*, photos_qs: QuerySet[Photo], stuck_before: datetime) -> list[int]:
     """Reset photos to queued for a re-run (attempts from 0). Returns the ids moved.
 

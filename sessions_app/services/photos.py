@@ -11,11 +11,13 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from eyespy_site.errors import AppError
 
 from ..models import Photo, PhotoSession, RejectedUpload
-from .inspection import UnreadableImage, inspect_upload
+from .inspection import ImageInfo, UnreadableImage, inspect_upload
+from .photo_state import photo_state_requeue_paired
 from .storage import storage_delete
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,10 @@ class UploadRejected(AppError):
 class UploadResult:
     photo: Photo
     duplicate: bool  # True: the same bytes were already in the session; nothing new was stored
+    # True: the file joined its RAW or JPEG twin (same base name) as the second original of `photo`.
+    paired: bool = False
+    # True: `photo` was already analysed (or failed) and is queued again to be analysed with both files.
+    requeued: bool = False
 
 
 def _format_mb(n: int) -> str:
@@ -73,7 +79,12 @@ def _sha256(fileobj: BinaryIO) -> str:
 
 
 def _existing_duplicate(*, session: PhotoSession, sha256: str) -> Photo | None:
-    return Photo.objects.filter(session=session, sha256=sha256).first()
+    return Photo.objects.filter(Q(sha256=sha256) | Q(companion_sha256=sha256), session=session).first()
+
+
+def pair_stem(filename: str) -> str:
+    """The base name that pairs a RAW with its JPEG: IMG_0001.CR3 and img_0001.JPG both give "img_0001"."""
+    return os.path.splitext(clean_filename(filename))[0].casefold()[:255]
 
 
 def photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> UploadResult:
@@ -128,6 +139,7 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
     photo = Photo(
         session=session,
         original_filename=clean_filename(filename),
+        pair_stem=pair_stem(filename),
         extension=info.extension,
         content_type=info.content_type,
         sha256=sha256,
@@ -139,6 +151,14 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
     photo.original.save("original", File(fileobj), save=False)
     try:
         with transaction.atomic():
+            _lock_session(session)
+            existing = _existing_duplicate(session=session, sha256=sha256)
+            if existing is not None:
+                storage_delete([photo.original.name])
+                return UploadResult(photo=existing, duplicate=True)
+            twin = _twin(session=session, photo=photo, info=info)
+            if twin is not None:
+                return _pair(twin=twin, new=photo)
             photo.save()
     except IntegrityError:
         # Two requests with the same bytes raced past the duplicate check; the database kept one.
@@ -151,3 +171,41 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
         storage_delete([photo.original.name])
         raise
     return UploadResult(photo=photo, duplicate=False)
+
+
+def _lock_session(session: PhotoSession) -> None:
+    # Uploads into one session take turns from here to their commit, so two files of a pair arriving in
+    # parallel requests can't both become photos (PostgreSQL row lock; SQLite's IMMEDIATE transactions
+    # already serialise every writer).
+    PhotoSession.objects.select_for_update().filter(pk=session.pk).values_list("pk", flat=True).first()
+
+
+def _twin(*, session: PhotoSession, photo: Photo, info: ImageInfo) -> Photo | None:
+    """The session's unpaired photo with the same base name and the other kind (RAW for a JPEG, and back)."""
+    if not photo.pair_stem:
+        return None
+    candidates = Photo.objects.filter(session=session, pair_stem=photo.pair_stem, companion="").order_by("id")
+    return next((c for c in candidates if c.is_raw != info.is_raw), None)
+
+
+def _pair(*, twin: Photo, new: Photo) -> UploadResult:
+    """Make `new`'s stored file the second original of `twin`; the RAW is always `original`."""
+    if new.is_raw:
+        # The RAW arrived second: the JPEG moves to companion, the RAW becomes the original.
+        twin.companion = twin.original.name
+        twin.companion_filename, twin.companion_content_type = twin.original_filename, twin.content_type
+        twin.companion_sha256, twin.companion_bytes = twin.sha256, twin.bytes
+        twin.original = new.original.name
+        twin.original_filename, twin.extension, twin.content_type = (
+            new.original_filename, new.extension, new.content_type)
+        twin.sha256, twin.bytes = new.sha256, new.bytes
+    else:
+        twin.companion = new.original.name
+        twin.companion_filename, twin.companion_content_type = new.original_filename, new.content_type
+        twin.companion_sha256, twin.companion_bytes = new.sha256, new.bytes
+    twin.save(update_fields=[
+        "original", "original_filename", "extension", "content_type", "sha256", "bytes", "companion",
+        "companion_filename", "companion_content_type", "companion_sha256", "companion_bytes", "updated_at"])
+    requeued = photo_state_requeue_paired(photo_id=twin.pk)
+    twin.refresh_from_db()
+    return UploadResult(photo=twin, duplicate=False, paired=True, requeued=requeued)

@@ -349,13 +349,13 @@ def test_non_images_say_what_they_look_like(payload, looks_like):
 def test_unsupported_image_type_is_named():
     gif = _encode(Image.new("P", (8, 8)), "GIF")
 
-    assert _reason(gif) == "unsupported image type: GIF (use JPEG, PNG, TIFF, WebP or HEIC)"
+    assert _reason(gif) == "unsupported image type: GIF (use JPEG, PNG, TIFF, WebP, HEIC or camera RAW)"
 
 
-def test_tiff_based_raw_is_refused():
+def test_tiff_with_a_reduced_ifd0_is_taken_for_a_raw_and_refused_when_libraw_cannot_read_it():
     raw_like = _encode(Image.new("RGB", (16, 12)), "TIFF", tiffinfo={254: 1})  # IFD0 = reduced-resolution preview
 
-    assert "camera RAW files are not supported" in _reason(raw_like)
+    assert _reason(raw_like).startswith("this camera RAW file can't be read")
 
 
 @pytest.mark.parametrize("fraction", [0.5, 0.99])

@@ -476,7 +476,8 @@ def test_csv_appends_check_columns_after_the_old_ones(alice_session, with_checks
                            "faces", "left_eye", "left_eye_openness", "right_eye", "right_eye_openness", "all_eyes",
                            "reason", "taken_at"]  # other tools read these by position
     assert header[14:16] == ["check", "check_reasons"]
-    assert header[16:] == ["outcome", "reasons", "flag_blink", "flag_focus", "flag_motion", "flag_framing"]  # one per check
+    # then one column per registered check, then the pair column, last
+    assert header[16:] == ["outcome", "reasons", "flag_blink", "flag_focus", "flag_motion", "flag_framing", "paired_with"]
     by_name = {r[0]: dict(zip(header, r)) for r in rows}
     still = by_name["IMG_0007.JPG"]
     assert (still["check"], still["check_reasons"]) == ("yes", "near the cut-off (main face left eye 60% open)")

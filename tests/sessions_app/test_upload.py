@@ -157,7 +157,7 @@ def test_endpoint_accepts_one_file_and_answers_json(web, alice_session, enqueued
     assert resp.status_code == 201
     body = resp.json()
     photo = Photo.objects.get(session=alice_session)
-    assert body == {"ok": True, "photo": str(photo.uuid), "duplicate": False}
+    assert body == {"ok": True, "photo": str(photo.uuid), "duplicate": False, "paired": False}
     assert enqueued == [photo.id]
 
 

@@ -15,8 +15,9 @@ from sessions_app.models import Photo, PhotoSession, User
 class Command(BaseCommand):
     help = (
         "Create a session for OWNER and import image files into it (folders are searched recursively; "
-        "hidden files are skipped). Prints one line per file: imported, duplicate or rejected (with the reason), "
-        "then a summary. The LAST line printed is the new session's UUID (as in /sessions/<uuid>/). "
+        "hidden files are skipped; camera RAW files are taken like any image, and a RAW and a JPEG with the same "
+        "base name become one photo). Prints one line per file: imported, paired (with its twin), duplicate or "
+        "rejected (with the reason), then a summary. The LAST line printed is the new session's UUID (as in /sessions/<uuid>/). "
         "Without --inline the photos are queued for the Celery worker; with --inline they are analysed here, "
         "one by one, with no broker or worker needed."
     )
@@ -65,7 +66,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from None
 
     def import_files(self, session: PhotoSession, paths: list[Path], *, inline: bool) -> dict[str, int]:
-        counts = {"imported": 0, "duplicate": 0, "rejected": 0, "done": 0, "failed": 0}
+        counts = {"imported": 0, "paired": 0, "duplicate": 0, "rejected": 0, "done": 0, "failed": 0}
         imported: list[tuple[Path, Photo]] = []
         for outcome in services.photos_import_paths(session=session, paths=paths, enqueue=not inline):
             counts[outcome.status] += 1
@@ -90,7 +91,10 @@ class Command(BaseCommand):
         return "failed", photo.error or f"ended as {photo.status}"
 
     def summary(self, counts: dict[str, int], *, inline: bool) -> str:
-        text = f"{counts['imported']} imported, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+        text = f"{counts['imported']} imported, "
+        if counts["paired"]:
+            text += f"{counts['paired']} paired, "
+        text += f"{counts['duplicate']} duplicate, {counts['rejected']} rejected"
         if inline:
             text += f"; {counts['done']} analysed, {counts['failed']} failed"
         elif counts["imported"]:
