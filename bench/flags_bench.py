@@ -44,11 +44,15 @@ EYE_SCALE = 48
 SEED = 20261207
 
 
+# Sources that are not sharp themselves (looked at, at 100 %): their "sharp" variants would be false truth.
+NOT_SHARP = {"visint__bry.JPG": "the original is visibly smeared (camera or subject motion)"}
+
+
 def _sources(data: Path) -> list[Path]:
     seen, out = set(), []
     for folder in ("real/eyes/open", "real/bursts", "real/blur/sharp"):
         for path in sorted((data / folder).rglob("*")):
-            if path.suffix.lower() in (".jpg", ".jpeg", ".png") and path.is_file():
+            if path.suffix.lower() in (".jpg", ".jpeg", ".png") and path.is_file() and path.name not in NOT_SHARP:
                 digest = hashlib.sha1(path.read_bytes()).hexdigest()
                 if digest not in seen:
                     seen.add(digest)
@@ -325,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.cache and args.cache.is_file():
         items, framing = json.loads(args.cache.read_text())
+        items = [it for it in items if it["group"] not in NOT_SHARP]
+        framing = [it for it in framing if it["group"] not in NOT_SHARP]
     else:
         items, framing = collect(args.data, args.megapixels, args.framing_megapixels, args.limit)
         if args.cache:

@@ -22,7 +22,7 @@ from ml.sharpness import measure
 from ml.types import EyeState, clamp_strictness
 
 # Chosen by grouped cross-validation on bench/flags_bench.py (see bench/README.md "Focus, motion, framing").
-BLUR_LIMIT = 1.6  # px at eye scale (EYE_WIDTH): an eye blurrier than this is soft, without a session reference
+BLUR_LIMIT = 1.8  # px at eye scale (EYE_WIDTH): an eye blurrier than this is soft, without a session reference
 RELATIVE_LIMIT = 0.6  # with a reference: sharper than this share of the session's sharpest frames is fine
 MUSH_FACTOR = 1.8  # with a reference, the absolute limit widens by this (a soft-lens session is not all flagged)
 CHECK_BAND = 0.15  # within +-15 % of the limit: a person should look

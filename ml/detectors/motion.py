@@ -20,7 +20,7 @@ from ml.sharpness import measure
 from ml.types import clamp_strictness
 
 # Chosen by grouped cross-validation on bench/flags_bench.py (see bench/README.md "Focus, motion, framing").
-MOTION_LIMIT = 6.0  # px at face scale (FACE_WIDTH): a longer smear is motion blur
+MOTION_LIMIT = 5.0  # px at face scale (FACE_WIDTH): a longer smear is motion blur
 MOTION_OVER_DEFOCUS = 2.5  # ... and it must be this many times the defocus (else it is plain softness)
 CHECK_BAND = 0.15
 BACKGROUND_SIDE = 256  # px: the frame's long side when measuring the background
