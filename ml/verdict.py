@@ -305,3 +305,60 @@ def _confidence(subjects: list[_Face], *, blinking: bool, thresholds: Thresholds
         return 0.5 + 0.5 * max(0.0, min(1.0, margin))
     p = max(e.p_closed for e in visible)
     return max(0.5, p if blinking else 1.0 - p)
+
+
+# --- a subject's own eyes (the session step ml.detectors.subject_eyes gives each face its usual opening) -----
+RELATIVE_CUT = 0.70  # an eye under this share of its subject's usual opening is partly closed (bench/subjects)
+RELATIVE_BAND = 0.10  # within this above the cut: a person should look
+RELATIVE_REJECTS_FROM = 0.35  # strictness below this: a relative finding only sends the photo to check
+
+
+@dataclass(frozen=True)
+class RelativeEyes:
+    """The subject eye least open for its own subject: its share of their usual opening, and what it means."""
+
+    face_index: int
+    side: str
+    share: float  # openness / the subject's usual openness of that eye
+    name: str  # "Subject 1"
+    flagged: bool  # partly closed for this subject, and the strictness lets that reject
+    near: bool  # within the check band (or under the cut at a lenient strictness)
+    cut: float = RELATIVE_CUT  # the share cut at the strictness it was judged at
+
+    @property
+    def sentence(self) -> str:
+        return f"eyes {round(100 * self.share)} % of {self.name}'s usual opening in this session"
+
+
+def relative_cut(strictness: float) -> float:
+    """The share cut at a strictness: 0.6 at 0 (lenient) .. RELATIVE_CUT at 0.5 .. 0.8 at 1 (strict)."""
+    s = min(1.0, max(0.0, float(strictness)))
+    return RELATIVE_CUT + (s - 0.5) * 0.2 * 2
+
+
+def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[str, Any] | None],
+                  strictness: float = 0.5, thresholds: Thresholds | None = None) -> RelativeEyes | None:
+    """The subject eye least open compared with its subject's usual opening (`usual[i]`: {"name", "usual":
+    {side: openness}} for face i, or None before the subject has enough frames), judged at `strictness`.
+    Eyes the photo-alone rule already calls closed or hidden are left to it; None when no eye compares."""
+    thresholds = thresholds or Thresholds.from_strictness(strictness)
+    norm = _normalise(faces, thresholds)
+    worst: tuple[float, int, str, str] | None = None
+    for index, (face, known) in enumerate(zip(norm, usual)):
+        if not face.is_subject or not known:
+            continue
+        for eye in face.eyes:
+            ref = (known.get("usual") or {}).get(eye.side)
+            if eye.state in (EyeState.NOT_VISIBLE, EyeState.CLOSED) or not ref:
+                continue
+            share = (1.0 - eye.closedness) / float(ref)
+            if worst is None or share < worst[0]:
+                worst = (share, index, eye.side, str(known.get("name") or f"Subject {known.get('subject')}"))
+    if worst is None:
+        return None
+    share, index, side, name = worst
+    cut = relative_cut(strictness)
+    under = share < cut
+    rejects = strictness >= RELATIVE_REJECTS_FROM
+    return RelativeEyes(face_index=index, side=side, share=round(share, 3), name=name, flagged=under and rejects,
+                        near=(under and not rejects) or cut <= share < cut + RELATIVE_BAND, cut=round(cut, 4))
