@@ -64,6 +64,7 @@ class _Eye:
     p_closed: float
     closedness: float
     width_px: float | None = None
+    opening: float = 0.0  # `opening(eye)`: for a subject's own eyes
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _normalise(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresh
             state = EyeState.NOT_VISIBLE if stored is EyeState.NOT_VISIBLE else eye_state(c, thresholds)
             width = _field(eye, "width_px")
             eyes.append(_Eye(side=str(_field(eye, "side", "")), state=state, p_closed=p, closedness=c,
-                             width_px=float(width) if width is not None else None))
+                             width_px=float(width) if width is not None else None, opening=opening(eye)))
         score, presence = _field(face, "score"), _field(face, "presence")
         out.append(_Face(label="main face" if index == 0 else f"face {index + 1}", is_subject=is_subject,
                          eyes=tuple(eyes), score=float(score) if score is not None else None,
@@ -330,6 +331,14 @@ class RelativeEyes:
         return f"eyes {round(100 * self.share)} % of {self.name}'s usual opening in this session"
 
 
+def opening(eye: Any) -> float:
+    """How open an eye is, for comparing with the same subject's other frames: openness x the lid ratio.
+    Openness (the CNN fused with the lids) saturates near 1 for any open eye, so a squint still reads ~0.9;
+    the lid ratio (lid height / width) keeps falling as the lids narrow. Openness alone when no lid ratio."""
+    lid = _field(eye, "lid_ratio")
+    return (1.0 - closedness(eye)) * (float(lid) if lid else 1.0)
+
+
 def relative_cut(strictness: float) -> float:
     """The share cut at a strictness: 0.6 at 0 (lenient) .. RELATIVE_CUT at 0.5 .. 0.8 at 1 (strict)."""
     s = min(1.0, max(0.0, float(strictness)))
@@ -339,7 +348,7 @@ def relative_cut(strictness: float) -> float:
 def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[str, Any] | None],
                   strictness: float = 0.5, thresholds: Thresholds | None = None) -> RelativeEyes | None:
     """The subject eye least open compared with its subject's usual opening (`usual[i]`: {"name", "usual":
-    {side: openness}} for face i, or None before the subject has enough frames), judged at `strictness`.
+    {side: `opening`}} for face i, or None before the subject has enough frames), judged at `strictness`.
     Eyes the photo-alone rule already calls closed or hidden are left to it; None when no eye compares."""
     thresholds = thresholds or Thresholds.from_strictness(strictness)
     norm = _normalise(faces, thresholds)
@@ -351,7 +360,7 @@ def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[st
             ref = (known.get("usual") or {}).get(eye.side)
             if eye.state in (EyeState.NOT_VISIBLE, EyeState.CLOSED) or not ref:
                 continue
-            share = (1.0 - eye.closedness) / float(ref)
+            share = eye.opening / float(ref)
             if worst is None or share < worst[0]:
                 worst = (share, index, eye.side, str(known.get("name") or f"Subject {known.get('subject')}"))
     if worst is None:

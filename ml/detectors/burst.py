@@ -20,7 +20,8 @@ MIN_FACE_PX = 40  # narrower faces (original px) get no crop: too few pixels to 
 
 def _eyes(face: Any) -> list[dict[str, Any]]:
     return [{"side": e.side, "visible": e.state is not EyeState.NOT_VISIBLE,
-             "openness": round(float(e.openness), 4), "p_closed": round(float(e.p_closed), 4)} for e in face.eyes]
+             "openness": round(float(e.openness), 4), "p_closed": round(float(e.p_closed), 4),
+             "lid_ratio": e.lid_ratio} for e in face.eyes]
 
 
 class BurstDetector:

@@ -23,7 +23,8 @@ from ml.detectors.focus import focus_value
 from ml.detectors.likeness import likeness, pose_distance, unpack
 from ml.detectors.session import Contexts, PhotoDetails
 from ml.detectors.subjects import main_face, photo_order
-from ml.verdict import RELATIVE_CUT
+from ml.types import Thresholds
+from ml.verdict import RELATIVE_CUT, opening
 
 SENSITIVITY = 0.5
 MAX_GAP_S = 4.0  # seconds between frames of one burst, at the default sensitivity
@@ -31,6 +32,7 @@ FRAME_TOL = 0.12  # 1 - thumbnail correlation a burst's jitter gives (shifts, zo
 FACE_TOL = 0.25  # 1 - face crop correlation (expression, blinks, jitter)
 ANCHOR_SLACK = 1.6  # the distance to the burst's first frame may be this much more than to the previous one
 CLOSED = 0.5  # openness under this (or P(closed) over it): a closed eye for the best-frame order
+PARTLY = Thresholds().partly  # closedness from which an eye is partly closed, before a subject's usual is known
 
 
 class _Frame:
@@ -64,8 +66,12 @@ class _Frame:
                 if eye["openness"] < CLOSED or eye.get("p_closed", 0.0) >= CLOSED:
                     self.closed += 1
                     continue
-                share = eye["openness"] / ref[eye["side"]] if ref.get(eye["side"]) else eye["openness"]
-                self.partly += share < RELATIVE_CUT if ref.get(eye["side"]) else 0
+                if ref.get(eye["side"]):
+                    share = opening(eye) / ref[eye["side"]]
+                    self.partly += share < RELATIVE_CUT
+                else:  # no usual opening yet: the photo-alone partly-closed cut
+                    share = eye["openness"]
+                    self.partly += 1.0 - share >= PARTLY
                 self.open_share = min(self.open_share, share)
 
 
@@ -120,10 +126,12 @@ def rank(run: list[_Frame]) -> tuple[list[_Frame], str]:
         reasons.append("eyes open")
     elif (best.closed, best.partly) < max((f.closed, f.partly) for f in run):
         reasons.append("fewest eyes closed")
-    blurs = [f.blur for f in run if f.blur is not None]
+    # Sharpest among the frames whose eyes are as good: a sharper blink is no rival.
+    blurs = [f.blur for f in run if f.blur is not None and (f.closed, f.partly) == (best.closed, best.partly)]
     if best.blur is not None and len(blurs) > 1 and best.blur <= min(blurs):
         reasons.append("sharpest eyes")
-    if len(reasons) < 2 and best.size and best.size >= max(f.size for f in run):
+    sizes = [f.size for f in run]
+    if len(reasons) < 2 and best.size >= max(sizes) > min(sizes) * 1.05:
         reasons.append("largest face")
     if not reasons:
         reasons.append("first of equal frames")

@@ -1,14 +1,15 @@
 """The subject-eyes step: each subject's usual eye opening in this session, which the eye check compares to.
 
 Judged alone, a squint looks like a small open eye; what marks it is the eye being much less open than this
-person's eyes in the rest of the session. Per subject and per eye (left, right), the usual opening is an
+person's eyes in the rest of the session. Per subject and per eye (left, right), the usual opening
+(ml.verdict.opening: openness x lid ratio) is an
 upper quantile of the frames where that eye is confidently open (the eye stage's own P(closed) under 0.5):
 an upper quantile, not the median, so it stays on the open frames while a third of the frames are blinks or
 squints. It starts once a subject has MIN_FRAMES frames; before that the photo-alone rule stands. A subject
 whose eyes are always narrow has a narrow usual opening, so they are not flagged for it.
 
 Reads the burst check's stored per-eye openness and the subjects step's context; gives "blink":
-{"faces": [{"subject", "name", "usual": {side: openness}, "frames"} or None per stored face]}.
+{"faces": [{"subject", "name", "usual": {side: opening}, "frames"} or None per stored face]}.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ml.detectors.session import Contexts, PhotoDetails
+from ml.verdict import opening
 
 QUANTILE = 0.75
 MIN_FRAMES = 8  # a subject's frames before their own eyes count
@@ -25,7 +27,7 @@ CONFIDENT_OPEN = 0.5  # P(closed) under this: the eye stage is sure enough the e
 
 
 def usual_openings(photos: Mapping[Any, PhotoDetails], contexts: Contexts) -> dict[int, dict[str, Any]]:
-    """Subject number -> {"frames": n, "usual": {side: openness}} for subjects with MIN_FRAMES frames."""
+    """Subject number -> {"frames": n, "usual": {side: opening}} for subjects with MIN_FRAMES frames."""
     frames: dict[int, int] = {}
     values: dict[int, dict[str, list[float]]] = {}
     for photo_id, by_check in photos.items():
@@ -37,7 +39,7 @@ def usual_openings(photos: Mapping[Any, PhotoDetails], contexts: Contexts) -> di
             frames[subject] = frames.get(subject, 0) + 1
             for eye in face.get("eyes") or []:
                 if eye.get("visible") and float(eye.get("p_closed", 1.0)) < CONFIDENT_OPEN:
-                    values.setdefault(subject, {}).setdefault(eye["side"], []).append(float(eye["openness"]))
+                    values.setdefault(subject, {}).setdefault(eye["side"], []).append(opening(eye))
     out = {}
     for subject, n in frames.items():
         if n < MIN_FRAMES:
