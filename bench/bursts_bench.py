@@ -210,6 +210,25 @@ def score_bursts(sessions: dict[str, tuple[list[dict], dict]], sensitivity: floa
             "best_n": best_n}
 
 
+def _subjects(groups: list[list[str]], frames_by_person: dict, same_person: float) -> dict:
+    """Pairwise precision / recall of the subjects found in sessions pooling each group's people (mean over
+    the sessions), and how many subjects each session got for how many people."""
+    rows = []
+    for names in groups:
+        pooled, truth = {}, []
+        for name in names:
+            for f in frames_by_person[name]:
+                pooled[len(pooled)] = f["details"]
+                truth.append(name)
+        labels = cluster_faces(pooled, same_person)
+        predicted = [labels[i][0] if labels[i] else f"none{i}" for i in range(len(truth))]
+        tp, fp, fn = pairwise(truth, predicted)
+        rows.append((tp / max(tp + fp, 1), tp / max(tp + fn, 1), len(set(predicted)) / len(names)))
+    return {"precision": round(statistics.mean(r[0] for r in rows), 3),
+            "recall": round(statistics.mean(r[1] for r in rows), 3),
+            "subjects_per_person": round(statistics.mean(r[2] for r in rows), 2), "sessions": len(rows)}
+
+
 def f1(r: dict) -> float:
     return 2 * r["precision"] * r["recall"] / max(r["precision"] + r["recall"], 1e-9)
 
@@ -304,17 +323,13 @@ def main(argv: list[str] | None = None) -> int:
                                 for times in (True, False)}
     report["bursts_by_sensitivity"] = {s: score_bursts(sessions, s) for s in grid}
 
-    # Subjects: every person's frames pooled into one session.
-    pooled, truth = {}, []
-    for name, frames in frames_by_person.items():
-        for f in frames:
-            pooled[len(pooled)] = f["details"]
-            truth.append(name)
-    labels = cluster_faces(pooled)
-    predicted = [labels[i][0] if labels[i] else None for i in range(len(truth))]
-    tp, fp, fn = pairwise(truth, [p if p is not None else f"none{i}" for i, p in enumerate(predicted)])
-    report["subjects"] = {"precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
-                          "subjects_found": len({p for p in predicted if p is not None}), "people": len(PEOPLE)}
+    # Subjects: each person alone, every two people together, and all eight pooled into one session.
+    report["subjects"] = {
+        str(thr): {
+            "one_person": _subjects([[n] for n in PEOPLE], frames_by_person, thr),
+            "two_people": _subjects([list(p) for p in combinations(PEOPLE, 2)], frames_by_person, thr),
+            "all_pooled": _subjects([list(PEOPLE)], frames_by_person, thr),
+        } for thr in (0.35, 0.45, 0.55, 0.65)}
 
     # Each subject's own eyes.
     cuts = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85]
@@ -381,9 +396,10 @@ def _print(report: dict) -> None:
     for times, r in report["bursts_default"].items():
         print(f"  default sensitivity, {'with' if times else 'without'} times: precision {r['precision']:.3f} "
               f"recall {r['recall']:.3f} best right {r['best_right']:.3f} (n={r['best_n']})")
-    s = report["subjects"]
-    print(f"subjects (all pooled): precision {s['precision']:.3f} recall {s['recall']:.3f}, "
-          f"{s['subjects_found']} found for {s['people']} people")
+    print("subjects (pairwise precision / recall, subjects found per person), by SAME_PERSON:")
+    for thr, kinds in report["subjects"].items():
+        print(f"  {thr}: " + "   ".join(f"{kind} {r['precision']:.3f} / {r['recall']:.3f} ({r['subjects_per_person']})"
+                                       for kind, r in kinds.items()))
     print("subject's own eyes, leave-one-person-out (cut chosen on the others):")
     for row in report["eyes_cv"]:
         print(f"  {row['person']:>6}: cut={row['cut']}  squints caught {row['squint_caught']}"

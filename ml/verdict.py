@@ -309,7 +309,7 @@ def _confidence(subjects: list[_Face], *, blinking: bool, thresholds: Thresholds
 
 
 # --- a subject's own eyes (the session step ml.detectors.subject_eyes gives each face its usual opening) -----
-RELATIVE_CUT = 0.70  # an eye under this share of its subject's usual opening is partly closed (bench/subjects)
+RELATIVE_CUT = 0.80  # an eye under this share of its subject's usual opening is partly closed (bench/bursts_bench.py)
 RELATIVE_BAND = 0.10  # within this above the cut: a person should look
 RELATIVE_REJECTS_FROM = 0.35  # strictness below this: a relative finding only sends the photo to check
 
@@ -340,9 +340,9 @@ def opening(eye: Any) -> float:
 
 
 def relative_cut(strictness: float) -> float:
-    """The share cut at a strictness: 0.6 at 0 (lenient) .. RELATIVE_CUT at 0.5 .. 0.8 at 1 (strict)."""
+    """The share cut at a strictness: RELATIVE_CUT - 0.1 at 0 (lenient) .. RELATIVE_CUT at 0.5 .. + 0.1 at 1."""
     s = min(1.0, max(0.0, float(strictness)))
-    return RELATIVE_CUT + (s - 0.5) * 0.2 * 2
+    return RELATIVE_CUT + (s - 0.5) * 0.2
 
 
 def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[str, Any] | None],

@@ -127,6 +127,30 @@ def face_crop(image: Image.Image, face: Any, width: int, height: int) -> str | N
     return _pack(_normalised(np.asarray(crop, np.float32)))
 
 
+def _blur(grid: np.ndarray, sigma: float) -> np.ndarray:
+    radius = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(grid, radius, mode="edge")
+    rows = np.apply_along_axis(np.convolve, 1, padded, kernel, mode="valid")
+    return np.apply_along_axis(np.convolve, 0, rows, kernel, mode="valid")
+
+
+def identity(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Who a stored face crop shows, as (vector, its mirror image's vector), unit length: the crop with its
+    broad shading taken out (a high-pass: the light's direction changes between scenes, the features don't).
+    The mirror lets a face turned the other way (or lit from the other side) match."""
+    grid = unpack(text).reshape(FACE_CROP, FACE_CROP)
+    detail = grid - _blur(grid, 2.5)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        v = v.ravel() - v.mean()
+        n = float(np.linalg.norm(v))
+        return v / n if n > 0 else v
+
+    return unit(detail), unit(detail[:, ::-1])
+
+
 def likeness(a: np.ndarray, b: np.ndarray) -> float:
     """Correlation of two unpacked descriptors (-1..1; 1 = the same picture up to exposure)."""
     return float(np.dot(a, b)) if a.shape == b.shape else 0.0

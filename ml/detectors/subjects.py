@@ -1,6 +1,7 @@
 """The subjects step: faces across a session clustered into the people in it ("Subject 1" ...).
 
-Faces are compared by their aligned grey crops (ml.detectors.likeness, stored by the burst check). Photos are
+Faces are compared by their aligned grey crops (ml.detectors.likeness.identity: shading taken out, either way
+round; stored by the burst check). Photos are
 taken in upload order (photo id) and each face joins the subject whose mean crop it is most like, if it is
 like enough, else starts a new subject; two faces of one photo never join the same subject. The same details
 give the same subjects, and photos that arrive later never move an earlier face (they are appended to the
@@ -15,10 +16,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ml.detectors.likeness import unpack
+from ml.detectors.likeness import identity
 from ml.detectors.session import Contexts, PhotoDetails
 
-SAME_PERSON = 0.55  # crop correlation with a subject's mean crop at least this: the same person (bench/subjects)
+SAME_PERSON = 0.45  # identity correlation with a subject's mean at least this: the same person (bench/bursts_bench.py)
 
 
 def photo_order(photo_ids: Any) -> list[Any]:
@@ -40,27 +41,32 @@ def cluster_faces(photos: Mapping[Any, PhotoDetails], same_person: float = SAME_
     for order, photo_id in enumerate(photo_order(photos)):
         faces = (photos[photo_id].get("burst") or {}).get("faces") or []
         labels: list[int | None] = [None] * len(faces)
-        crops = {i: unpack(f["crop"]) for i, f in enumerate(faces) if f.get("crop")}
+        crops = {i: identity(f["crop"]) for i, f in enumerate(faces) if f.get("crop")}
         if crops:
-            means = np.stack([s / max(float(np.linalg.norm(s)), 1e-9) for s in sums]) if sums else np.zeros((0, 1))
-            pairs = []
-            for i, crop in crops.items():
-                if len(sums) and means.shape[1] == crop.shape[0]:
-                    for k, sim in enumerate(means @ crop):
-                        if sim >= same_person:
-                            pairs.append((-float(sim), i, k))
+            means = np.stack([s / max(float(np.linalg.norm(s)), 1e-9) for s in sums]) if sums else None
+            pairs, turned = [], {}
+            for i, (crop, mirror) in crops.items():
+                if means is None:
+                    continue
+                direct, flipped = means @ crop, means @ mirror
+                for k in range(len(sums)):
+                    sim = max(direct[k], flipped[k])
+                    turned[i, k] = flipped[k] > direct[k]
+                    if sim >= same_person:
+                        pairs.append((-float(sim), i, k))
             taken_faces, taken_subjects = set(), set()
             for _, i, k in sorted(pairs):  # most alike first; one face per subject per photo
                 if i not in taken_faces and k not in taken_subjects:
                     labels[i] = k
                     taken_faces.add(i)
                     taken_subjects.add(k)
-            for i, crop in crops.items():
+            for i, (crop, mirror) in crops.items():
                 if labels[i] is None:
                     sums.append(np.zeros_like(crop))
                     first_seen.append(order)
                     labels[i] = len(sums) - 1
-                sums[labels[i]] = sums[labels[i]] + crop
+                # The subject's mean crop keeps one orientation: a face matched mirrored adds its mirror image.
+                sums[labels[i]] = sums[labels[i]] + (mirror if turned.get((i, labels[i])) else crop)
         raw[photo_id] = labels
     counts = [sum(1 for labels in raw.values() if k in labels) for k in range(len(sums))]
     ranking = sorted(range(len(sums)), key=lambda k: (-counts[k], first_seen[k]))
