@@ -1,5 +1,8 @@
 """Evaluate on a labelled folder: `python -m ml.evaluate DIR [--eyes] [--json FILE] [--model PATH]`.
 
+(`--sharpness`: the focus and motion checks, ml.evaluate_sharpness; `--sessions`: DIR/<session>/<label>/ judged
+with each subject's own eyes, ml.evaluate_sessions.)
+
 DIR holds closed/ and open/ (images may be nested below them). Positive class = closed (BLINKING).
 Default mode runs the full `ml.analyse` pipeline on every image (photos or face crops of any
 size); a photo where no face is found counts as a NOT_BLINKING prediction and is also counted
@@ -232,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="folder with closed/ and open/ (--sharpness: sharp/, defocus/, motion/)")
     parser.add_argument("--sharpness", action="store_true", help="evaluate the focus and motion checks instead")
+    parser.add_argument("--sessions", action="store_true",
+                        help="DIR/<session>/{open,closed,partly}/: judge each session with its subjects' own eyes")
     parser.add_argument("--eyes", action="store_true", help="images are eye crops: run only the CNN")
     parser.add_argument("--json", type=Path, default=None, help="write the metrics JSON here")
     parser.add_argument("--model", type=Path, default=None, help="eye model .tflite (default: the committed one)")
@@ -239,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.sharpness:
         return _main_sharpness(args)
+    if args.sessions:
+        return _main_sessions(args)
     try:
         report = evaluate(args.directory, eyes=args.eyes, model_path=args.model)
     except (EvaluationError, ValueError) as exc:
@@ -260,6 +267,21 @@ def _main_sharpness(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_sharpness(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _main_sessions(args: argparse.Namespace) -> int:
+    from ml.evaluate_sessions import evaluate_sessions, format_sessions
+
+    try:
+        report = evaluate_sessions(args.directory)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_sessions(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

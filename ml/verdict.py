@@ -64,6 +64,7 @@ class _Eye:
     p_closed: float
     closedness: float
     width_px: float | None = None
+    opening: float = 0.0  # `opening(eye)`: for a subject's own eyes
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def _normalise(faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]], thresh
             state = EyeState.NOT_VISIBLE if stored is EyeState.NOT_VISIBLE else eye_state(c, thresholds)
             width = _field(eye, "width_px")
             eyes.append(_Eye(side=str(_field(eye, "side", "")), state=state, p_closed=p, closedness=c,
-                             width_px=float(width) if width is not None else None))
+                             width_px=float(width) if width is not None else None, opening=opening(eye)))
         score, presence = _field(face, "score"), _field(face, "presence")
         out.append(_Face(label="main face" if index == 0 else f"face {index + 1}", is_subject=is_subject,
                          eyes=tuple(eyes), score=float(score) if score is not None else None,
@@ -305,3 +306,68 @@ def _confidence(subjects: list[_Face], *, blinking: bool, thresholds: Thresholds
         return 0.5 + 0.5 * max(0.0, min(1.0, margin))
     p = max(e.p_closed for e in visible)
     return max(0.5, p if blinking else 1.0 - p)
+
+
+# --- a subject's own eyes (the session step ml.detectors.subject_eyes gives each face its usual opening) -----
+RELATIVE_CUT = 0.80  # an eye under this share of its subject's usual opening is partly closed (bench/bursts_bench.py)
+RELATIVE_BAND = 0.10  # within this above the cut: a person should look
+RELATIVE_REJECTS_FROM = 0.35  # strictness below this: a relative finding only sends the photo to check
+
+
+@dataclass(frozen=True)
+class RelativeEyes:
+    """The subject eye least open for its own subject: its share of their usual opening, and what it means."""
+
+    face_index: int
+    side: str
+    share: float  # openness / the subject's usual openness of that eye
+    name: str  # "Subject 1"
+    flagged: bool  # partly closed for this subject, and the strictness lets that reject
+    near: bool  # within the check band (or under the cut at a lenient strictness)
+    cut: float = RELATIVE_CUT  # the share cut at the strictness it was judged at
+
+    @property
+    def sentence(self) -> str:
+        return f"eyes {round(100 * self.share)} % of {self.name}'s usual opening in this session"
+
+
+def opening(eye: Any) -> float:
+    """How open an eye is, for comparing with the same subject's other frames: openness x the lid ratio.
+    Openness (the CNN fused with the lids) saturates near 1 for any open eye, so a squint still reads ~0.9;
+    the lid ratio (lid height / width) keeps falling as the lids narrow. Openness alone when no lid ratio."""
+    lid = _field(eye, "lid_ratio")
+    return (1.0 - closedness(eye)) * (float(lid) if lid else 1.0)
+
+
+def relative_cut(strictness: float) -> float:
+    """The share cut at a strictness: RELATIVE_CUT - 0.1 at 0 (lenient) .. RELATIVE_CUT at 0.5 .. + 0.1 at 1."""
+    s = min(1.0, max(0.0, float(strictness)))
+    return RELATIVE_CUT + (s - 0.5) * 0.2
+
+
+def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[str, Any] | None],
+                  strictness: float = 0.5, thresholds: Thresholds | None = None) -> RelativeEyes | None:
+    """The subject eye least open compared with its subject's usual opening (`usual[i]`: {"name", "usual":
+    {side: `opening`}} for face i, or None before the subject has enough frames), judged at `strictness`.
+    Eyes the photo-alone rule already calls closed or hidden are left to it; None when no eye compares."""
+    thresholds = thresholds or Thresholds.from_strictness(strictness)
+    norm = _normalise(faces, thresholds)
+    worst: tuple[float, int, str, str] | None = None
+    for index, (face, known) in enumerate(zip(norm, usual)):
+        if not face.is_subject or not known:
+            continue
+        for eye in face.eyes:
+            ref = (known.get("usual") or {}).get(eye.side)
+            if eye.state in (EyeState.NOT_VISIBLE, EyeState.CLOSED) or not ref:
+                continue
+            share = eye.opening / float(ref)
+            if worst is None or share < worst[0]:
+                worst = (share, index, eye.side, str(known.get("name") or f"Subject {known.get('subject')}"))
+    if worst is None:
+        return None
+    share, index, side, name = worst
+    cut = relative_cut(strictness)
+    under = share < cut
+    rejects = strictness >= RELATIVE_REJECTS_FROM
+    return RelativeEyes(face_index=index, side=side, share=round(share, 3), name=name, flagged=under and rejects,
+                        near=(under and not rejects) or cut <= share < cut + RELATIVE_BAND, cut=round(cut, 4))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ml.detectors.base import Detector, FaceFinding, Finding, Level, Subject, Words
 from ml.detectors.blink import BLINK
+from ml.detectors.burst import BURST
+from ml.detectors.bursts import BURSTS
 from ml.detectors.focus import FOCUS
 from ml.detectors.focus_reference import FOCUS_REFERENCE
 from ml.detectors.framing import FRAMING
@@ -26,13 +28,20 @@ from ml.detectors.registry import (
     register,
     unregister,
 )
+from ml.detectors.subject_eyes import SUBJECT_EYES
+from ml.detectors.subjects import SUBJECTS
 from ml.detectors.session import SessionStep, register_step, run_session_steps, session_steps, unregister_step
 
 register(BLINK)
 register(FOCUS)
 register(MOTION)
 register(FRAMING)
+register(BURST)
+# Subjects first: the subject-eyes, focus-reference and bursts steps read who is who.
+register_step(SUBJECTS)
+register_step(SUBJECT_EYES)
 register_step(FOCUS_REFERENCE)
+register_step(BURSTS)
 
 __all__ = [
     "Detector", "FaceFinding", "Finding", "Level", "Subject", "Words", "RegistryError",

@@ -23,16 +23,17 @@ def test_the_photo_task_stores_every_checks_details_once(session, wide_check):
     services.photo_process(photo_id=photo.id)
     details = Prediction.objects.get(photo=photo).details
     assert details["checks"]["wide"] == {"schema": 1, "aspect": 1.6, "pixels_seen": True}
-    assert list(details["checks"]) == ["focus", "motion", "framing", "wide"]  # not the eyes again
+    assert list(details["checks"]) == ["focus", "motion", "framing", "burst", "wide"]  # not the eyes again
     stored = findings.stored_details(details)
-    assert list(stored) == ["blink", "focus", "motion", "framing", "wide"] and stored["blink"]["faces"] == details["faces"] == []
+    assert list(stored) == ["blink", "focus", "motion", "framing", "burst", "wide"] and stored["blink"]["faces"] == details["faces"] == []
 
 
 def test_findings_follow_each_checks_own_slider(session, wide_check):
     details = {"schema": 3, "faces": [], "checks": {"wide": {"schema": 1, "aspect": 1.5}}}
     session.check_strictness = {"wide": 1.0}
     strictness = findings.session_strictness(session)
-    assert strictness == {"blink": session.strictness, "focus": 0.5, "motion": 0.5, "framing": 0.5, "wide": 1.0}
+    assert strictness == {"blink": session.strictness, "focus": 0.5, "motion": 0.5, "framing": 0.5, "burst": 0.5,
+                          "wide": 1.0}
     found = findings.photo_findings(details, strictness)
     assert found["wide"].flagged and not found["blink"].applies
     lenient = findings.photo_findings(details, findings.session_strictness(session, {"wide": 0.0}))

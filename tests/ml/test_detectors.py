@@ -84,10 +84,10 @@ def test_a_registered_check_is_analysed_and_judged_with_the_others(wide_check):
     analysis = PhotoAnalysis(verdict=Verdict.NOT_BLINKING, confidence=0.5, reason="", faces=(_face(0.9, 0.9),),
                              width=1600, height=900)
     stored = detectors.analyse_all(Subject(analysis=analysis))
-    assert list(stored) == ["blink", "focus", "motion", "framing", "wide"]
+    assert list(stored) == ["blink", "focus", "motion", "framing", "burst", "wide"]
     findings = detectors.judge_all(stored, {"wide": 1.0})
     assert findings["blink"].flagged and findings["wide"].flagged
-    assert [c["key"] for c in detectors.describe()] == ["blink", "focus", "motion", "framing", "wide"]
+    assert [c["key"] for c in detectors.describe()] == ["blink", "focus", "motion", "framing", "burst", "wide"]
 
 
 def test_registration_refuses_a_second_key_and_a_taken_keyboard_key(wide_check):

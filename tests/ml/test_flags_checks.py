@@ -279,11 +279,11 @@ def _jpeg(image: Image.Image, exif: Image.Exif) -> bytes:
     return buf.getvalue()
 
 
-def test_the_registry_lists_the_four_checks():
+def test_the_registry_lists_the_checks():
     out = subprocess.run([sys.executable, "-m", "ml.detectors", "--json"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     listed = {c["key"]: c for c in json.loads(out)}
-    assert list(listed) == ["blink", "focus", "motion", "framing"]
-    assert listed["framing"]["rejects"] is False and listed["focus"]["rejects"] is True
+    assert list(listed) == ["blink", "focus", "motion", "framing", "burst"]
+    assert listed["framing"]["rejects"] is False and listed["burst"]["rejects"] is False and listed["focus"]["rejects"] is True
     keys = [k for c in listed.values() for k in (c["words"]["key"], c["words"]["clear_key"])]
     assert len(keys) == len(set(keys))
