@@ -58,13 +58,14 @@ class Thresholds:
     partly_counts: bool = False
     # Faces smaller than this fraction of the largest face's width are background faces.
     min_face_fraction: float = 0.5
+    strictness: float = 0.5  # the slider these came from (the session's own-eyes rule reads it)
 
     @classmethod
     def from_strictness(cls, strictness: float) -> "Thresholds":
         """Map a 0-1 slider (0 = lenient, 1 = strict) to thresholds; 0.5 gives the defaults."""
         s = clamp_strictness(strictness)
         closed = 0.8 - 0.6 * s  # 0.8 .. 0.2; 0.5 at s = 0.5
-        return cls(closed=round(closed, 3), partly=round(closed * 0.6, 3), partly_counts=s >= 0.75)
+        return cls(closed=round(closed, 3), partly=round(closed * 0.6, 3), partly_counts=s >= 0.75, strictness=s)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ the photo belongs in the "check these" group (`check_reasons`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from ml.types import EyeState, FaceResult, Thresholds, Verdict
@@ -371,3 +371,24 @@ def relative_eyes(faces: Sequence[Mapping[str, Any]], usual: Sequence[Mapping[st
     rejects = strictness >= RELATIVE_REJECTS_FROM
     return RelativeEyes(face_index=index, side=side, share=round(share, 3), name=name, flagged=under and rejects,
                         near=(under and not rejects) or cut <= share < cut + RELATIVE_BAND, cut=round(cut, 4))
+
+
+def in_session(judged: Judgement, faces: Sequence[FaceResult] | Sequence[Mapping[str, Any]],
+               usual: Sequence[Mapping[str, Any] | None] | None, strictness: float,
+               thresholds: Thresholds | None = None) -> Judgement:
+    """The photo-alone judgement with the session's own rule on top (the subject's usual eye opening,
+    `usual[i]` per face from the subject-eyes session step): a photo kept alone is flagged, or sent to check,
+    when an eye is much less open than its subject's usual. Unchanged without `usual` or when already
+    BLINKING / NO_FACE. The one place both the eye check and the review's stored-prediction path apply it."""
+    if not usual or judged.verdict in (Verdict.BLINKING, Verdict.NO_FACE):
+        return judged
+    rel = relative_eyes(faces, usual, strictness, thresholds)
+    if rel is None or not (rel.flagged or rel.near):
+        return judged
+    if not rel.flagged:
+        return replace(judged, check_reasons=judged.check_reasons + (rel.sentence,))
+    faces_judged = tuple(replace(f, verdict=Verdict.BLINKING) if i == rel.face_index else f
+                         for i, f in enumerate(judged.faces))
+    return replace(judged, verdict=Verdict.BLINKING, reason=rel.sentence, faces=faces_judged,
+                   confidence=round(0.5 + 0.5 * min(1.0, max(0.0, (rel.cut - rel.share) / rel.cut)), 3),
+                   face_index=rel.face_index)

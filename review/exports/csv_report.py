@@ -17,7 +17,8 @@ Columns worth a word (the exports page says the same):
   (``python -m ml.detectors``), in the registry's order: yes / no / check, empty where the check doesn't
   apply. Appended after the columns above, so positions stay.
 * ``paired_with``: a RAW + JPEG pair is one row, ``file_name`` the RAW's name, this the JPEG's; empty for
-  a single photo. The last column.
+  a single photo. After ``reasons``; the ``flag_<key>`` columns come last, since their number grows with
+  the registered checks (every column before them keeps its position).
 """
 from __future__ import annotations
 
@@ -54,9 +55,11 @@ UNREADABLE = "UNREADABLE"
 
 
 def columns() -> list[str]:
-    """Today's header: COLUMNS, then the outcome, its reasons and one column per registered check."""
-    return [*COLUMNS, "outcome", "reasons", *(f"flag_{check['key']}" for check in classifier_selectors.checks()),
-            "paired_with"]
+    """Today's header: COLUMNS, then the outcome, its reasons, the pair, and one column per registered check."""
+    return [*COLUMNS, "outcome", "reasons", "paired_with",
+            *(f"flag_{check['key']}" for check in classifier_selectors.checks())]
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -108,16 +111,16 @@ def card_row(card: PhotoCard) -> list[str]:
         timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",
         "yes" if card.to_check else "no",
         _cell("; ".join(card.check_reasons) if card.to_check else ""),
-        *_outcome_cells(card),
+        card.outcome.kind if card.outcome is not None else "unreadable",
+        _cell("; ".join(card.reasons)),
         _cell(companion_name(card.photo)),
+        *_flag_cells(card),
     ]
 
 
-def _outcome_cells(card: PhotoCard) -> list[str]:
+def _flag_cells(card: PhotoCard) -> list[str]:
     flags = {f.key: f.state for f in (card.outcome.flags if card.outcome is not None else ())}
-    kind = card.outcome.kind if card.outcome is not None else "unreadable"
-    return [kind, _cell("; ".join(card.reasons)),
-            *(flags.get(check["key"], "") for check in classifier_selectors.checks())]
+    return [flags.get(check["key"], "") for check in classifier_selectors.checks()]
 
 
 def write_csv(cards: Iterable[PhotoCard], dest: TextIO, *, progress: Callable[[int], None] | None = None) -> int:

@@ -75,13 +75,15 @@ def stored_check_reasons(details: Any) -> tuple[str, ...]:
     return tuple(str(r) for r in reasons if isinstance(r, str)) if isinstance(reasons, list) else ()
 
 
-def _machine_view(prediction: Prediction, thresholds) -> _MachineView:
-    """The stored prediction re-judged at `thresholds` (falls back to the stored verdict if it can't)."""
-    from ml.verdict import judgement  # classifier is the one app that imports ml
+def _machine_view(prediction: Prediction, thresholds, context: dict | None = None) -> _MachineView:
+    """The stored prediction re-judged at `thresholds`, with the session's own-eyes rule when the session
+    step gave this photo one (falls back to the stored verdict if it can't)."""
+    from ml.verdict import in_session, judgement
 
     faces = [f for f in (prediction.details or {}).get("faces") or [] if isinstance(f, dict)]
     try:
-        judged = judgement(faces, thresholds)
+        judged = in_session(judgement(faces, thresholds), faces, ((context or {}).get(EYES) or {}).get("faces"),
+                            thresholds.strictness, thresholds)
         verdict, confidence, reason = judged.verdict.value, float(judged.confidence), judged.reason
         face_labels = [f.verdict.value for f in judged.faces]
         subjects = [f.is_subject for f in judged.faces]
@@ -160,7 +162,7 @@ def _build_card(
         reason = "no analysis stored for this photo; re-run it"
         return PhotoCard(photo=photo, group=GROUP_NO_FACE, verdict=None, machine_verdict=None, confidence=None,
                          reason=reason, outcome=outcome_of(flags=(), unreadable=reason))
-    machine = _machine_view(prediction, thresholds)
+    machine = _machine_view(prediction, thresholds, context)
 
     faces: list[FaceCard] = []
     newest_face_fix: Correction | None = None

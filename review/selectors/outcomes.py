@@ -88,13 +88,15 @@ def _machine_outcome(row: tuple, strictness: Strictness, context: dict | None) -
     """(verdict, confidence, model version id, needs a check, other checks' machine states) of one prediction
     row: the eyes re-judged at the session's eye strictness (the reading of `labels._machine_view` without the
     per-face part) and every other check as `labels.machine_flag_states` reads it."""
-    from ml.verdict import judgement  # classifier is the one app that imports ml
+    from ml.verdict import in_session, judgement
 
     pk, stored_verdict, stored_confidence, details, model_version_id = row
     faces = [f for f in (details or {}).get("faces") or [] if isinstance(f, dict)]
     others = machine_flag_states(details, strictness, context)
     try:
-        judged = judgement(faces, thresholds_for(strictness[EYES]))
+        thresholds = thresholds_for(strictness[EYES])
+        judged = in_session(judgement(faces, thresholds), faces, ((context or {}).get(EYES) or {}).get("faces"),
+                            thresholds.strictness, thresholds)
         return judged.verdict.value, float(judged.confidence), model_version_id, judged.needs_check, others
     except (TypeError, ValueError, KeyError, AttributeError):
         logger.warning("could not re-judge prediction %s; using its stored verdict", pk, exc_info=True)

@@ -13,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from classifier.selectors import checks
 from django.core.management import CommandError, call_command
 
 from review import exports, selectors
@@ -476,8 +478,9 @@ def test_csv_appends_check_columns_after_the_old_ones(alice_session, with_checks
                            "faces", "left_eye", "left_eye_openness", "right_eye", "right_eye_openness", "all_eyes",
                            "reason", "taken_at"]  # other tools read these by position
     assert header[14:16] == ["check", "check_reasons"]
-    # then one column per registered check, then the pair column, last
-    assert header[16:] == ["outcome", "reasons", "flag_blink", "flag_focus", "flag_motion", "flag_framing", "paired_with"]
+    # then the pair, then one column per registered check, last (their number grows with the registry)
+    assert header[16:19] == ["outcome", "reasons", "paired_with"]
+    assert header[19:] == [f"flag_{c['key']}" for c in checks()] and header[19] == "flag_blink"
     by_name = {r[0]: dict(zip(header, r)) for r in rows}
     still = by_name["IMG_0007.JPG"]
     assert (still["check"], still["check_reasons"]) == ("yes", "near the cut-off (main face left eye 60% open)")
