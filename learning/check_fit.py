@@ -57,7 +57,8 @@ def _flag_decisions(photographer: User, keys: set[str]) -> dict[str, list[_FlagD
     sessions = {s.id: s for s in PhotoSession.objects.filter(photos__id__in=photo_ids).distinct()}
     photo_sessions = dict(Photo.objects.filter(id__in=photo_ids).values_list("id", "session_id"))
     counted = predictions_by_photo(Q(photo_id__in=photo_ids))
-    contexts = {sid: classifier_selectors.session_contexts(sid) for sid in sessions}
+    contexts = {sid: classifier_selectors.session_contexts(sid, strictness=classifier_selectors.session_strictness(s))
+                for sid, s in sessions.items()}
     out: dict[str, list[_FlagDecision]] = defaultdict(list)
     for (photo_id, key), decision in active.items():
         prediction = counted.get(photo_id)

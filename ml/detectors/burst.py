@@ -51,8 +51,8 @@ class BurstDetector:
 
     def judge(self, details: Mapping[str, Any], strictness: float = 0.5,
               context: Mapping[str, Any] | None = None) -> Finding:
-        burst = (context or {}).get("burst")
-        if not burst:
+        burst = context or {}  # this check's context: the bursts step's {"id", "size", "rank", "best", "why"}
+        if "size" not in burst:
             return Finding(key=self.key, applies=False, flagged=False, score=0.0,
                            sentence="not grouped into bursts yet")
         size, rank = int(burst["size"]), int(burst["rank"])

@@ -177,5 +177,9 @@ class BurstsStep:
     def run(self, photos: Mapping[Any, PhotoDetails], contexts: Contexts) -> Contexts:
         return bursts(photos, contexts, self.sensitivity)
 
+    def configured(self, strictness: Mapping[str, float]) -> "BurstsStep":
+        """The burst check's own slider is the session's sensitivity (stricter: splits more readily)."""
+        return BurstsStep(float(strictness.get("burst", self.sensitivity)))
+
 
 BURSTS = BurstsStep()

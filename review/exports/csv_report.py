@@ -17,8 +17,11 @@ Columns worth a word (the exports page says the same):
   (``python -m ml.detectors``), in the registry's order: yes / no / check, empty where the check doesn't
   apply. Appended after the columns above, so positions stay.
 * ``paired_with``: a RAW + JPEG pair is one row, ``file_name`` the RAW's name, this the JPEG's; empty for
-  a single photo. After ``reasons``; the ``flag_<key>`` columns come last, since their number grows with
-  the registered checks (every column before them keeps its position).
+  a single photo. Then ``burst`` (the burst's best frame's file name, empty for a single frame),
+  ``burst_rank`` (1 = the best) and ``subject`` (the person's number in the session). The ``flag_<key>``
+  columns come last, since their number grows with the registered checks (every column before them keeps
+  its position).
+* The per-eye columns describe the subject face that decided the photo (ml.verdict's main face).
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ UNREADABLE = "UNREADABLE"
 
 def columns() -> list[str]:
     """Today's header: COLUMNS, then the outcome, its reasons, the pair, and one column per registered check."""
-    return [*COLUMNS, "outcome", "reasons", "paired_with",
+    return [*COLUMNS, "outcome", "reasons", "paired_with", "burst", "burst_rank", "subject",
             *(f"flag_{check['key']}" for check in classifier_selectors.checks())]
 
 
@@ -77,6 +80,9 @@ def _openness(eye: EyeCard | None) -> str:
 
 
 def _main_face(card: PhotoCard) -> FaceCard | None:
+    """The subject face that decided (ml.verdict's main face), else the first subject."""
+    if card.main_face_index is not None and card.main_face_index < len(card.faces):
+        return card.faces[card.main_face_index]
     subjects = [f for f in card.faces if f.is_subject]
     return (subjects or list(card.faces) or [None])[0]
 
@@ -114,8 +120,18 @@ def card_row(card: PhotoCard) -> list[str]:
         card.outcome.kind if card.outcome is not None else "unreadable",
         _cell("; ".join(card.reasons)),
         _cell(companion_name(card.photo)),
+        *_burst_cells(card),
         *_flag_cells(card),
     ]
+
+
+def _burst_cells(card: PhotoCard) -> list[str]:
+    """The burst (named by its best frame's file name; empty for a single frame), this frame's rank in it
+    (1 = the best) and the subject's number in the session."""
+    burst, subject = card.burst, card.subject_number
+    in_burst = int(burst.get("size") or 0) > 1
+    return [_cell(burst.get("best_name", "")) if in_burst else "", str(burst["rank"]) if in_burst else "",
+            str(subject) if subject is not None else ""]
 
 
 def _flag_cells(card: PhotoCard) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from classifier import selectors as classifier_selectors
 from classifier.models import Correction, Verdict
@@ -235,6 +235,20 @@ class PhotoCard:
     check_reasons: tuple[str, ...] = ()  # why the machine's verdict needs a look (ml.verdict); kept once decided
     outcome: PhotoOutcome | None = None  # over every check: what `group`, `is_keeper` and the exports go by
     machine_others: tuple = ()  # every other check as the machine alone read it (the counts' cache keeps these)
+    main_face_index: int | None = None  # the subject face that decided the eyes (the CSV's per-eye columns)
+    session_context: dict = field(default_factory=dict)  # what the session steps said: bursts, subjects
+
+    @property
+    def burst(self) -> dict:
+        """{"id", "size", "rank", "best", "best_name", "why", "subjects"} from the bursts step, or {}."""
+        return self.session_context.get("burst") or {}
+
+    @property
+    def subject_number(self) -> int | None:
+        """The session's number of the person who decided this photo (Subject 1 has the most photos)."""
+        subjects = self.burst.get("subjects") or []
+        index = self.main_face_index if self.main_face_index is not None else 0
+        return subjects[index] if index < len(subjects) else None
 
     @property
     def to_check(self) -> bool:

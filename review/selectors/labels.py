@@ -67,6 +67,7 @@ class _MachineView:
     eye_states: list[tuple[str, ...]]  # per face, per stored eye
     model_version_id: int
     check_reasons: tuple[str, ...] = ()  # () = no need to check
+    face_index: int | None = None  # the subject face that decided (ml.verdict's "main face")
 
 
 def stored_check_reasons(details: Any) -> tuple[str, ...]:
@@ -89,6 +90,7 @@ def _machine_view(prediction: Prediction, thresholds, context: dict | None = Non
         subjects = [f.is_subject for f in judged.faces]
         eye_states = [tuple(s.value for s in f.eye_states) for f in judged.faces]
         check = tuple(judged.check_reasons)
+        main = judged.face_index
     except (TypeError, ValueError, KeyError, AttributeError):
         # Details from an older or broken run: show what the model said then rather than failing the page.
         logger.warning("could not re-judge prediction %s; using its stored verdict", prediction.pk, exc_info=True)
@@ -98,8 +100,9 @@ def _machine_view(prediction: Prediction, thresholds, context: dict | None = Non
         eye_states = [tuple(str(e.get("state", "")) for e in f.get("eyes") or [] if isinstance(e, dict))
                       for f in faces]
         check = stored_check_reasons(prediction.details)
+        main = next((i for i, subject in enumerate(subjects) if subject), None)
     return _MachineView(verdict, confidence, reason, faces, face_labels, subjects, eye_states,
-                        prediction.model_version_id, check)
+                        prediction.model_version_id, check, main)
 
 
 # --- Correction stacks ----------------------------------------------------------------------------------
@@ -229,6 +232,8 @@ def _build_card(
         machine_reason=machine.reason,
         check_reasons=machine.check_reasons,
         machine_others=others,
+        main_face_index=machine.face_index,
+        session_context=context or {},
     )
 
 

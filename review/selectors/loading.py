@@ -56,10 +56,12 @@ class _Loaded:
                 fingerprint = classifier_selectors.prediction_fingerprints([whole_session.id])[whole_session.id]
             done = {p.id for p in photos if p.status == Photo.Status.DONE}
             contexts = classifier_selectors.contexts_from_details(
-                whole_session.id, fingerprint, {pid: p.details for pid, p in predictions.items() if pid in done})
+                whole_session.id, fingerprint, {pid: p.details for pid, p in predictions.items() if pid in done},
+                {p.id: p.original_filename for p in photos}, classifier_selectors.session_strictness(whole_session))
         else:
-            for session_id in {photo.session_id for photo in photos}:
-                contexts.update(classifier_selectors.session_contexts(session_id))
+            for session in {photo.session_id: photo.session for photo in photos}.values():
+                contexts.update(classifier_selectors.session_contexts(
+                    session.id, strictness=classifier_selectors.session_strictness(session)))
         return cls(photos=photos, predictions=predictions, stacks=correction_stacks(corrections),
                    flags=flag_stacks(corrections), contexts=contexts)
 

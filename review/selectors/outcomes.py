@@ -119,16 +119,19 @@ def _machine_outcomes(session_ids: list[int], strictness_by_session: dict[int, S
     stale = [sid for sid in session_ids if sid not in out]
     if stale:
         rows = predictions_that_count(Q(photo__session_id__in=stale)).values_list(
-            "photo__session_id", "photo_id", "photo__status", "id", "verdict", "confidence", "details",
-            "model_version_id")
+            "photo__session_id", "photo_id", "photo__status", "photo__original_filename", "id", "verdict",
+            "confidence", "details", "model_version_id")
         counted: dict[int, dict[int, tuple]] = {sid: {} for sid in stale}
-        for session_id, photo_id, status, *row in rows:
+        names: dict[int, str] = {}
+        for session_id, photo_id, status, name, *row in rows:
             counted[session_id].setdefault(photo_id, (status, tuple(row)))  # the first row per photo counts
+            names[photo_id] = name
         fresh: dict[int, dict] = {}
         for sid, per_photo in counted.items():
             # The session steps read the same rows (done photos only, as classifier.session_contexts does).
             done = {pid: row[3] for pid, (status, row) in per_photo.items() if status == Photo.Status.DONE}
-            contexts = classifier_selectors.contexts_from_details(sid, fingerprints[sid], done)
+            contexts = classifier_selectors.contexts_from_details(sid, fingerprints[sid], done, names,
+                                                                  strictness_by_session[sid])
             fresh[sid] = {pid: _machine_outcome(row, strictness_by_session[sid], contexts.get(pid))
                           for pid, (_status, row) in per_photo.items()}
         cache.set_many({keys[sid]: fresh[sid] for sid in stale}, _CACHE_SECONDS)
@@ -189,8 +192,8 @@ def _full_cards(session_ids: list[int], photo_ids: set[int], stacks, flags, stri
         if prediction.photo_id not in cards:  # the first row per photo is the one that counts
             photo = prediction.photo
             if photo.session_id not in contexts:
-                contexts[photo.session_id] = classifier_selectors.session_contexts(
-                    photo.session_id, fingerprints[photo.session_id])  # cached by the machine part just now
+                contexts[photo.session_id] = classifier_selectors.session_contexts(  # cached by the machine part
+                    photo.session_id, fingerprints[photo.session_id], strictness_by_session[photo.session_id])
             cards[photo.id] = _build_card(photo, prediction, stacks,
                                           thresholds_for(strictness_by_session[photo.session_id][EYES]), flags,
                                           contexts[photo.session_id].get(photo.id))

@@ -479,8 +479,8 @@ def test_csv_appends_check_columns_after_the_old_ones(alice_session, with_checks
                            "reason", "taken_at"]  # other tools read these by position
     assert header[14:16] == ["check", "check_reasons"]
     # then the pair, then one column per registered check, last (their number grows with the registry)
-    assert header[16:19] == ["outcome", "reasons", "paired_with"]
-    assert header[19:] == [f"flag_{c['key']}" for c in checks()] and header[19] == "flag_blink"
+    assert header[16:22] == ["outcome", "reasons", "paired_with", "burst", "burst_rank", "subject"]
+    assert header[22:] == [f"flag_{c['key']}" for c in checks()] and header[22] == "flag_blink"
     by_name = {r[0]: dict(zip(header, r)) for r in rows}
     still = by_name["IMG_0007.JPG"]
     assert (still["check"], still["check_reasons"]) == ("yes", "near the cut-off (main face left eye 60% open)")
