@@ -244,6 +244,27 @@ class PhotoCard:
         return self.session_context.get("burst") or {}
 
     @property
+    def burst_size(self) -> int:
+        return int(self.burst.get("size") or 0)
+
+    @property
+    def burst_id(self) -> str:
+        """The burst's id for the page (its first frame's photo id), "" for a single frame."""
+        return str(self.burst.get("id", "")) if self.burst_size > 1 else ""
+
+    @property
+    def is_burst_best(self) -> bool:
+        return self.burst_size > 1 and self.burst.get("rank") == 1
+
+    @property
+    def stacked(self) -> bool:
+        """Folded under its burst's best frame on the page: an alternate among the keepers that nobody
+        decided (a reject or a photo to check always shows: it needs a look)."""
+        flag = self.outcome.flag("burst") if self.outcome is not None else None
+        return (self.burst_size > 1 and not self.is_burst_best and self.group == GROUP_NOT_BLINKING
+                and flag is not None and not flag.decided)
+
+    @property
     def subject_number(self) -> int | None:
         """The session's number of the person who decided this photo (Subject 1 has the most photos)."""
         subjects = self.burst.get("subjects") or []
@@ -421,9 +442,10 @@ class PhotoCard:
 
     @property
     def whole_photo_actions(self) -> bool:
-        """Show "keep anyway" / "reject" (the whole photo, whatever its checks say) when a check besides the
-        eyes speaks: with the eyes alone, the eyes' own buttons say the same."""
-        return bool(self.flag_actions) or bool(self.whole_photo_call)
+        """Show "keep anyway" / "reject" (the whole photo, whatever its checks say) when a rejecting check
+        besides the eyes speaks: with the eyes alone (or a note) the eyes' own buttons say the same."""
+        rejecting = {c["key"] for c in classifier_selectors.checks() if c["rejects"]}
+        return any(a.key in rejecting for a in self.flag_actions) or bool(self.whole_photo_call)
 
 
 def _one_key(key: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +91,12 @@ class Groups:
     def all_cards(self) -> list[PhotoCard]:
         """Every card in the page's order (the groups in GROUP_KEYS order)."""
         return [card for key in GROUP_KEYS for card in getattr(self, key)]
+
+    @property
+    def subjects(self) -> list[tuple[int, int]]:
+        """(subject number, photos) of the session's people, Subject 1 first: the review's subject filter."""
+        counts = Counter(card.subject_number for card in self.all_cards() if card.subject_number is not None)
+        return sorted(counts.items())
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,10 @@
   let faceFocus = null; // index of the face picked with F on the current card
   let inFlight = 0; // requests sent through htmx's queue and not answered yet
 
+  // The cards a photographer can see: folded burst frames and other subjects' photos are skipped.
   function cards() {
-    return Array.from(review.querySelectorAll(".photo-card"));
+    return Array.from(review.querySelectorAll(".photo-card")).filter(
+      (c) => !c.classList.contains("subject-hidden") && (!c.classList.contains("in-stack") || c.classList.contains("stack-open")));
   }
 
   function cardById(id) {
@@ -460,6 +462,29 @@
   }
 
   // The loupe's buttons and swipes (loupe.js) act on the current photo like the keys do.
+  // Bursts: "show all" opens the frames folded under a burst's best one (and folds them again).
+  review.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-stack-toggle]");
+    if (!toggle) return;
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = toggle.textContent.replace(open ? "show all" : "fold", open ? "fold" : "show all");
+    document.querySelectorAll('.photo-card.in-stack[data-burst="' + toggle.dataset.stackToggle + '"]')
+      .forEach((c) => c.classList.toggle("stack-open", open));
+  });
+
+  // One subject's photos only (the session's people, from the subjects step).
+  const subjectFilter = document.querySelector("[data-subject-filter]");
+  if (subjectFilter) {
+    subjectFilter.addEventListener("change", () => {
+      const wanted = subjectFilter.value;
+      document.querySelectorAll(".photo-card").forEach((c) => {
+        c.classList.toggle("subject-hidden", !!wanted && c.dataset.subject !== wanted);
+      });
+      say(wanted ? "Showing Subject " + wanted + "'s photos." : "Showing everyone.");
+    });
+  }
+
   review.addEventListener("eyespy:loupe-action", (event) => {
     const detail = event.detail;
     const card = current();

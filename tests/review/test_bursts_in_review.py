@@ -80,3 +80,24 @@ def test_the_csv_names_each_frames_burst_and_rank(session, tmp_path):
     best = next(n for n, r in by_name.items() if r["burst_rank"] == "1")
     assert {by_name[n]["burst"] for n in ("IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG")} == {best}
     assert (by_name["IMG_0004.JPG"]["burst"], by_name["IMG_0004.JPG"]["burst_rank"]) == ("", "")
+
+
+class _TwoPeople:
+    """A stand-in for the subjects step: photos 1 and 3 are Subject 1, photo 2 Subject 2."""
+
+    key = "test-two-people"
+
+    def run(self, photos, contexts):
+        ordered = sorted(photos)
+        return {pid: {"burst": {"subjects": [1 if i % 2 == 0 else 2]}} for i, pid in enumerate(ordered)}
+
+
+def test_the_review_offers_each_subject_with_their_photo_count(session, client):
+    from tests.checks import registered_step
+
+    client.force_login(session.owner)
+    with registered_step(_TwoPeople()):
+        groups = selectors.session_groups(session=session)
+        assert groups.subjects == [(1, 2), (2, 2)]
+        html = client.get(f"/sessions/{session.uuid}/review/").content.decode()
+    assert '<option value="1">Subject 1 (2 photos)</option>' in html and 'data-subject="2"' in html
