@@ -97,8 +97,7 @@ def _run_one(path: str) -> dict:
     t0 = time.perf_counter()
     data = Path(path).read_bytes()
     t1 = time.perf_counter()
-    detail_side = imaging.DETAIL_SIDE if _worker["mode"] == "full" else 0  # the checks' detail image (issue 21)
-    decoded = imaging.decode(data, max_side=_worker["max_side"], detail_side=detail_side)
+    decoded = imaging.decode(data, max_side=_worker["max_side"])  # the worker's decode: no detail image
     t2 = time.perf_counter()
     imaging.make_derivatives(decoded)
     t3 = time.perf_counter()
