@@ -244,6 +244,13 @@ class PhotoCard:
         return self.session_context.get("burst") or {}
 
     @property
+    def flags_in_force(self) -> list[str]:
+        """Keys of the checks that flag this photo or are unsure of it (the review's reason filter)."""
+        if self.outcome is None:
+            return []
+        return [f.key for f in self.outcome.flags if f.state in (outcome.YES, outcome.UNSURE)]
+
+    @property
     def burst_size(self) -> int:
         return int(self.burst.get("size") or 0)
 

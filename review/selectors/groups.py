@@ -93,6 +93,13 @@ class Groups:
         return [card for key in GROUP_KEYS for card in getattr(self, key)]
 
     @property
+    def flag_counts(self) -> list[tuple[str, str, int]]:
+        """(check key, title, photos it flags or is unsure of), in the registry's order, for the checks that
+        speak on some photo: the review's reason filter."""
+        counts = Counter(key for card in self.all_cards() for key in card.flags_in_force)
+        return [(c["key"], c["title"], counts[c["key"]]) for c in classifier_selectors.checks() if counts[c["key"]]]
+
+    @property
     def subjects(self) -> list[tuple[int, int]]:
         """(subject number, photos) of the session's people, Subject 1 first: the review's subject filter."""
         counts = Counter(card.subject_number for card in self.all_cards() if card.subject_number is not None)

@@ -473,17 +473,23 @@
       .forEach((c) => c.classList.toggle("stack-open", open));
   });
 
-  // One subject's photos only (the session's people, from the subjects step).
+  // Filters: one subject's photos (the subjects step), the photos one check flags or is unsure of.
   const subjectFilter = document.querySelector("[data-subject-filter]");
-  if (subjectFilter) {
-    subjectFilter.addEventListener("change", () => {
-      const wanted = subjectFilter.value;
-      document.querySelectorAll(".photo-card").forEach((c) => {
-        c.classList.toggle("subject-hidden", !!wanted && c.dataset.subject !== wanted);
-      });
-      say(wanted ? "Showing Subject " + wanted + "'s photos." : "Showing everyone.");
+  const flagFilter = document.querySelector("[data-flag-filter]");
+  function applyFilters(quiet) {
+    const subject = subjectFilter ? subjectFilter.value : "";
+    const flag = flagFilter ? flagFilter.value : "";
+    document.querySelectorAll(".photo-card").forEach((c) => {
+      const hidden = (subject && c.dataset.subject !== subject) || (flag && !(c.dataset.flags || "").split(" ").includes(flag));
+      c.classList.toggle("subject-hidden", !!hidden);
     });
+    if (quiet === true) return;
+    const shown = cards().length;
+    say(subject || flag ? "Showing " + shown + " photo" + (shown === 1 ? "" : "s") + "." : "Showing every photo.");
   }
+  [subjectFilter, flagFilter].forEach((select) => select && select.addEventListener("change", () => applyFilters()));
+  // A card swapped in after a correction gets the filters too (its flags may have changed).
+  document.body.addEventListener("htmx:afterSettle", () => applyFilters(true));
 
   review.addEventListener("eyespy:loupe-action", (event) => {
     const detail = event.detail;

@@ -33,6 +33,10 @@ def test_the_checks_buttons_on_the_card_and_in_the_loupe(page, phone, server_url
     open_review(page, server_url, session, "?sort=name")
     assert page.text_content("#count-blinking") == "2"
     banner, pano = photos["BANNER.JPG"], f"#card-{photos['PANO.JPG'].uuid}"
+    page.select_option("[data-flag-filter]", "wide")  # only the photos the check speaks on
+    visible = page.eval_on_selector_all(".photo-card", "els => els.filter(e => e.offsetParent !== null).length")
+    assert visible == 2
+    page.select_option("[data-flag-filter]", "")
     shot(page, "review-check-buttons-desktop.png", full_page=True)
     page.keyboard.press("l")  # the loupe, on the first reject by name: BANNER
     keep = f".loupe-photo[data-photo='{banner.uuid}'] [data-loupe-decision=':keep']"

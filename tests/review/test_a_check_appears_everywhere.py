@@ -144,3 +144,12 @@ def test_the_check_gets_its_own_slider_on_the_review_page(shoot):
     web.post(f"/sessions/{session.uuid}/review/checks/nope/strictness/", {"strictness": "0.1"})
     session.refresh_from_db()
     assert session.check_strictness == {"wide": 0.9}
+
+
+def test_the_review_filters_by_the_check(shoot):
+    session, web = shoot
+    html = web.get(f"/sessions/{session.uuid}/review/").content.decode()
+    assert '<option value="wide">Wide frame (1)</option>' in html
+    pano = session.photos.get(original_filename="PANO.JPG")
+    card = html[html.index(f'id="card-{pano.uuid}"'):]
+    assert 'data-flags="wide"' in card[:card.index(">")]
