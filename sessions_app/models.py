@@ -293,6 +293,7 @@ class Gallery(TimeStampedModel):
     guests_see_file_names = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name_plural = "galleries"
         ordering = ["-created_at"]
         indexes = [
             # A session's galleries, and a photographer's gallery list (joined through the session).

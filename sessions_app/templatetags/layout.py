@@ -20,6 +20,15 @@ def width_step(percent) -> int:
     return max(0, min(20, round(value / 5)))
 
 
+@register.filter
+def percent(share) -> str:
+    """0-1 -> "79 %": agreement reads the same on every page (the review says percent too)."""
+    try:
+        return f"{round(100 * float(share))} %"
+    except (TypeError, ValueError):
+        return "–"
+
+
 @register.simple_tag
 def face_box(face) -> dict | None:
     """The face's box as percentages of the photo, {x, y, w, h} formatted for SVG; None when unknown."""

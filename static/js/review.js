@@ -286,7 +286,8 @@
 
   document.addEventListener("keydown", (event) => {
     if (typing(event.target) || event.altKey || event.metaKey) return;
-    const key = event.key;
+    // Caps Lock gives "B" without Shift: read it as "b". Only Shift+letter (the bulk keys) stays upper case.
+    const key = event.key.length === 1 && !event.shiftKey ? event.key.toLowerCase() : event.key;
     const ctrl = event.ctrlKey;
     if (ctrl && (key === "z" || key === "Z")) {
       event.preventDefault();

@@ -268,3 +268,18 @@ def test_keep_anyway_and_reject_from_the_key_table(page, phone, server_url, tmp_
     log_in(phone, server_url, alice.email)
     open_review(phone, server_url, session, "?sort=name")
     shot(phone, "review-keep-anyway-phone.png", full_page=True)
+
+
+def test_caps_lock_letters_mark_the_photo_not_the_selection(page, server_url):
+    """With Caps Lock on, K arrives as "K" without Shift: it keeps the current photo (the bulk action is
+    Shift+K only), instead of saying "Nothing selected"."""
+    alice = make_user("alice@example.com")
+    session = make_session(alice, title="Caps")
+    blink = make_judged_photo(session, faces=_blink(), name="IMG_0001.JPG")
+    log_in(page, server_url, alice.email)
+    open_review(page, server_url, session, "?sort=name")
+    assert _current(page) == "IMG_0001.JPG"
+    page.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'K', bubbles: true}))")
+    idle(page)
+    assert selectors.photo_card(photo=blink).verdict == "NOT_BLINKING"
+    assert "Nothing selected" not in page.text_content("#review-status")

@@ -186,7 +186,7 @@ def test_personal_strictness_is_offered_past_the_minimum_and_applied_only_on_acc
     page = web_alice.get("/learning/me/").content.decode()
     session.refresh_from_db()
     assert session.strictness == 0.5  # nothing applied yet
-    assert "0.333" in page and "1.000" in page  # measured before / after
+    assert "33 %" in page and "100 %" in page  # measured before / after, in percent like every page
     web_alice.post("/learning/me/accept/")
     session.refresh_from_db()
     model = PersonalModel.objects.get()
