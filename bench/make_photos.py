@@ -85,7 +85,11 @@ def _scene(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
 def _face_files(faces_dir: Path) -> dict[str, list[Path]]:
     files = {}
     for state in ("open", "closed"):
-        found = sorted(p for p in (faces_dir / state).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
+        folder = faces_dir / state
+        if not folder.is_dir():
+            raise SystemExit(f"no face folder {folder}: pass --faces DIR, a folder with open/ and closed/ face "
+                             f"images (e.g. the CEW crops in ../shared/data/faces)")
+        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp"})
         if not found:
             raise SystemExit(f"no face images in {faces_dir / state}")
         files[state] = found

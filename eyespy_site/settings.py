@@ -28,7 +28,8 @@ EYESPY_DEBUG_PAGES = env_bool("EYESPY_DEBUG_PAGES", False)
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in mails and the gallery's "Copy link": by default the address bin/run serves (PORT=8765 bin/run -> :8765).
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}").rstrip("/")
 
 if not DEBUG:
     # Refuse to start with development defaults in production.

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from ..models import Photo
+from ..models import Photo, PhotoSession
 
 ERROR_MAX_CHARS = 500
 S = Photo.Status
@@ -70,10 +70,15 @@ def photo_state_done(
 ) -> bool:
     """processing -> done, with what processing learnt about the photo and its derivative names."""
     now = timezone.now()
-    return Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
+    done = Photo.objects.filter(pk=photo_id, status=S.PROCESSING).update(
         status=S.DONE, error="", width=width, height=height, taken_at=taken_at,
         thumbnail=thumbnail, preview=preview, finished_at=now, updated_at=now,
     ) == 1
+    if done and taken_at is not None:
+        # A session nobody dated takes the day its first analysed photo was taken (the camera knew).
+        PhotoSession.objects.filter(photos__pk=photo_id, shot_on__isnull=True).update(
+            shot_on=timezone.localtime(taken_at).date() if timezone.is_aware(taken_at) else taken_at.date())
+    return done
 
 
 def photo_state_requeue_paired(*, photo_id: int) -> bool:

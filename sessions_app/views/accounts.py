@@ -75,7 +75,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 def signup_sent(request: HttpRequest) -> HttpResponse:
     if not settings.EYESPY_ALLOW_SIGNUP:
         raise Http404("Sign-up is switched off on this server.")
-    return render(request, "registration/signup_sent.html")
+    return render(request, "registration/signup_sent.html",
+                  {"mail_in_terminal": settings.EMAIL_BACKEND.endswith("console.EmailBackend")})
 
 
 class SignupConfirmView(auth_views.PasswordResetConfirmView):

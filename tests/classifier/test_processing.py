@@ -87,6 +87,18 @@ def test_capture_time_comes_from_exif_as_an_aware_datetime(session, settings):
     assert photo.taken_at == datetime(2024, 6, 1, 14, 30, 5, tzinfo=dt_timezone.utc)
 
 
+def test_an_undated_session_takes_its_date_from_the_first_photo_and_keeps_a_given_one(session, settings):
+    settings.TIME_ZONE = "UTC"
+    session.shot_on = None
+    session.save()
+    services.photo_process(photo_id=make_photo(session, data=_exif_jpeg(taken="2024:06:01 14:30:05")).id)
+    session.refresh_from_db()
+    assert str(session.shot_on) == "2024-06-01"  # the session page no longer says "no date"
+    services.photo_process(photo_id=make_photo(session, data=_exif_jpeg(taken="2025:01:02 09:00:00")).id)
+    session.refresh_from_db()
+    assert str(session.shot_on) == "2024-06-01"  # a date set (by the photographer or the first photo) stays
+
+
 def test_blinking_photo_gets_a_verdict_reason_and_stored_eye_crops(session, shared_data):
     data = (shared_data / "photos" / "closed" / "yoshidan_closed_man.jpg").read_bytes()
     photo = make_photo(session, data=data)

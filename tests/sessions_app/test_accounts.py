@@ -206,3 +206,25 @@ def test_password_change_logs_out_other_devices_and_says_so(alice):
     # What the page says is what happens: this browser stays in, the other one is sent to log in.
     assert here.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302 and "/accounts/login/" in elsewhere.get("/")["Location"]
+
+
+def test_the_signup_page_says_where_the_mail_went_without_a_mail_server(client, db, settings):
+    settings.EYESPY_ALLOW_SIGNUP = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    page = _signup(client, "local@studio.com", follow=True).content.decode()
+    assert "printed, link included, in the terminal window" in page and "spam folder" not in page
+
+
+def test_links_follow_the_port_bin_run_serves():
+    """PORT=8765 bin/run: mails and the gallery's links point at :8765, not the default :8000."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'eyespy_site.settings'); django.setup(); " \
+           "from django.conf import settings; print(settings.SITE_URL)"
+    env = {k: v for k, v in os.environ.items() if k != "SITE_URL"}
+    run = lambda extra: subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True,  # noqa: E731
+                                       text=True, check=True).stdout.strip()
+    assert run({"PORT": "8765"}) == "http://127.0.0.1:8765"
+    assert run({"PORT": "8765", "SITE_URL": "https://photos.example.com/"}) == "https://photos.example.com"
