@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = (
         "Export SESSION_ID (its UUID as in /sessions/<uuid>/, or its numeric id) as keepers-zip (originals of "
         "the keepers), folders-zip (a folder per rejecting check, BLINKING/ for the eyes, NOT_BLINKING/ for keepers, CHECK/ for photos still to check), xmp (one sidecar per photo into the "
-        "folder PATH) or csv (a report). Labels are the effective ones: corrections first, else the live "
+        "folder PATH), embedded-zip (every judged original with its XMP written into JPEG/TIFF/DNG copies, a sidecar beside RAWs and HEIC) or csv (a report). Labels are the effective ones: corrections first, else the live "
         "model's verdict at the session's strictness."
     )
 
@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--label-check", default="Purple",
                             help="xmp:Label for photos still to check (their rating follows the verdict): Red, "
                                  "Yellow, Green, Blue, Purple or none for the verdict's own label (default Purple)")
+        parser.add_argument("--keep-their-rating", action="store_true",
+                            help="where a file already has a rating or colour label someone set, keep it "
+                                 "(our keywords and reasons still go in)")
         parser.add_argument("--xmp-naming", choices=list(NAMINGS), default="basename",
                             help="basename: IMG_0001.xmp (Lightroom, Capture One); full: IMG_0001.JPG.xmp (darktable)")
 
@@ -45,7 +48,7 @@ class Command(BaseCommand):
         export_options = {
             key: options[key]
             for key in ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "label_check",
-                        "xmp_naming", "flag_keywords")
+                        "xmp_naming", "flag_keywords", "keep_their_rating")
         }
         try:
             path, written = export_write(
