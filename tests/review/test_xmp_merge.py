@@ -209,4 +209,4 @@ def test_darktable_reads_the_label_and_the_keywords(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "creating tag: Eye Spy|reject|blink" in run.stdout + run.stderr  # its import read our keyword
     tags = exiftool(tmp_path / "out.jpg")
-    assert tags["XMP-darktable:Colorlabels"] == 4  # darktable's own field, from our xmp:Label: 4 = purple
+    assert as_list(tags["XMP-darktable:Colorlabels"]) == [4]  # darktable's own field, from our xmp:Label: 4 = purple
