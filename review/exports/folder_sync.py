@@ -33,12 +33,13 @@ from .xmp_embed import read_embedded, sniff, write_embedded
 from .xmp_packet import MAX_PACKET_BYTES, XmpError, XmpFields, merge
 
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = "created", "updated", "unchanged", "not touched", "failed"
+SHARED = "covered"  # a pair's second file whose sidecar (IMG_0001.xmp) the first one already got
 
 
 @dataclass(frozen=True)
 class SyncLine:
     path: str  # relative to the folder synced
-    action: str  # one of CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED
+    action: str  # one of CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED, SHARED or "would be …" in a dry run
     detail: str = ""
 
     def __str__(self) -> str:
@@ -134,16 +135,18 @@ class _Sync:
         self.lines.append(SyncLine(path if isinstance(path, str) else self.rel(path), action, detail))
 
     def write(self, path: Path, original: _Original, fields: XmpFields) -> None:
+        target = path  # the file a failure is reported against: the photo, or its sidecar
         try:
             if self.embed and original.content_type in EMBEDDABLE_TYPES:
                 with path.open("rb") as fh:
                     if sniff(fh.read(4)) is not None:
                         return self._into_file(path, fields)
-            self._sidecar(path, fields)
+            target = path.with_name(sidecar_name(path.name, naming=self.options.xmp_naming))
+            self._sidecar(path, target, fields)
         except XmpError as exc:
-            self.say(path, FAILED, exc.reason)
+            self.say(target, FAILED, exc.reason)
         except OSError as exc:
-            self.say(path, FAILED, exc.strerror or type(exc).__name__)
+            self.say(target, FAILED, exc.strerror or type(exc).__name__)
 
     def _into_file(self, path: Path, fields: XmpFields) -> None:
         with path.open("rb") as src:
@@ -152,12 +155,11 @@ class _Sync:
                 return self.say(path, UNCHANGED)
             if not self.dry_run:
                 _replace(path, lambda out: write_embedded(src, out, packet))
-        self.say(path, ("would update" if self.dry_run else UPDATED), "XMP inside: " + ", ".join(changes))
+        self.say(path, ("would be updated" if self.dry_run else UPDATED), "XMP inside: " + ", ".join(changes))
 
-    def _sidecar(self, path: Path, fields: XmpFields) -> None:
-        sidecar = path.with_name(sidecar_name(path.name, naming=self.options.xmp_naming))
+    def _sidecar(self, path: Path, sidecar: Path, fields: XmpFields) -> None:
         if sidecar in self.sidecars_done:
-            return  # a pair's two files share IMG_0001.xmp
+            return self.say(path, SHARED, f"by {sidecar.name}, its pair's sidecar")
         self.sidecars_done.add(sidecar)
         existing = None
         if sidecar.exists():
