@@ -164,19 +164,30 @@ def test_their_embedded_xmp_survives_in_a_jpeg(shared_data, tmp_path):
     assert np.array_equal(pixels(path.read_bytes()), pixels(sample.read_bytes()))
 
 
-def test_a_dng_gets_its_xmp_with_its_raw_data_untouched(shared_data, tmp_path):
+def test_a_dng_gets_its_xmp_with_its_raw_data_and_preview_untouched(tmp_path):
     import rawpy
 
-    sample = shared_data / "raw_samples" / "DNG.dng"
-    require(sample.exists(), "ExifTool's DNG.dng sample is not in ../shared/data/raw_samples")
+    from tests.raw_builders import dng_bytes
+
+    original = dng_bytes(preview=noise_image("JPEG"), sensor_size=(96, 64))
     path = tmp_path / "copy.dng"
-    path.write_bytes(embed(sample.read_bytes(), REJECT))
+    path.write_bytes(embed(original, REJECT))
+    (tmp_path / "original.dng").write_bytes(original)
 
     tags = exiftool(path)
     assert tags["XMP-xmp:Rating"] == -1 and "Eye Spy|reject|blink" in as_list(tags["XMP-lr:HierarchicalSubject"])
-    assert tags["XMP-dc:Creator"] == exiftool(sample)["XMP-dc:Creator"]  # its own XMP merged, not replaced
-    with rawpy.imread(str(sample)) as before, rawpy.imread(str(path)) as after:
+    with rawpy.imread(str(tmp_path / "original.dng")) as before, rawpy.imread(str(path)) as after:
         assert np.array_equal(before.raw_image, after.raw_image)
+        assert after.extract_thumb().data == before.extract_thumb().data
+
+
+def test_their_xmp_in_a_dng_is_merged_not_replaced(shared_data, tmp_path):
+    sample = shared_data / "raw_samples" / "DNG.dng"  # ExifTool's sample: real XMP, image data stripped
+    require(sample.exists(), "ExifTool's DNG.dng sample is not in ../shared/data/raw_samples")
+    path = tmp_path / "copy.dng"
+    path.write_bytes(embed(sample.read_bytes(), REJECT))
+    tags = exiftool(path)
+    assert tags["XMP-dc:Creator"] == exiftool(sample)["XMP-dc:Creator"] and tags["XMP-xmp:Label"] == "Red"
 
 
 @pytest.mark.parametrize("data, reason", [
