@@ -230,6 +230,7 @@ class Export(TimeStampedModel):
         KEEPERS_ZIP = "keepers-zip", "Keepers (ZIP of originals)"
         FOLDERS_ZIP = "folders-zip", "BLINKING / NOT_BLINKING folders (ZIP)"
         XMP = "xmp", "XMP sidecars (ZIP)"
+        EMBEDDED_ZIP = "embedded-zip", "Originals with metadata embedded (ZIP)"
         CSV = "csv", "CSV report"
 
     class Status(models.TextChoices):

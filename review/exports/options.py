@@ -12,6 +12,8 @@ NAMINGS = {
     NAMING_BASENAME: "IMG_0001.xmp (Lightroom, Capture One)",
     NAMING_FULL: "IMG_0001.JPG.xmp (darktable, digiKam)",
 }
+# The exports that write XMP (and so take the rating, label and naming options below).
+METADATA_FORMATS = frozenset({"xmp", "embedded-zip"})
 RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
 # Lightroom's default colour label set: xmp:Label must match one of these names to show as a colour
 # (Capture One and darktable read the same words). "" means no label.
@@ -35,6 +37,9 @@ class ExportOptions:
     # Per check: the XMP keyword for its flag in force (check key -> keyword; "" = none); checks not named
     # here use their own words (ml.detectors.Words.keyword, e.g. "Eye Spy|blink").
     flag_keywords: tuple[tuple[str, str], ...] = ()
+    # Merging into a file or sidecar that already has a rating or colour label the photographer set (anything
+    # other than what Eye Spy last wrote there): keep theirs. Our keywords and description still go in.
+    keep_their_rating: bool = False
 
     def __post_init__(self) -> None:
         for name in ("rating_keeper", "rating_blinking"):
@@ -72,6 +77,8 @@ class ExportOptions:
         for name in ("label_keeper", "label_blinking", "label_check", "xmp_naming"):
             if data.get(name) is not None:
                 kwargs[name] = str(data[name]).strip()
+        if data.get("keep_their_rating") not in (None, ""):
+            kwargs["keep_their_rating"] = str(data["keep_their_rating"]).strip().lower() in ("1", "true", "on", "yes")
         keywords = data.get("flag_keywords") or ()
         if isinstance(keywords, dict):
             keywords = keywords.items()

@@ -1,4 +1,5 @@
-"""Building exports: keepers ZIP, BLINKING/NOT_BLINKING ZIP, XMP sidecars (ZIP) and the CSV report.
+"""Building exports: keepers ZIP, BLINKING/NOT_BLINKING ZIP, XMP sidecars (ZIP), originals with their
+metadata embedded (ZIP) and the CSV report.
 
 `export_create` records the request and either builds it right away (small jobs) or queues
 `build_export_task` on the `exports` queue. `export_run` is the job: it claims the row, writes the file
@@ -28,6 +29,7 @@ from sessions_app.models import Export, PhotoSession, User
 from .. import selectors as review_selectors
 from ..selectors import PhotoCard
 from .csv_report import write_csv
+from .embedded_zip import write_embedded_zip
 from .options import ExportError, ExportOptions
 from .xmp import write_xmp_folder, write_xmp_zip
 from .zips import keepers, write_folders_zip, write_keepers_zip
@@ -47,7 +49,8 @@ def _suffix(fmt: str) -> str:
 def export_filename(export: Export) -> str:
     """What the download is called: '<session-title>-keepers.zip'."""
     stem = slugify(export.session.title)[:60] or "session"
-    kind = {Format.KEEPERS_ZIP: "keepers", Format.FOLDERS_ZIP: "sorted", Format.XMP: "xmp", Format.CSV: "report"}
+    kind = {Format.KEEPERS_ZIP: "keepers", Format.FOLDERS_ZIP: "sorted", Format.XMP: "xmp", Format.CSV: "report",
+            Format.EMBEDDED_ZIP: "with-metadata"}
     return f"{stem}-{kind.get(export.format, export.format)}{_suffix(export.format)}"
 
 
@@ -75,6 +78,8 @@ def write_cards(fmt: str, cards: list[PhotoCard], dest: BinaryIO, *, options: Ex
         return write_folders_zip(cards, dest, progress=progress)
     if fmt == Format.XMP:
         return write_xmp_zip(cards, dest, options=options, progress=progress)
+    if fmt == Format.EMBEDDED_ZIP:
+        return write_embedded_zip(cards, dest, options=options, progress=progress)
     if fmt == Format.CSV:
         # utf-8-sig: Excel opens it with the right accents; newline="" as the csv module wants.
         text = io.TextIOWrapper(dest, encoding="utf-8-sig", newline="")

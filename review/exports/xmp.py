@@ -10,6 +10,10 @@ naming) is darktable's and digiKam's convention.
 
 A RAW + JPEG pair gets one `IMG_0001.xmp` with basename naming (both files share it: no collision), and
 one sidecar per file with full naming (`IMG_0001.CR3.xmp` and `IMG_0001.JPG.xmp`, the same values).
+
+A reject travels three ways, since no editor reads them all: xmp:Rating -1, a colour label, and a
+hierarchical keyword per rejecting check (`Eye Spy|reject|blink`, beside the flag's own `Eye Spy|blink`);
+its reasons go in dc:description. Packets are built and merged by `xmp_packet`.
 """
 from __future__ import annotations
 
@@ -19,18 +23,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
-from xml.sax.saxutils import escape, quoteattr
-
 from classifier import selectors as classifier_selectors
 
-from ..outcome import YES
+from ..outcome import CHECK, REJECT, YES
 from ..selectors import PhotoCard
 from .naming import UniqueNames, safe_companion_filename, safe_filename
 from .options import NAMING_FULL, ExportOptions
-
-# The standard packet wrapper: begin="BOM" lets readers detect the encoding; end="w" marks it writable.
-_PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-_PACKET_END = '<?xpacket end="w"?>'
+from .xmp_packet import ROOT_KEYWORD, XmpFields, merge
 
 
 def sidecar_name(filename: str, *, naming: str) -> str:
@@ -47,50 +46,67 @@ def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
     return rating, (options.label_check or label) if card.to_check else label
 
 
+def _check_keywords(options: ExportOptions) -> dict[str, str]:
+    return {c["key"]: options.keyword_for(c["key"], c["words"]["keyword"]) for c in classifier_selectors.checks()}
+
+
 def flag_keywords(card: PhotoCard, options: ExportOptions | None = None) -> list[str]:
     """The keywords ("Eye Spy|blink": the check's own, or the export's choice) of every flag in force."""
-    options = options or ExportOptions()
-    words = {c["key"]: options.keyword_for(c["key"], c["words"]["keyword"]) for c in classifier_selectors.checks()}
+    words = _check_keywords(options or ExportOptions())
     flags = card.outcome.flags if card.outcome is not None else ()
     return [words[f.key] for f in flags if f.state == YES and words.get(f.key)]
 
 
-def _bag(tag: str, items: list[str]) -> str:
-    lis = "".join(f"\n      <rdf:li>{escape(item)}</rdf:li>" for item in items)
-    return f"\n   <{tag}>\n    <rdf:Bag>{lis}\n    </rdf:Bag>\n   </{tag}>"
+def reject_keyword(keyword: str) -> str:
+    """"Eye Spy|blink" -> "Eye Spy|reject|blink": the same check's word under its root's "reject" branch, so
+    one click on "reject" in an editor's keyword list shows every reject, whichever check made it."""
+    root, _, rest = keyword.partition("|")
+    return f"{root}|reject|{rest}" if rest else f"reject|{root}"
+
+
+def photo_keywords(card: PhotoCard, options: ExportOptions | None = None) -> list[str]:
+    """Flag keywords, then for a reject one `…|reject|<check>` per rejecting check (or "Eye Spy|reject"
+    when the photographer rejected the whole photo). A check whose keyword is switched off gives neither."""
+    options = options or ExportOptions()
+    words = _check_keywords(options)
+    keywords = flag_keywords(card, options)
+    outcome = card.outcome
+    if outcome is not None and outcome.kind == REJECT:
+        if outcome.rejected_by:
+            keywords += [reject_keyword(words[key]) for key in outcome.rejected_by if words.get(key)]
+        else:
+            keywords.append(f"{ROOT_KEYWORD}|reject")
+    return list(dict.fromkeys(keywords))
+
+
+def photo_description(card: PhotoCard) -> str:
+    """Our line of dc:description: "reject: <reasons>" or "check: <reasons>"; '' for a keeper without notes."""
+    outcome = card.outcome
+    if outcome is None:
+        return ""
+    parts = []
+    if outcome.kind in (REJECT, CHECK):
+        parts.append(f"{outcome.kind}: " + ("; ".join(outcome.reasons) or "your call"))
+    if outcome.notes:
+        parts.append("notes: " + "; ".join(outcome.notes))
+    return " · ".join(parts)
+
+
+def photo_fields(card: PhotoCard, options: ExportOptions) -> XmpFields:
+    """Everything Eye Spy writes about one judged photo."""
+    rating, label = sidecar_values(card, options)
+    return XmpFields(rating=rating, label=label, keywords=tuple(photo_keywords(card, options)),
+                     description=photo_description(card))
 
 
 def sidecar_bytes(*, rating: int, label: str, metadata_date: datetime | None = None,
-                  keywords: list[str] | None = None) -> bytes:
-    """One XMP packet. MetadataDate tells Lightroom the file's metadata is newer than its catalog.
+                  keywords: list[str] | None = None, description: str = "") -> bytes:
+    """A new XMP packet. MetadataDate tells Lightroom the file's metadata is newer than its catalog.
     `keywords` ("Eye Spy|blink") go to lr:hierarchicalSubject, their last part to dc:subject, where
     Lightroom, Capture One and Bridge read keywords (a reject must survive as a keyword: Lightroom keeps
     pick/reject flags in its catalog only)."""
-    stamp = (metadata_date or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    attrs = [f"xmp:Rating={quoteattr(str(int(rating)))}", f"xmp:MetadataDate={quoteattr(stamp)}"]
-    if label:
-        attrs.append(f"xmp:Label={quoteattr(label)}")
-    body = "\n    ".join(attrs)
-    keywords = keywords or []
-    if keywords:
-        leaves = list(dict.fromkeys(k.split("|")[-1] for k in keywords))
-        inner = _bag("dc:subject", leaves) + _bag("lr:hierarchicalSubject", keywords)
-        description = (f'  <rdf:Description rdf:about=""\n    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
-                       f'    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
-                       f'    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n    {body}>{inner}\n  </rdf:Description>\n')
-    else:
-        description = (f'  <rdf:Description rdf:about=""\n    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
-                       f"    {body}/>\n")
-    text = (
-        f"{_PACKET_BEGIN}\n"
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Eye Spy">\n'
-        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
-        f"{description}"
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>\n"
-        f"{_PACKET_END}\n"
-    )
-    return text.encode("utf-8")
+    fields = XmpFields(rating=rating, label=label, keywords=tuple(keywords or ()), description=description)
+    return merge(None, fields, now=metadata_date)[0]
 
 
 def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
@@ -99,8 +115,7 @@ def _sidecars(cards: Iterable[PhotoCard], options: ExportOptions):
     for card in cards:
         if card.unreadable:
             continue  # no verdict, nothing to say about it
-        rating, label = sidecar_values(card, options)
-        data = sidecar_bytes(rating=rating, label=label, metadata_date=now, keywords=flag_keywords(card, options))
+        data = merge(None, photo_fields(card, options), now=now)[0]
         yield names.claim(sidecar_name(safe_filename(card.photo), naming=options.xmp_naming)), data
         twin = safe_companion_filename(card.photo)
         if twin and options.xmp_naming == NAMING_FULL:

@@ -26,7 +26,7 @@ FOLDER_NOT_BLINKING = "NOT_BLINKING"
 FOLDER_CHECK = "CHECK"  # the review's "check these": the machine is unsure and nobody has decided yet
 
 
-def _zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
+def zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
     # ZIP timestamps are local wall-clock times without a zone and can't predate 1980.
     moment = card.photo.taken_at or card.photo.created_at
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
@@ -34,7 +34,7 @@ def _zip_time(card: PhotoCard) -> tuple[int, int, int, int, int, int]:
 
 
 def _add_original(zf: zipfile.ZipFile, card: PhotoCard, arcname: str, *, companion: bool = False) -> None:
-    info = zipfile.ZipInfo(arcname, date_time=_zip_time(card))
+    info = zipfile.ZipInfo(arcname, date_time=zip_time(card))
     info.compress_type = zipfile.ZIP_STORED
     info.external_attr = 0o644 << 16
     photo = card.photo

@@ -22,7 +22,7 @@ from ..exports import (
     export_filename,
     filename_filter,
 )
-from ..exports.options import COLOUR_LABELS, RATING_MAX, RATING_MIN
+from ..exports.options import COLOUR_LABELS, METADATA_FORMATS, RATING_MAX, RATING_MIN
 from ..exports.selectors import export_get_for_owner, export_list
 
 FORMAT_HELP = {
@@ -30,6 +30,9 @@ FORMAT_HELP = {
     Export.Format.FOLDERS_ZIP: "every original, in BLINKING/ and NOT_BLINKING/ folders, and CHECK/ for those "
                                "still to check",
     Export.Format.XMP: "one .xmp per photo with a rating and colour label, to drop beside your originals or raws",
+    Export.Format.EMBEDDED_ZIP: "every judged original with its rating, label, keywords and reasons written into "
+                                "the JPEG, TIFF and DNG files themselves (pixels untouched; RAWs and HEIC get a "
+                                "sidecar), for editors that ignore sidecars of JPEGs",
     Export.Format.CSV: "file name, verdict, the model's confidence (empty where you corrected the photo), each eye's "
                        "state and openness, who corrected it and why, and whether it is still to check",
 }
@@ -55,6 +58,7 @@ class ExportForm(forms.Form):
     label_check = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_check,
                                     label="Colour label for photos still to check")
     xmp_naming = forms.ChoiceField(choices=list(NAMINGS.items()), initial="basename", label="Sidecar names")
+    keep_their_rating = forms.BooleanField(required=False, label="Keep a rating or label already in the file")
 
 
 @login_required
@@ -76,6 +80,7 @@ def export_page(request: HttpRequest, session_uuid) -> HttpResponse:
         "session": session,
         "form": form,
         "format_choices": [(value, label, FORMAT_HELP[value]) for value, label in Export.Format.choices],
+        "metadata_formats": " ".join(sorted(METADATA_FORMATS)),
         "exports": export_list(session=session),
         "keepers": sum(1 for c in cards if c.is_keeper),
         "blinking": sum(1 for c in cards if c.verdict == "BLINKING"),

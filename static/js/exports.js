@@ -1,4 +1,4 @@
-/* Eye Spy exports page: copy buttons for the Lightroom filters, XMP options only for XMP exports. */
+/* Eye Spy exports page: copy buttons for the Lightroom filters, XMP options only for the exports that write XMP. */
 (function () {
   "use strict";
 
@@ -36,7 +36,7 @@
   if (!options) return;
   const update = () => {
     const chosen = form.querySelector('input[name="format"]:checked');
-    options.hidden = !chosen || chosen.value !== options.dataset.format;
+    options.hidden = !chosen || !options.dataset.formats.split(" ").includes(chosen.value);
   };
   form.addEventListener("change", (event) => {
     if (event.target.name === "format") update();

@@ -326,7 +326,7 @@ def test_export_page_offers_lightroom_colour_labels_and_refuses_others(web, alic
     for name in ("Red", "Yellow", "Green", "Blue", "Purple"):
         assert f'<option value="{name}"' in page
     assert '<option value="Red" selected>' in page  # blinking photos default to Red
-    assert '<fieldset class="xmp-options" data-format="xmp">' in page  # review.js hides it for other formats
+    assert '<fieldset class="xmp-options" data-formats="embedded-zip xmp">' in page  # exports.js hides it for other formats
     assert "empty where you corrected the photo" in page  # the CSV's confidence column explained
 
     response = web.post(f"/sessions/{alice_session.uuid}/exports/", {

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0009_photo_companion'),
+        ('sessions_app', '0010_export_embedded_zip'),
     ]
 
     operations = [
