@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
 from review import selectors as review_selectors
+from review.exports import keepers
 from sessions_app.models import (
     Gallery,
     GalleryPhoto,
@@ -122,11 +123,12 @@ class GallerySources:
 
 
 def session_gallery_sources(*, session: PhotoSession) -> GallerySources:
-    """The keepers use the keepers export's rule (effective label not BLINKING, `PhotoCard.is_keeper`).
-    Only processed photos qualify: a gallery never shows a file that couldn't be read."""
+    """The keepers use the keepers export's rule (`review.exports.keepers`: not rejected, and photos still
+    to check left out: a client never sees an unresolved blink as a pick). Only processed photos qualify:
+    a gallery never shows a file that couldn't be read."""
     cards = [c for c in review_selectors.session_cards(session=session)
              if not c.unreadable and c.photo.status == Photo.Status.DONE]
-    return GallerySources(all=[c.photo for c in cards], keepers=[c.photo for c in cards if c.is_keeper])
+    return GallerySources(all=[c.photo for c in cards], keepers=[c.photo for c in keepers(cards)])
 
 
 # --- Photographer: what the guests chose ---------------------------------------------------------------------

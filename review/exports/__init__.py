@@ -6,8 +6,11 @@ file object; `services` puts them behind the Export row, the Celery task and the
 from .lightroom import KEEPERS, REJECTS, filename_filter
 from .options import NAMINGS, ExportError, ExportOptions
 from .services import export_create, export_fail, export_filename, export_run, export_write
+from .zips import keepers, unresolved
 
 __all__ = [
+    "keepers",
+    "unresolved",
     "KEEPERS",
     "NAMINGS",
     "REJECTS",

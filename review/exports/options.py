@@ -15,6 +15,11 @@ NAMINGS = {
 # The exports that write XMP (and so take the rating, label and naming options below).
 METADATA_FORMATS = frozenset({"xmp", "embedded-zip"})
 RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
+# Photos still in "Check these" (nobody decided them) never leave as keepers silently: apart (the default:
+# out of the keepers, in CHECK/ and with the check colour), or counted as keepers / rejects on purpose.
+CHECK_APART, CHECK_AS_KEEPERS, CHECK_AS_REJECTS = "apart", "keepers", "rejects"
+CHECK_PHOTOS = {CHECK_APART: "keep them apart (not among the keepers; CHECK/ folder, check colour)",
+                CHECK_AS_KEEPERS: "count them as keepers", CHECK_AS_REJECTS: "count them as rejects"}
 # Lightroom's default colour label set: xmp:Label must match one of these names to show as a colour
 # (Capture One and darktable read the same words). "" means no label.
 COLOUR_LABELS = ("Red", "Yellow", "Green", "Blue", "Purple")
@@ -40,6 +45,8 @@ class ExportOptions:
     # Merging into a file or sidecar that already has a rating or colour label the photographer set (anything
     # other than what Eye Spy last wrote there): keep theirs. Our keywords and description still go in.
     keep_their_rating: bool = False
+    check_photos: str = CHECK_APART  # see CHECK_PHOTOS
+    best_of_bursts: bool = False  # keepers: only the best-ranked keeper of each burst (and every single frame)
 
     def __post_init__(self) -> None:
         for name in ("rating_keeper", "rating_blinking"):
@@ -53,6 +60,8 @@ class ExportOptions:
                     f"{name.replace('_', ' ')} must be one of Lightroom's colour labels ({', '.join(COLOUR_LABELS)}) "
                     "or empty for none"
                 )
+        if self.check_photos not in CHECK_PHOTOS:
+            raise ExportError(f"photos still to check: one of {', '.join(CHECK_PHOTOS)}")
         if self.xmp_naming not in NAMINGS:
             raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
         for key, keyword in self.flag_keywords:
@@ -77,8 +86,11 @@ class ExportOptions:
         for name in ("label_keeper", "label_blinking", "label_check", "xmp_naming"):
             if data.get(name) is not None:
                 kwargs[name] = str(data[name]).strip()
-        if data.get("keep_their_rating") not in (None, ""):
-            kwargs["keep_their_rating"] = str(data["keep_their_rating"]).strip().lower() in ("1", "true", "on", "yes")
+        if data.get("check_photos") not in (None, ""):
+            kwargs["check_photos"] = str(data["check_photos"]).strip().lower()
+        for name in ("keep_their_rating", "best_of_bursts"):
+            if data.get(name) not in (None, ""):
+                kwargs[name] = str(data[name]).strip().lower() in ("1", "true", "on", "yes")
         keywords = data.get("flag_keywords") or ()
         if isinstance(keywords, dict):
             keywords = keywords.items()

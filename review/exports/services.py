@@ -54,12 +54,12 @@ def export_filename(export: Export) -> str:
     return f"{stem}-{kind.get(export.format, export.format)}{_suffix(export.format)}"
 
 
-def planned_total(fmt: str, cards: list[PhotoCard]) -> int:
+def planned_total(fmt: str, cards: list[PhotoCard], options: ExportOptions | None = None) -> int:
     """How many photos an export of `fmt` will write (its progress bar's 100%)."""
     if fmt == Format.CSV:
         return len(cards)
     if fmt == Format.KEEPERS_ZIP:
-        return len(keepers(cards))
+        return len(keepers(cards, options))
     return sum(1 for c in cards if not c.unreadable)
 
 
@@ -73,7 +73,7 @@ def write_cards(fmt: str, cards: list[PhotoCard], dest: BinaryIO, *, options: Ex
                 progress: Callable[[int], None] | None = None) -> int:
     """Write one export of `cards` into the binary file `dest`. Returns how many photos went in."""
     if fmt == Format.KEEPERS_ZIP:
-        return write_keepers_zip(cards, dest, progress=progress)
+        return write_keepers_zip(cards, dest, progress=progress, options=options)
     if fmt == Format.FOLDERS_ZIP:
         return write_folders_zip(cards, dest, progress=progress)
     if fmt == Format.XMP:
@@ -101,7 +101,7 @@ def export_create(
     _check_format(fmt)
     opts = ExportOptions.from_dict(options)
     cards = review_selectors.session_cards(session=session)
-    total = planned_total(fmt, cards)
+    total = planned_total(fmt, cards, opts)
     if total == 0:
         what = "keepers" if fmt == Format.KEEPERS_ZIP else "judged photos"
         raise ExportError(f"there are no {what} to export yet")
@@ -159,7 +159,7 @@ def export_run(*, export_id: int, cards: list[PhotoCard] | None = None) -> None:
         options = ExportOptions.from_dict(export.options)
         if cards is None:
             cards = review_selectors.session_cards(session=export.session)
-        total = planned_total(export.format, cards)
+        total = planned_total(export.format, cards, options)
         Export.objects.filter(id=export_id).update(total=total)
         # On local disk, not in memory: a 600 x 10 MB session is 6 GB.
         with tempfile.TemporaryFile(dir=settings.EYESPY_EXPORT_TMP_DIR) as tmp:

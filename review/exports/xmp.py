@@ -28,7 +28,7 @@ from classifier import selectors as classifier_selectors
 from ..outcome import CHECK, REJECT, YES
 from ..selectors import PhotoCard
 from .naming import UniqueNames, safe_companion_filename, safe_filename
-from .options import NAMING_FULL, ExportOptions
+from .options import CHECK_APART, CHECK_AS_KEEPERS, NAMING_FULL, ExportOptions
 from .xmp_packet import ROOT_KEYWORD, XmpFields, merge
 
 
@@ -39,8 +39,11 @@ def sidecar_name(filename: str, *, naming: str) -> str:
 
 
 def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
-    """(rating, label) for a judged photo: blinking photos are rejects, everything else a keeper; a photo
-    still to check keeps its verdict's rating with the check colour (its verdict is the label in force)."""
+    """(rating, label) for a judged photo: rejects and keepers by its outcome; a photo still to check keeps
+    its reading's rating with the check colour, unless the export counts those as keepers or rejects."""
+    if card.to_check and options.check_photos != CHECK_APART:
+        keeper = options.check_photos == CHECK_AS_KEEPERS
+        return (options.rating_keeper, options.label_keeper) if keeper else (options.rating_blinking, options.label_blinking)
     rating, label = ((options.rating_keeper, options.label_keeper) if card.is_keeper
                      else (options.rating_blinking, options.label_blinking))
     return rating, (options.label_check or label) if card.to_check else label

@@ -18,7 +18,7 @@ from classifier import selectors as classifier_selectors
 
 from ..selectors import PhotoCard
 from .naming import UniqueNames, safe_companion_filename, safe_filename
-from .options import ExportError
+from .options import CHECK_AS_KEEPERS, ExportError, ExportOptions
 
 CHUNK = 1024 * 1024
 FOLDER_BLINKING = "BLINKING"
@@ -69,16 +69,33 @@ def _claim_both(names: UniqueNames, card: PhotoCard, folder: str = "") -> tuple[
     return original, (folder + names.claim(twin)) if twin else ""
 
 
-def keepers(cards: Iterable[PhotoCard]) -> list[PhotoCard]:
-    return [c for c in cards if c.is_keeper]
+def keepers(cards: Iterable[PhotoCard], options: ExportOptions | None = None) -> list[PhotoCard]:
+    """The one rule for "keepers" in every export and a gallery's "start from keepers": not rejected, and a
+    photo still to check only when the export counts those as keepers (`options.check_photos`); with
+    `best_of_bursts`, one frame per burst (the best-ranked keeper) and every single frame."""
+    options = options or ExportOptions()
+    chosen = [c for c in cards if c.is_keeper and (not c.to_check or options.check_photos == CHECK_AS_KEEPERS)]
+    if not options.best_of_bursts:
+        return chosen
+    best: dict[str, PhotoCard] = {}
+    for card in chosen:
+        if card.burst_id and (card.burst_id not in best or card.burst["rank"] < best[card.burst_id].burst["rank"]):
+            best[card.burst_id] = card
+    return [c for c in chosen if not c.burst_id or best[c.burst_id] is c]
+
+
+def unresolved(cards: Iterable[PhotoCard]) -> int:
+    """Photos still in "Check these": what the exports page and the CLI warn about."""
+    return sum(1 for c in cards if c.to_check)
 
 
 def write_keepers_zip(
-    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None
+    cards: Iterable[PhotoCard], dest: BinaryIO, *, progress: Callable[[int], None] | None = None,
+    options: ExportOptions | None = None,
 ) -> int:
-    """Originals of every keeper (not blinking, including face-less shots) at the ZIP's top level."""
+    """Originals of every keeper (`keepers`: not rejected, face-less shots included) at the ZIP's top level."""
     names = UniqueNames()
-    return _write(((c, *_claim_both(names, c)) for c in keepers(cards)), dest, progress)
+    return _write(((c, *_claim_both(names, c)) for c in keepers(cards, options)), dest, progress)
 
 
 def reject_folders() -> dict[str, str]:

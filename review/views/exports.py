@@ -21,8 +21,10 @@ from ..exports import (
     export_create,
     export_filename,
     filename_filter,
+    keepers,
+    unresolved,
 )
-from ..exports.options import COLOUR_LABELS, METADATA_FORMATS, RATING_MAX, RATING_MIN
+from ..exports.options import CHECK_APART, CHECK_PHOTOS, COLOUR_LABELS, METADATA_FORMATS, RATING_MAX, RATING_MIN
 from ..exports.selectors import export_get_for_owner, export_list
 
 FORMAT_HELP = {
@@ -49,16 +51,19 @@ class ExportForm(forms.Form):
     rating_keeper = forms.TypedChoiceField(choices=_RATINGS, coerce=int, initial=ExportOptions.rating_keeper,
                                            label="Rating for keepers")
     rating_blinking = forms.TypedChoiceField(choices=_RATINGS, coerce=int, initial=ExportOptions.rating_blinking,
-                                             label="Rating for blinking")
+                                             label="Rating for rejects")
     # Lightroom's colour labels only: anything else would show as a white "custom" label there.
     label_keeper = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_keeper,
                                      label="Colour label for keepers")
     label_blinking = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_blinking,
-                                       label="Colour label for blinking")
+                                       label="Colour label for rejects")
     label_check = forms.ChoiceField(choices=_LABELS, required=False, initial=ExportOptions.label_check,
                                     label="Colour label for photos still to check")
     xmp_naming = forms.ChoiceField(choices=list(NAMINGS.items()), initial="basename", label="Sidecar names")
     keep_their_rating = forms.BooleanField(required=False, label="Keep a rating or label already in the file")
+    check_photos = forms.ChoiceField(choices=list(CHECK_PHOTOS.items()), initial=CHECK_APART, required=False,
+                                     label="Photos still to check")
+    best_of_bursts = forms.BooleanField(required=False, label="Keepers: only the best frame of each burst")
 
 
 @login_required
@@ -82,9 +87,9 @@ def export_page(request: HttpRequest, session_uuid) -> HttpResponse:
         "format_choices": [(value, label, FORMAT_HELP[value]) for value, label in Export.Format.choices],
         "metadata_formats": " ".join(sorted(METADATA_FORMATS)),
         "exports": export_list(session=session),
-        "keepers": sum(1 for c in cards if c.is_keeper),
-        "blinking": sum(1 for c in cards if c.verdict == "BLINKING"),
-        "to_check": sum(1 for c in cards if c.to_check),
+        "keepers": len(keepers(cards)),
+        "rejects": sum(1 for c in cards if not c.is_keeper and not c.unreadable),
+        "to_check": unresolved(cards),
         "unreadable": sum(1 for c in cards if c.unreadable),
         "pending": session.photos.filter(status__in=[Photo.Status.QUEUED, Photo.Status.PROCESSING]).count(),
         "lightroom_keepers": filename_filter(cards, which=KEEPERS),

@@ -101,3 +101,16 @@ def test_the_review_offers_each_subject_with_their_photo_count(session, client):
         assert groups.subjects == [(1, 2), (2, 2)]
         html = client.get(f"/sessions/{session.uuid}/review/").content.decode()
     assert '<option value="1">Subject 1 (2 photos)</option>' in html and 'data-subject="2"' in html
+
+
+def test_a_keepers_export_can_take_the_best_frame_of_each_burst(session, tmp_path):
+    import zipfile
+
+    from review.exports import export_write
+
+    path, written = export_write(session=session, fmt="keepers-zip", out=tmp_path / "best.zip",
+                                 options={"best_of_bursts": "on"})
+    best = next(c.photo.original_filename for c in selectors.session_cards(session=session) if c.is_burst_best)
+    assert sorted(zipfile.ZipFile(path).namelist()) == sorted([best, "IMG_0004.JPG"]) and written == 2
+    _, everything = export_write(session=session, fmt="keepers-zip", out=tmp_path / "all.zip")
+    assert everything == 4  # by default every keeper, alternates included: keeping them is your call

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from review.exports import ExportError, export_write
+from review.exports import ExportError, export_write, unresolved
+from review.exports.options import CHECK_APART, CHECK_PHOTOS
+from review.selectors import session_cards
 from sessions_app.models import Export
 
 from ..arguments import add_xmp_arguments, find_session, xmp_options
@@ -24,14 +26,24 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, metavar="PATH",
                             help="file to write (a folder gets a default name); for xmp, the folder for the sidecars")
         add_xmp_arguments(parser)
+        parser.add_argument("--check-photos", choices=list(CHECK_PHOTOS), default=CHECK_APART,
+                            help="photos still in Check these: apart (default; not among the keepers, CHECK/ "
+                                 "folder, check colour), keepers or rejects")
+        parser.add_argument("--best-of-bursts", action="store_true",
+                            help="keepers: only the best frame of each burst (and every single frame)")
 
     def handle(self, *args, **options) -> None:
         session = find_session(options["session_id"])
+        chosen = {**xmp_options(options), "check_photos": options["check_photos"],
+                  "best_of_bursts": options["best_of_bursts"]}
         try:
-            path, written = export_write(
-                session=session, fmt=options["fmt"], out=options["out"], options=xmp_options(options)
-            )
+            path, written = export_write(session=session, fmt=options["fmt"], out=options["out"], options=chosen)
         except ExportError as exc:
             raise CommandError(exc.reason) from None
         what = "sidecars" if options["fmt"] == Export.Format.XMP else "photos"
         self.stdout.write(f"{written} {what} from “{session.title}” written to {path}")
+        if (left := unresolved(session_cards(session=session))) and options["check_photos"] == CHECK_APART:
+            # Said on stderr: the last stdout line stays the summary other tools read.
+            self.stderr.write(f"{left} photo{'s' if left != 1 else ''} still to check (nobody decided "
+                              f"{'them' if left != 1 else 'it'}) kept apart, not among the keepers: review "
+                              f"{'them' if left != 1 else 'it'} first, or pass --check-photos keepers|rejects")
