@@ -268,12 +268,14 @@ def fit(
     aug_strength: float = 1.0,
     on_epoch: EpochCallback | None = None,
     calibrate: Arrays | None = None,
+    freeze_batchnorm: bool | None = None,
 ) -> FitResult:
     """Train the eye CNN on `train` (fine-tune `init_keras`, or from scratch) and export `.keras` + `.tflite`.
 
     `on_epoch(epoch, epochs, stats)` runs after every epoch (1-based); raising `Stop` (or anything) from it
     ends training before anything is written. Seeded: same inputs, same seed -> same weights.
-    `calibrate`: held-out crops (both classes) to fit a temperature on, baked into the exported model the way
+    `freeze_batchnorm` (fine-tunes only): keep BatchNorm's statistics as saved; None: only when they are folded
+    ones (`has_folded_batchnorm`). `calibrate`: held-out crops (both classes) to fit a temperature on, baked into the exported model the way
     `ml.train` does, so the served P(closed) stays calibrated (the openness scale and the check band assume it).
     """
     from ml.cnn import build_model, configure_tensorflow, export_tflite
@@ -302,10 +304,12 @@ def fit(
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
-            # A fine-tune keeps BatchNorm in inference mode (Keras runs a frozen BatchNormalization so): a few
-            # hundred crops give noisy batch statistics, and the bundled model's BatchNorm is folded
-            # (ml.keras_from_tflite), i.e. valid only with the statistics it was saved with.
-            layer.trainable = init_keras is None
+    if init_keras is not None and (freeze_batchnorm or (freeze_batchnorm is None and has_folded_batchnorm(model))):
+        # Keras runs a frozen BatchNormalization in inference mode: a few hundred crops give noisy batch statistics,
+        # and a folded BatchNorm (ml.keras_from_tflite) is valid only with the statistics it was saved with.
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps, alpha=0.02)),
         loss=keras.losses.BinaryCrossentropy(),
@@ -343,6 +347,20 @@ def fit(
                      epochs=epochs, seconds=round(time.perf_counter() - started, 1),
                      init=str(init_keras) if init_keras is not None else "scratch", history=history,
                      temperature=temperature)
+
+
+def has_folded_batchnorm(model: object) -> bool:
+    """True for a model rebuilt from a `.tflite` (ml.keras_from_tflite): every BatchNorm is gamma 1, variance ~1."""
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return False
+    for layer in layers:
+        gamma, _beta, _mean, variance = layer.get_weights()
+        if not (np.all(gamma == 1.0) and np.allclose(variance, 1.0 - layer.epsilon, atol=1e-6)):
+            return False
+    return True
 
 
 def _calibrate(model: object, data: Arrays | None) -> float | None:

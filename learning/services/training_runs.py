@@ -314,7 +314,7 @@ def _train_and_gate(run: TrainingRun, progress: _Progress, workdir: Path) -> dic
     # keeps the temperature the live model was exported with.
     fitted = retrain.fit(train, workdir / "candidate", init_keras=init, epochs=epochs, seed=params["seed"],
                          sample_weight=weights, threads=settings.EYESPY_TRAINING_THREADS, on_epoch=progress.epoch,
-                         calibrate=base.val if base else None)
+                         calibrate=base.val if base else None, freeze_batchnorm=True if base is None else None)
     data["temperature"] = fitted.temperature
 
     progress.phase("evaluating", "scoring the candidate and the live model on the same frozen sets")

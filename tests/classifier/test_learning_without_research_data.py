@@ -110,7 +110,7 @@ def test_corrections_retrain_gate_live_and_reanalysis_agree_without_research_dat
     assert run.result.is_live and ModelVersion.objects.get(is_live=True) == run.result
     assert run.result.parent == own_install
 
-    classifier_services.photos_requeue(photos_qs=Photo.objects.filter(session=frozen_session))
+    classifier_services.photos_requeue(photos_qs=Photo.objects.filter(session__in=[train_session, frozen_session]))
     for photo in held_out + untouched_closed:
         photo_process(photo_id=photo.id)
     after = _verdicts(held_out)
