@@ -40,7 +40,9 @@ def folded_weights(tflite_path: str | Path) -> tuple[list[tuple[np.ndarray, np.n
         if op["op_name"] not in ("CONV_2D", "FULLY_CONNECTED"):
             continue
         _, w_index, b_index = op["inputs"]
-        weight, bias = interpreter.get_tensor(int(w_index)), interpreter.get_tensor(int(b_index))
+        weight = interpreter.get_tensor(int(w_index))
+        # The converter leaves out an all-zero bias (index -1).
+        bias = interpreter.get_tensor(int(b_index)) if b_index >= 0 else np.zeros(weight.shape[0], np.float32)
         if op["op_name"] == "CONV_2D":
             convs.append((np.transpose(weight, (1, 2, 3, 0)), bias))  # OHWI -> HWIO
         else:
@@ -64,7 +66,9 @@ def keras_from_tflite(tflite_path: str | Path, out_path: str | Path) -> Path:
 
     configure_tensorflow(threads=2)
     convs, denses = folded_weights(tflite_path)
-    width = convs[0][0].shape[-1] if convs else 0
+    if not convs:
+        raise FoldedModelError(f"{tflite_path}: no convolutions; not an eye CNN of the ml.cnn architecture")
+    width = convs[0][0].shape[-1]
     model = build_model(input_size=INPUT_SIZE, width=width)
     conv_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     bn_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]

@@ -313,7 +313,7 @@ def fit(
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps, alpha=0.02)),
         loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="acc")],
+        metrics=[_HardTargetAccuracy(name="acc")],
     )
     weights = (np.ones(len(train), np.float32) if sample_weight is None
                else np.asarray(sample_weight, np.float32))
@@ -347,6 +347,17 @@ def fit(
                      epochs=epochs, seconds=round(time.perf_counter() - started, 1),
                      init=str(init_keras) if init_keras is not None else "scratch", history=history,
                      temperature=temperature)
+
+
+def _HardTargetAccuracy(**kwargs):  # noqa: N802 - a class made on demand, so Keras is imported lazily
+    """Binary accuracy against rounded targets: soft targets (0.97) would otherwise never count as right."""
+    import keras
+
+    class HardTargetAccuracy(keras.metrics.BinaryAccuracy):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(keras.ops.round(y_true), y_pred, sample_weight=sample_weight)
+
+    return HardTargetAccuracy(**kwargs)
 
 
 def has_folded_batchnorm(model: object) -> bool:
