@@ -3,10 +3,12 @@ re-run action. Actions call services."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
-from classifier import services
+from classifier import selectors, services
 from classifier.models import Correction, ModelVersion, Prediction, ReanalysisJob
 from sessions_app.admin import PhotoAdmin as SessionsPhotoAdmin
 from sessions_app.models import Photo
@@ -53,12 +55,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return obj._prediction_count
 
     @admin.action(description="Make the selected model version live")
-    def make_live(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+    def make_live(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> TemplateResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model version.", messages.ERROR)
             return
-        version = services.model_version_promote(version=queryset.get())
+        version = queryset.get()
+        if version.gate_refused and request.POST.get("confirm") != "1":  # Django's intermediate-page pattern
+            return TemplateResponse(request, "admin/classifier/modelversion/confirm_make_live.html", {
+                **self.admin_site.each_context(request), "version": version, "opts": self.model._meta,
+                "findings": selectors.gate_findings(version), "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "title": f"Make {version.name} live although the gate refused it?"})
+        version = services.model_version_promote(version=version)
         self.message_user(request, f"{version.name} is live; workers switch on their next photo.")
+        return None
 
 
 @admin.register(Prediction)

@@ -48,6 +48,11 @@ class ModelVersion(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name}{' (live)' if self.is_live else ''}"
 
+    @property
+    def gate_refused(self) -> bool:
+        """A candidate the gate turned down: making it live asks for a confirmation that shows why."""
+        return bool(self.gate) and self.gate.get("passed") is False
+
 
 class Prediction(TimeStampedModel):
     """What one model version said about one photo. Re-runs update it in place; corrections live elsewhere."""

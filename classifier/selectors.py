@@ -21,3 +21,21 @@ def checks() -> list[dict[str, Any]]:
 
 __all__ = ["EYES", "checks", "contexts_from_details", "photo_findings", "prediction_fingerprints", "predictions_that_count", "session_contexts",
            "session_strictness", "steps_registered", "stored_details"]
+
+
+def gate_findings(version) -> list[str]:
+    """What the gate found for a model version, one line per figure (for the promote confirmation)."""
+    gate = version.gate or {}
+    if not gate:
+        return []
+    lines = [f"{'passed' if gate.get('passed') else 'refused'}: {gate.get('reason', '')}"]
+    if gate.get("report"):
+        lines += gate["report"].splitlines()
+    else:  # a gate recorded before it stated n and intervals
+        for name in ("base", "corrections"):
+            live, cand = (gate.get(side, {}).get(name, {}) for side in ("live", "candidate"))
+            if cand.get("n"):
+                lines.append(f"{name}, n={cand['n']}: live {live.get('accuracy')} -> candidate {cand.get('accuracy')}")
+    if gate.get("live_version"):
+        lines.append(f"compared with {gate['live_version']}")
+    return lines

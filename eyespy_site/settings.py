@@ -314,13 +314,16 @@ EYESPY_EXPORT_INLINE_MAX_PHOTOS = env_int("EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50)
 EYESPY_EXPORT_TMP_DIR = env_str("EYESPY_EXPORT_TMP_DIR", "") or None
 
 # --- Learning loop (retraining) ---------------------------------------------------------------------
-# The base training data (CEW eye patches and faces, shared/data/SOURCES.md); corrections come on top.
+# Optional research data (CEW eye patches and faces, shared/data/SOURCES.md; research use only, never shipped).
+# Missing or empty: runs fine-tune on the corrections plus the guard crops (learning/services/guard_crops.py).
 EYESPY_TRAINING_DATA_DIR = Path(env_str("EYESPY_TRAINING_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
 # Eyes cut from the base face images too (slower the first time: ~1.5 min, then cached).
 EYESPY_TRAINING_USE_FACES = env_bool("EYESPY_TRAINING_USE_FACES", True)
 EYESPY_TRAINING_SEED = env_int("EYESPY_TRAINING_SEED", 20240601)
 EYESPY_TRAINING_EPOCHS_FINETUNE = env_int("EYESPY_TRAINING_EPOCHS_FINETUNE", 4)
 EYESPY_TRAINING_EPOCHS_SCRATCH = env_int("EYESPY_TRAINING_EPOCHS_SCRATCH", 30)
+# A fine-tune on a small set runs more epochs, so it gets at least this many optimiser steps (batches of 64).
+EYESPY_TRAINING_MIN_STEPS = env_int("EYESPY_TRAINING_MIN_STEPS", 60)
 EYESPY_TRAINING_THREADS = env_int("EYESPY_TRAINING_THREADS", 2)
 # Each correction crop counts this many times a base crop in the loss (they are the photographer's own taste).
 EYESPY_TRAINING_CORRECTION_WEIGHT = float(env_str("EYESPY_TRAINING_CORRECTION_WEIGHT", "3.0"))
@@ -328,6 +331,15 @@ EYESPY_TRAINING_CORRECTION_WEIGHT = float(env_str("EYESPY_TRAINING_CORRECTION_WE
 EYESPY_TRAINING_FROZEN_PERCENT = env_int("EYESPY_TRAINING_FROZEN_PERCENT", 20)
 # The gate: a candidate may lose at most this much base-validation accuracy against the live model.
 EYESPY_GATE_BASE_TOLERANCE = float(env_str("EYESPY_GATE_BASE_TOLERANCE", "0.005"))
+# Without research data the base check is agreement with the live model's confident calls on uncorrected photos:
+# a candidate that learned the corrections may move a few of them, so the allowance is wider.
+EYESPY_GATE_GUARD_TOLERANCE = float(env_str("EYESPY_GATE_GUARD_TOLERANCE", "0.02"))
+# The gate decides on the frozen corrections only from this many eye crops on (fewer: the live model stays).
+EYESPY_GATE_MIN_FROZEN = env_int("EYESPY_GATE_MIN_FROZEN", 30)
+# Without research data a run needs at least this many training eye crops from corrections (fewer: not run).
+EYESPY_TRAINING_MIN_EXAMPLES = env_int("EYESPY_TRAINING_MIN_EXAMPLES", 10)
+# Uncorrected photos read for the guard against forgetting (the live model's confident calls on their eyes).
+EYESPY_TRAINING_GUARD_PHOTOS = env_int("EYESPY_TRAINING_GUARD_PHOTOS", 300)
 # A running training run whose heartbeat is older than this is marked failed (its worker was killed).
 EYESPY_TRAINING_STALE_SECONDS = env_int("EYESPY_TRAINING_STALE_SECONDS", 300)
 EYESPY_TRAINING_TIME_LIMIT = env_int("EYESPY_TRAINING_TIME_LIMIT", 3600)

@@ -35,6 +35,8 @@ class Stop(Exception):
 class Arrays:
     x: np.ndarray  # uint8 [N, S, S]
     y: np.ndarray  # int64 [N], 1 = closed
+    # float32 [N] P(closed) to learn instead of y (the live model's own calls on uncorrected crops); None: y
+    soft: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -48,10 +50,23 @@ class Arrays:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
-        return cls(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]))
+        soft = (np.concatenate([p.targets() for p in parts]) if any(p.soft is not None for p in parts) else None)
+        return cls(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]), soft)
+
+    def targets(self) -> np.ndarray:
+        """What the loss compares the output with: the soft targets where given, else the labels."""
+        return (self.soft if self.soft is not None else self.y).astype(np.float32)
 
     def counts(self) -> dict[str, int]:
         return {"closed": int(self.y.sum()), "open": int((self.y == 0).sum())}
+
+
+def research_data_present(data_dir: str | Path | None) -> bool:
+    """True when `data_dir` holds the research eye patches (cew/eyes/{closed,open}); an optional extra."""
+    if not data_dir or not str(data_dir).strip():
+        return False
+    eyes = Path(data_dir) / "cew" / "eyes"
+    return all((eyes / label).is_dir() and any((eyes / label).iterdir()) for label in ("closed", "open"))
 
 
 @dataclass(frozen=True)
@@ -131,39 +146,88 @@ def evaluate_arrays(model_path: str | Path, data: Arrays, *, threshold: float = 
 # --------------------------------------------------------------------------- the gate
 
 
+def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion (sane at small n and at 0 or n successes)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
+
+
+def _interval_text(m: dict) -> str:
+    correct = int(m.get("tp", 0)) + int(m.get("tn", 0))
+    lo, hi = wilson_interval(correct, int(m.get("n", 0)))
+    return f"{m['accuracy']:.2f} (95 % CI {lo:.2f}-{hi:.2f})"
+
+
 @dataclass(frozen=True)
 class GateResult:
     passed: bool
     reason: str
     base_delta: float | None  # candidate - live accuracy on the base validation split
-    corrections_delta: float | None  # same on the frozen corrections share (None: no frozen corrections yet)
+    corrections_delta: float | None  # same on the frozen corrections share (None: too few to judge)
     tolerance: float
+    base_set: str = "base validation set"  # what the base check was scored on
+    n: dict = field(default_factory=dict)  # {"base": n, "corrections": n}
+    intervals: dict = field(default_factory=dict)  # {"candidate"|"live": {"base"|"corrections": [lo, hi]}}
+    min_frozen: int = 0
+    report: str = ""  # the gate's findings, one line per set, for the pages and the confirmation
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def gate(candidate: dict[str, dict], live: dict[str, dict], *, tolerance: float) -> GateResult:
-    """Go live only if not worse on the base set (within `tolerance`) and not worse on the corrections.
+def gate(candidate: dict[str, dict], live: dict[str, dict], *, tolerance: float, min_frozen: int = 0,
+         base_set: str = "base validation set") -> GateResult:
+    """Go live only if not worse on the base set (within `tolerance`) and not worse on the frozen corrections.
 
-    `candidate` / `live`: {"base": score(...), "corrections": score(...)} on the same frozen arrays.
+    `candidate` / `live`: {"base": score(...), "corrections": score(...)} on the same frozen arrays. With fewer
+    than `min_frozen` frozen corrections nothing is decided on them: the candidate is refused (the live model
+    stays) with "not enough frozen examples yet", whatever its figures, rather than judged on noise.
+    Every figure comes with its n and a 95 % Wilson interval.
     """
-    base_delta = round(candidate["base"]["accuracy"] - live["base"]["accuracy"], 4)
-    n_corr = candidate.get("corrections", {}).get("n", 0)
+    n_base = int(candidate["base"].get("n", 0))
+    n_corr = int(candidate.get("corrections", {}).get("n", 0))
+    intervals = {side: {name: list(wilson_interval(int(m.get("tp", 0)) + int(m.get("tn", 0)), int(m.get("n", 0))))
+                        for name, m in scores.items()} for side, scores in (("candidate", candidate), ("live", live))}
+    lines = []
+    if n_base:
+        lines.append(f"{base_set}, n={n_base}: live {_interval_text(live['base'])} -> "
+                     f"candidate {_interval_text(candidate['base'])}")
+    else:
+        lines.append(f"{base_set}: empty")
+    if n_corr:
+        lines.append(f"frozen corrections, n={n_corr}: live {_interval_text(live['corrections'])} -> "
+                     f"candidate {_interval_text(candidate['corrections'])}")
+    else:
+        lines.append("frozen corrections: none yet")
+    report = "\n".join(lines)
+    base_delta = round(candidate["base"]["accuracy"] - live["base"]["accuracy"], 4) if n_base else None
+    enough = n_corr >= max(1, min_frozen)
     corr_delta = (round(candidate["corrections"]["accuracy"] - live["corrections"]["accuracy"], 4)
-                  if n_corr else None)
+                  if n_corr and enough else None)
+    common = dict(base_delta=base_delta, corrections_delta=corr_delta, tolerance=tolerance, base_set=base_set,
+                  n={"base": n_base, "corrections": n_corr}, intervals=intervals, min_frozen=min_frozen,
+                  report=report)
+    if min_frozen and n_corr < min_frozen:
+        return GateResult(False, f"not enough frozen examples yet ({n_corr} of {min_frozen} needed): the live "
+                                 "model stays", **common)
     problems = []
-    if base_delta < -tolerance:
-        problems.append(f"worse on the base validation set ({live['base']['accuracy']:.4f} -> "
+    if base_delta is not None and base_delta < -tolerance:
+        problems.append(f"worse on the {base_set} ({live['base']['accuracy']:.4f} -> "
                         f"{candidate['base']['accuracy']:.4f}, tolerance {tolerance:.4f})")
     if corr_delta is not None and corr_delta < 0:
         problems.append(f"worse on the frozen corrections ({live['corrections']['accuracy']:.4f} -> "
                         f"{candidate['corrections']['accuracy']:.4f})")
     if problems:
-        return GateResult(False, "; ".join(problems), base_delta, corr_delta, tolerance)
-    note = ("not worse on the base set and no frozen corrections yet" if corr_delta is None else
-            f"base {base_delta:+.4f}, corrections {corr_delta:+.4f}")
-    return GateResult(True, note, base_delta, corr_delta, tolerance)
+        return GateResult(False, "; ".join(problems), **common)
+    if corr_delta is None:
+        note = f"not worse on the {base_set} and no frozen corrections yet"
+    else:
+        note = f"{base_set} {base_delta if base_delta is not None else 0:+.4f}, corrections {corr_delta:+.4f}"
+    return GateResult(True, note, **common)
 
 
 # --------------------------------------------------------------------------- training
@@ -184,6 +248,12 @@ class FitResult:
 EpochCallback = Callable[[int, int, dict], None]
 
 
+def epochs_for(n: int, *, epochs: int, min_steps: int, batch_size: int = 64) -> int:
+    """`epochs`, raised so a small set still gets `min_steps` optimiser steps (40 crops x 4 epochs = 4 steps)."""
+    batches = max(1, math.ceil(n / batch_size))
+    return max(int(epochs), math.ceil(min_steps / batches))
+
+
 def fit(
     train: Arrays,
     out_dir: str | Path,
@@ -198,12 +268,14 @@ def fit(
     aug_strength: float = 1.0,
     on_epoch: EpochCallback | None = None,
     calibrate: Arrays | None = None,
+    freeze_batchnorm: bool | None = None,
 ) -> FitResult:
     """Train the eye CNN on `train` (fine-tune `init_keras`, or from scratch) and export `.keras` + `.tflite`.
 
     `on_epoch(epoch, epochs, stats)` runs after every epoch (1-based); raising `Stop` (or anything) from it
     ends training before anything is written. Seeded: same inputs, same seed -> same weights.
-    `calibrate`: held-out crops (both classes) to fit a temperature on, baked into the exported model the way
+    `freeze_batchnorm` (fine-tunes only): keep BatchNorm's statistics as saved; None: only when they are folded
+    ones (`has_folded_batchnorm`). `calibrate`: held-out crops (both classes) to fit a temperature on, baked into the exported model the way
     `ml.train` does, so the served P(closed) stays calibrated (the openness scale and the check band assume it).
     """
     from ml.cnn import build_model, configure_tensorflow, export_tflite
@@ -226,19 +298,26 @@ def fit(
         model = build_model(input_size=INPUT_SIZE)
         lr = learning_rate or SCRATCH_LEARNING_RATE
     steps = max(1, math.ceil(len(train) / batch_size)) * max(1, epochs)
-    # BatchNorm's running statistics must settle within the run: a short run (a fine-tune, a test) with the
-    # default momentum 0.99 would serve statistics still close to their initial values (or the old data's).
+    # BatchNorm's running statistics must settle within the run: a short run from scratch with the default
+    # momentum 0.99 would serve statistics still close to their initial values.
     momentum = min(0.99, max(0.5, 1.0 - 20.0 / steps))
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
+    if init_keras is not None and (freeze_batchnorm or (freeze_batchnorm is None and has_folded_batchnorm(model))):
+        # Keras runs a frozen BatchNormalization in inference mode: a few hundred crops give noisy batch statistics,
+        # and a folded BatchNorm (ml.keras_from_tflite) is valid only with the statistics it was saved with.
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, decay_steps=steps, alpha=0.02)),
         loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="acc")],
+        metrics=[_HardTargetAccuracy(name="acc")],
     )
     weights = (np.ones(len(train), np.float32) if sample_weight is None
                else np.asarray(sample_weight, np.float32))
+    targets = train.targets()
     rng = np.random.default_rng(seed)
     history: list[dict] = []
     for epoch in range(1, epochs + 1):
@@ -249,7 +328,7 @@ def fit(
         for start in range(0, len(order), batch_size):
             idx = order[start: start + batch_size]
             with _quiet_keras():
-                loss, acc = model.train_on_batch(x_aug[idx], train.y[idx].astype(np.float32),
+                loss, acc = model.train_on_batch(x_aug[idx], targets[idx],
                                                  sample_weight=weights[idx], return_dict=False)
             losses.append(float(loss))
             accs.append(float(acc))
@@ -268,6 +347,31 @@ def fit(
                      epochs=epochs, seconds=round(time.perf_counter() - started, 1),
                      init=str(init_keras) if init_keras is not None else "scratch", history=history,
                      temperature=temperature)
+
+
+def _HardTargetAccuracy(**kwargs):  # noqa: N802 - a class made on demand, so Keras is imported lazily
+    """Binary accuracy against rounded targets: soft targets (0.97) would otherwise never count as right."""
+    import keras
+
+    class HardTargetAccuracy(keras.metrics.BinaryAccuracy):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            return super().update_state(keras.ops.round(y_true), y_pred, sample_weight=sample_weight)
+
+    return HardTargetAccuracy(**kwargs)
+
+
+def has_folded_batchnorm(model: object) -> bool:
+    """True for a model rebuilt from a `.tflite` (ml.keras_from_tflite): every BatchNorm is gamma 1, variance ~1."""
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return False
+    for layer in layers:
+        gamma, _beta, _mean, variance = layer.get_weights()
+        if not (np.all(gamma == 1.0) and np.allclose(variance, 1.0 - layer.epsilon, atol=1e-6)):
+            return False
+    return True
 
 
 def _calibrate(model: object, data: Arrays | None) -> float | None:

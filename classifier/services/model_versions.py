@@ -2,7 +2,8 @@
 
 The bundled model (ml/models/eye_cnn.tflite) becomes a ModelVersion named "bundled-<sha12>" the first
 time anything asks for the live model. Its weights are copied into storage like a trained model's, so
-a worker on another machine can always load the live version from storage alone.
+a worker on another machine can always load the live version from storage alone. So is its Keras file
+(ml/models/eye_cnn.keras, the same weights: `ml.keras_from_tflite`), which a retraining run fine-tunes.
 """
 from __future__ import annotations
 
@@ -54,6 +55,23 @@ def bundled_metrics(model_path: Path) -> dict:
     return {}
 
 
+def bundled_keras_path(model_path: Path) -> Path | None:
+    """The Keras file shipped beside a bundled `.tflite` (same stem), or None."""
+    path = model_path.with_suffix(".keras")
+    return path if path.is_file() else None
+
+
+def _attach_bundled_keras(version: ModelVersion, model_path: Path) -> None:
+    """A bundled version registered before its Keras file shipped gets it now (fine-tuning needs it)."""
+    keras_path = bundled_keras_path(model_path)
+    if version.keras_weights or keras_path is None:
+        return
+    with keras_path.open("rb") as fh:
+        version.keras_weights.save(keras_path.name, File(fh), save=False)
+    ModelVersion.objects.filter(pk=version.pk, keras_weights="").update(keras_weights=version.keras_weights.name)
+    logger.info("attached the bundled Keras weights to %s", version.name)
+
+
 def model_version_ensure_bundled(*, model_path: Path | None = None) -> ModelVersion:
     """The ModelVersion for the bundled weights file, created (weights copied to storage) if new."""
     path = model_path or bundled_model_path()
@@ -61,6 +79,7 @@ def model_version_ensure_bundled(*, model_path: Path | None = None) -> ModelVers
     name = f"{BUNDLED_PREFIX}{checksum[:12]}"
     existing = ModelVersion.objects.filter(name=name).first()
     if existing is not None:
+        _attach_bundled_keras(existing, path)
         return existing
     version = ModelVersion(
         name=name,
@@ -71,12 +90,18 @@ def model_version_ensure_bundled(*, model_path: Path | None = None) -> ModelVers
     # Storage write first, row second: a row never points at weights that aren't there.
     with path.open("rb") as fh:
         version.weights.save(path.name, File(fh), save=False)
+    keras_path = bundled_keras_path(path)
+    if keras_path is not None:
+        with keras_path.open("rb") as fh:
+            version.keras_weights.save(keras_path.name, File(fh), save=False)
     try:
         with transaction.atomic():
             version.save()
     except IntegrityError:
         # Another process created it between our check and our insert.
         version.weights.delete(save=False)
+        if version.keras_weights:
+            version.keras_weights.delete(save=False)
         return ModelVersion.objects.get(name=name)
     logger.info("registered bundled eye model %s", name)
     return version

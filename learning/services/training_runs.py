@@ -28,7 +28,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from classifier.models import ModelVersion, TrainingExample, TrainingRun
-from classifier.services import file_sha256, live_model_version, model_version_promote, model_version_weights_path
+from classifier.services import (
+    file_sha256,
+    live_model_version,
+    model_version_ensure_bundled,
+    model_version_promote,
+    model_version_weights_path,
+)
 from eyespy_site.errors import AppError
 from sessions_app.models import User
 
@@ -43,6 +49,14 @@ class TrainingRunError(AppError):
 
 class _Cancelled(Exception):
     pass
+
+
+class _NotRun(Exception):
+    """The run has nothing sound to learn from (too few decisions, scratch without data): it says so, nothing changes."""
+
+    def __init__(self, reason: str, *, mode: str, data: dict) -> None:
+        super().__init__(reason)
+        self.reason, self.mode, self.data = reason, mode, data
 
 
 # --- Start / cancel / stale --------------------------------------------------------------------------------
@@ -60,6 +74,9 @@ def training_run_create(*, by: User | None, from_scratch: bool = False, epochs: 
         "use_faces": settings.EYESPY_TRAINING_USE_FACES,
         "correction_weight": settings.EYESPY_TRAINING_CORRECTION_WEIGHT,
         "tolerance": settings.EYESPY_GATE_BASE_TOLERANCE,
+        "guard_tolerance": settings.EYESPY_GATE_GUARD_TOLERANCE,
+        "min_frozen": settings.EYESPY_GATE_MIN_FROZEN,
+        "min_examples": settings.EYESPY_TRAINING_MIN_EXAMPLES,
     }
     try:
         with transaction.atomic():
@@ -193,6 +210,13 @@ def training_run_execute(*, run_id: int, redelivered: bool = False, echo=None) -
     workdir = Path(tempfile.mkdtemp(prefix=f"run{run_id}-", dir=_training_dir()))
     try:
         summary = _train_and_gate(run, progress, workdir)
+    except _NotRun as not_run:
+        summary = {"version_id": None, "name": None, "live": False, "mode": not_run.mode, "metrics": {},
+                   "gate": {"passed": False, "reason": not_run.reason}, "data": not_run.data, "seconds": None,
+                   "status": TrainingRun.Status.FAILED.value, "error": not_run.reason, "run_id": run_id}
+        progress.log(not_run.reason, final=True)
+        TrainingRun.objects.filter(pk=run_id).update(timings=progress.finish(), summary=summary)
+        training_run_fail(run_id=run_id, reason=not_run.reason)
     except _Cancelled:
         TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.RUNNING).update(
             status=TrainingRun.Status.CANCELLED, finished_at=timezone.now(), error="cancelled",
@@ -226,57 +250,86 @@ def _train_and_gate(run: TrainingRun, progress: _Progress, workdir: Path) -> dic
 
     from ml import retrain
 
+    from .guard_crops import guard_set
     from .training_examples import training_example_arrays, training_examples_sync
 
     started = time.perf_counter()
     params = run.params
     live = live_model_version()
+    if not live.keras_weights:  # a bundled version registered before its Keras file shipped
+        bundled = model_version_ensure_bundled()
+        live = bundled if bundled.pk == live.pk else live
     TrainingRun.objects.filter(pk=run.pk).update(base_version=live)
+    live_path = model_version_weights_path(version=live)
+    research = retrain.research_data_present(params.get("data_dir"))
+    init_wanted = not params["from_scratch"]
+    mode = "fine-tune" if init_wanted else "from scratch"
 
     progress.phase("examples", "cutting training examples from corrections")
     sync = training_examples_sync()
     progress.log(f"examples: {sync.to_dict()}")
-
-    progress.phase("data", f"loading base data from {params['data_dir']}")
-    base = retrain.base_split(params["data_dir"], seed=params["seed"], use_faces=params["use_faces"])
     corr_train = training_example_arrays(split=TrainingExample.Split.TRAIN)
     corr_frozen = training_example_arrays(split=TrainingExample.Split.FROZEN)
-    train = retrain.Arrays.join([base.train, corr_train])
-    weights = np.concatenate([np.ones(len(base.train), np.float32),
-                              np.full(len(corr_train), params["correction_weight"], np.float32)])
-    data = {"base_train": len(base.train), "base_val": len(base.val), "corrections_train": len(corr_train),
-            "corrections_frozen": len(corr_frozen), "corrections_train_by_label": corr_train.counts(),
-            "corrections_frozen_by_label": corr_frozen.counts(), "base_sources": base.counts,
+    data = {"research_data": research, "corrections_train": len(corr_train), "corrections_frozen": len(corr_frozen),
+            "corrections_train_by_label": corr_train.counts(), "corrections_frozen_by_label": corr_frozen.counts(),
             "examples_sync": sync.to_dict()}
-    progress.log(f"data: {len(train)} training crops ({len(corr_train)} from corrections), "
-                 f"{len(base.val)} base validation, {len(corr_frozen)} frozen corrections")
+    if not research:
+        _check_enough_without_research(params, live, corr_train, mode=mode, data=data)
+
+    if research:
+        progress.phase("data", f"loading the research data from {params['data_dir']}")
+        base = retrain.base_split(params["data_dir"], seed=params["seed"], use_faces=params["use_faces"])
+        data["base_sources"] = base.counts
+    else:
+        progress.phase("data", f"no research data at {params.get('data_dir') or '(not set)'}: guarding against "
+                               "forgetting with the live model's confident calls on your uncorrected photos")
+        base = None
+    guard = guard_set(model_path=live_path)
+    data["guard"] = guard.to_dict()
+    base_train = base.train if base else retrain.Arrays.empty()
+    check_set = base.val if base else guard.val
+    base_set = "research validation set" if base else "live model's confident calls on uncorrected photos"
+    train = retrain.Arrays.join([base_train, guard.train, corr_train])
+    weights = np.concatenate([np.ones(len(base_train) + len(guard.train), np.float32),
+                              np.full(len(corr_train), params["correction_weight"], np.float32)])
+    data.update({"base_train": len(base_train), "base_val": len(check_set), "base_set": base_set})
+    progress.log(f"data: {len(train)} training crops ({len(corr_train)} from corrections, {len(guard.train)} guard), "
+                 f"{len(check_set)} for the base check, {len(corr_frozen)} frozen corrections")
 
     init = None
-    if not params["from_scratch"]:
+    if init_wanted:
         if live.keras_weights:
             init = _local_copy(live.keras_weights, workdir / "live.keras")
         else:
+            mode = "from scratch"
             progress.log(f"live model {live.name} has no Keras weights to fine-tune: training from scratch")
-    epochs = params["epochs"] or (settings.EYESPY_TRAINING_EPOCHS_FINETUNE if init else
-                                  settings.EYESPY_TRAINING_EPOCHS_SCRATCH)
-    mode = f"fine-tuning {live.name}" if init else "training from scratch"
-    progress.phase("training", f"{mode}, {epochs} epochs, seed {params['seed']}")
+    epochs = params["epochs"] or (
+        retrain.epochs_for(len(train), epochs=settings.EYESPY_TRAINING_EPOCHS_FINETUNE,
+                           min_steps=settings.EYESPY_TRAINING_MIN_STEPS) if init
+        else settings.EYESPY_TRAINING_EPOCHS_SCRATCH)
+    progress.phase("training", f"{'fine-tuning ' + live.name if init else 'training from scratch'}, "
+                               f"{epochs} epochs, seed {params['seed']}")
     TrainingRun.objects.filter(pk=run.pk).update(epochs=epochs)
+    # Calibration needs honest labels of both kinds: the research validation split. Without it the fine-tune
+    # keeps the temperature the live model was exported with.
     fitted = retrain.fit(train, workdir / "candidate", init_keras=init, epochs=epochs, seed=params["seed"],
                          sample_weight=weights, threads=settings.EYESPY_TRAINING_THREADS, on_epoch=progress.epoch,
-                         calibrate=base.val)
-    data["temperature"] = fitted.temperature  # calibrated on the base validation split, as ml.train does
+                         calibrate=base.val if base else None, freeze_batchnorm=True if base is None else None)
+    data["temperature"] = fitted.temperature
 
     progress.phase("evaluating", "scoring the candidate and the live model on the same frozen sets")
-    live_path = model_version_weights_path(version=live)
     scores = {
-        "candidate": {"base": retrain.evaluate_arrays(fitted.tflite_path, base.val),
+        "candidate": {"base": retrain.evaluate_arrays(fitted.tflite_path, check_set),
                       "corrections": retrain.evaluate_arrays(fitted.tflite_path, corr_frozen)},
-        "live": {"base": retrain.evaluate_arrays(live_path, base.val),
+        "live": {"base": retrain.evaluate_arrays(live_path, check_set),
                  "corrections": retrain.evaluate_arrays(live_path, corr_frozen)},
     }
-    result = retrain.gate(scores["candidate"], scores["live"], tolerance=params["tolerance"])
+    tolerance = params["tolerance"] if base else params.get("guard_tolerance", params["tolerance"])
+    result = retrain.gate(scores["candidate"], scores["live"], tolerance=tolerance,
+                          min_frozen=params.get("min_frozen", 0), base_set=base_set)
     progress.log(f"gate {'passed' if result.passed else 'refused'}: {result.reason}")
+    for line in result.report.splitlines():
+        progress.log(f"  {line}")
 
     progress.phase("saving", "storing the candidate's weights")
     seconds = round(time.perf_counter() - started, 1)
@@ -284,7 +337,7 @@ def _train_and_gate(run: TrainingRun, progress: _Progress, workdir: Path) -> dic
                         seconds=seconds, mode=mode)
     timings = progress.finish()
     summary = {
-        "version_id": version.pk, "name": version.name, "live": version.is_live,
+        "version_id": version.pk, "name": version.name, "live": version.is_live, "mode": mode,
         "metrics": scores["candidate"], "gate": version.gate, "data": data, "seconds": seconds,
     }
     progress.log(f"done in {seconds:.0f} s: {version.name} is {'live' if version.is_live else 'a candidate'}",
@@ -293,6 +346,19 @@ def _train_and_gate(run: TrainingRun, progress: _Progress, workdir: Path) -> dic
         status=TrainingRun.Status.DONE, finished_at=timezone.now(), result=version, timings=timings,
         summary=summary, epoch=F("epochs"), eta_seconds=0, phase="done")
     return summary
+
+
+def _check_enough_without_research(params: dict, live: ModelVersion, corr_train, *, mode: str, data: dict) -> None:
+    """Without research data only a fine-tune on enough of the photographer's decisions is worth running."""
+    if params["from_scratch"] or not live.keras_weights:
+        why = ("training from scratch" if params["from_scratch"] else
+               f"the live model {live.name} has no Keras weights to fine-tune, and training from scratch")
+        raise _NotRun(f"{why} needs the research data set (EYESPY_TRAINING_DATA_DIR), which is not there; "
+                      "fine-tune a model that has Keras weights (the bundled one has) instead", mode=mode, data=data)
+    needed = int(params.get("min_examples") or 0)
+    if len(corr_train) < needed:
+        raise _NotRun(f"not enough decisions to learn from yet: {len(corr_train)} eye crops from corrections on "
+                      f"the training side, {needed} needed; the live model stays", mode=mode, data=data)
 
 
 def _register(run, *, live, fitted, scores, gate, data, seconds, mode) -> ModelVersion:
@@ -327,5 +393,5 @@ def training_summary_line(run: TrainingRun) -> str:
     """The command's last line: one JSON object (also for a failed or cancelled run)."""
     if run.summary:
         return json.dumps(run.summary, sort_keys=False)
-    return json.dumps({"version_id": None, "name": None, "live": False, "metrics": {}, "gate": {},
+    return json.dumps({"version_id": None, "name": None, "live": False, "mode": None, "metrics": {}, "gate": {},
                        "data": {}, "seconds": None, "status": run.status, "error": run.error, "run_id": run.pk})

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from classifier import selectors as classifier_selectors
 from classifier import services as classifier_services
 from classifier.models import ModelVersion, TrainingRun
 from sessions_app.models import PhotoSession
@@ -71,8 +72,13 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @staff_member_required
 @require_POST
 def version_promote(request: HttpRequest, version_id: int) -> HttpResponse:
-    """Make any version live: promote a candidate, or roll back to an earlier one, in one click."""
-    version = classifier_services.model_version_promote(version=get_object_or_404(ModelVersion, pk=version_id))
+    """Make a version live: a candidate, or an earlier one (the roll-back). One the gate refused needs a second
+    POST with confirm=1, after a page showing what the gate found."""
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    if version.gate_refused and request.POST.get("confirm") != "1":
+        return render(request, "classifier/promote_confirm.html",
+                      {"version": version, "findings": classifier_selectors.gate_findings(version)})
+    version = classifier_services.model_version_promote(version=version)
     messages.success(request, f"{version.name} is live; workers switch on their next photo.")
     return redirect("learning:models")
 

@@ -36,6 +36,7 @@ def learning_settings(settings, data_dir: Path, var_dir: Path) -> None:
     settings.EYESPY_TRAINING_EPOCHS_FINETUNE = 3
     settings.EYESPY_TRAINING_EPOCHS_SCRATCH = 3
     settings.EYESPY_TRAINING_FROZEN_PERCENT = 50
+    settings.EYESPY_GATE_MIN_FROZEN = 4  # the loop tests' frozen sessions hold a handful of eyes
 
 
 @dataclass(frozen=True)

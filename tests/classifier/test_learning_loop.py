@@ -139,7 +139,8 @@ def test_corrections_that_contradict_the_model_make_the_next_version_better(worl
     _report("contradicting", run, before=before, after=after, taught=len(taught), held_out=len(held_out))
     assert after > before, (before, after)
     assert run.summary["version_id"] == new.pk and set(run.summary) == {
-        "version_id", "name", "live", "metrics", "gate", "data", "seconds"}
+        "version_id", "name", "live", "mode", "metrics", "gate", "data", "seconds"}
+    assert run.summary["mode"] == "fine-tune" and run.summary["data"]["research_data"] is True
     assert Correction.objects.count() == len(taught) + len(held_out)  # corrections never changed
 
 

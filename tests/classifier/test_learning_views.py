@@ -110,11 +110,47 @@ def test_staff_pages_render(staff_web, things):
 
 def test_promote_and_roll_back_in_one_click(staff_web, things):
     old = things["version"]
-    new = ModelVersion.objects.create(name="run9-candidate", parent=old, gate={"passed": False, "reason": "x"})
+    new = ModelVersion.objects.create(name="run9-candidate", parent=old, gate={"passed": True, "reason": "x"})
     staff_web.post(f"/learning/models/{new.pk}/promote/")
     assert list(ModelVersion.objects.filter(is_live=True)) == [new]
     staff_web.post(f"/learning/models/{old.pk}/promote/")  # the roll-back
     assert list(ModelVersion.objects.filter(is_live=True)) == [old]
+
+
+REFUSED_GATE = {"passed": False, "reason": "not enough frozen examples yet (12 of 30 needed): the live model stays",
+                "report": "frozen corrections, n=12: live 0.50 (95 % CI 0.25-0.75) -> candidate 0.58 (95 % CI 0.32-0.81)",
+                "live_version": "bundled-1cc4073ac412"}
+
+
+def test_promoting_a_refused_candidate_asks_first_and_shows_what_the_gate_found(staff_web, things):
+    old = things["version"]
+    refused = ModelVersion.objects.create(name="run9-refused", parent=old, gate=REFUSED_GATE)
+    assert "Make live…" in staff_web.get("/learning/models/").content.decode()
+
+    page = staff_web.post(f"/learning/models/{refused.pk}/promote/")
+
+    assert page.status_code == 200 and list(ModelVersion.objects.filter(is_live=True)) == [old]
+    text = page.content.decode()
+    assert "not enough frozen examples yet (12 of 30 needed)" in text and "95 % CI 0.25-0.75" in text
+    assert 'name="confirm" value="1"' in text
+    staff_web.post(f"/learning/models/{refused.pk}/promote/", {"confirm": "1"})
+    assert list(ModelVersion.objects.filter(is_live=True)) == [refused]
+
+
+def test_the_admin_action_asks_before_making_a_refused_candidate_live(things):
+    admin_web = WebClient()
+    admin_web.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
+    old = things["version"]
+    refused = ModelVersion.objects.create(name="run9-refused", parent=old, gate=REFUSED_GATE)
+    url = "/admin/classifier/modelversion/"
+    form = {"action": "make_live", "_selected_action": [str(refused.pk)]}
+
+    page = admin_web.post(url, form)
+
+    assert page.status_code == 200 and "12 of 30 needed" in page.content.decode()
+    assert list(ModelVersion.objects.filter(is_live=True)) == [old]
+    admin_web.post(url, {**form, "confirm": "1"})
+    assert list(ModelVersion.objects.filter(is_live=True)) == [refused]
 
 
 def test_start_a_run_once_and_cancel_it(staff_web, sent, django_capture_on_commit_callbacks):

@@ -4,6 +4,7 @@ Marker slow: the process imports TensorFlow and loads the base data (~20-60 s on
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -80,3 +81,18 @@ def test_a_killed_run_leaves_the_live_model_and_storage_as_they_were(shared_data
                          and "training" not in p.parts and "broker" not in p.parts)
     assert [p for p in media_after if "models" in p.parts] == [p for p in media_before if "models" in p.parts]
     assert not list((tmp_path / "var" / "training").glob("run*"))  # its scratch folder is gone too
+
+
+def test_without_research_data_and_too_few_decisions_the_last_line_says_so(tmp_path):
+    """The contract other tools read: an empty data folder never gives a dataset error, only a JSON line."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = _env(tmp_path, empty)
+    assert _manage(env, "migrate", "-v", "0").returncode == 0
+
+    done = _manage(env, "retrain_model", "--inline")
+
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["version_id"] is None and last["live"] is False and last["mode"] == "fine-tune"
+    assert "not enough decisions to learn from yet: 0 eye crops" in last["gate"]["reason"]
+    assert "DatasetError" not in done.stdout + done.stderr and "Traceback" not in done.stderr
