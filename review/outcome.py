@@ -39,6 +39,7 @@ class FlagState:
     check_reasons: tuple[str, ...] = ()
     decided_at: datetime | None = None  # when the photographer last decided this flag (photo or face)
     machine_flagged: bool = False  # what the machine alone said (unsure ones by their reading): agreement
+    keywords: tuple[str, ...] = ()  # the finding's own extra XMP keywords (Finding.keywords)
 
 
     @property

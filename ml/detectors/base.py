@@ -81,6 +81,9 @@ class Finding:
     check_reasons: tuple[str, ...] = ()  # why a person should look; () = the check is sure
     face_index: int | None = None
     faces: tuple[FaceFinding, ...] = field(default=())
+    # Extra XMP keywords this finding gives the photo whatever its flag ("Eye Spy|burst|IMG_0012"): exports
+    # write them beside the flag's own keyword, so a check says more without the exports knowing it.
+    keywords: tuple[str, ...] = ()
 
     @property
     def needs_check(self) -> bool:

@@ -58,11 +58,13 @@ class BurstDetector:
         size, rank = int(burst["size"]), int(burst["rank"])
         if size <= 1:
             return Finding(key=self.key, applies=True, flagged=False, score=0.0, sentence="a single frame, no burst")
-        if rank == 1:
-            return Finding(key=self.key, applies=True, flagged=False, score=0.0, sentence=burst["why"])
         best = burst.get("best_name") or f"photo {burst['best']}"
+        stack = f"Eye Spy|burst|{best}"  # every frame of the burst, so an editor can stack or filter them
+        if rank == 1:
+            return Finding(key=self.key, applies=True, flagged=False, score=0.0, sentence=burst["why"],
+                           keywords=(stack, "Eye Spy|best of burst"))
         return Finding(key=self.key, applies=True, flagged=True, score=round(1 - 1 / rank, 4),
-                       sentence=f"burst of {size}: frame ranked {rank}, best is {best}")
+                       sentence=f"burst of {size}: frame ranked {rank}, best is {best}", keywords=(stack,))
 
 
 BURST = BurstDetector()

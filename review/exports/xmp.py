@@ -57,7 +57,8 @@ def flag_keywords(card: PhotoCard, options: ExportOptions | None = None) -> list
     """The keywords ("Eye Spy|blink": the check's own, or the export's choice) of every flag in force."""
     words = _check_keywords(options or ExportOptions())
     flags = card.outcome.flags if card.outcome is not None else ()
-    return [words[f.key] for f in flags if f.state == YES and words.get(f.key)]
+    found = [words[f.key] for f in flags if f.state == YES and words.get(f.key)]
+    return found + [k for f in flags for k in f.keywords if k not in found]  # a check's own extras (bursts)
 
 
 def reject_keyword(keyword: str) -> str:

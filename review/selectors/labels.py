@@ -299,7 +299,7 @@ def _machine_state(check: dict, finding) -> FlagState:
         return FlagState(check["key"], title, rejects, NOT_APPLICABLE, finding.sentence if finding else "")
     state = YES if finding.flagged else UNSURE if finding.needs_check else NO
     return FlagState(check["key"], title, rejects, state, finding.sentence, finding.check_reasons,
-                     machine_flagged=finding.flagged)
+                     machine_flagged=finding.flagged, keywords=finding.keywords)
 
 
 def _decided(check: dict, machine: FlagState, decision: Correction) -> FlagState:
@@ -307,7 +307,7 @@ def _decided(check: dict, machine: FlagState, decision: Correction) -> FlagState
     yes = decision.decision[1] == Correction.Value.FLAGGED
     words = check["words"]["flagged" if yes else "clear"]
     return FlagState(check["key"], check["title"], check["rejects"], YES if yes else NO, f"{words}, your call", (),
-                     decision.created_at, machine_flagged=machine.machine_flagged)
+                     decision.created_at, machine_flagged=machine.machine_flagged, keywords=machine.keywords)
 
 
 def _strictness(session: PhotoSession, strictness: float | None) -> float:

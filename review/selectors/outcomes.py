@@ -41,7 +41,7 @@ from .labels import (
 logger = logging.getLogger(__name__)
 
 # Bump when the judging rules change, so a shared cache (Redis) doesn't serve outcomes from the old rules.
-_CACHE_VERSION = 4  # 2: the machine part carries the check flag; 3: other checks stored; 4: their states
+_CACHE_VERSION = 5  # 2: the check flag; 3: other checks stored; 4: their states; 5: their keywords
 _CACHE_SECONDS = 24 * 3600
 
 

@@ -114,3 +114,16 @@ def test_a_keepers_export_can_take_the_best_frame_of_each_burst(session, tmp_pat
     assert sorted(zipfile.ZipFile(path).namelist()) == sorted([best, "IMG_0004.JPG"]) and written == 2
     _, everything = export_write(session=session, fmt="keepers-zip", out=tmp_path / "all.zip")
     assert everything == 4  # by default every keeper, alternates included: keeping them is your call
+
+
+def test_xmp_keywords_stack_a_burst_and_mark_its_best(session, tmp_path):
+    from review.exports import export_write
+
+    folder, _ = export_write(session=session, fmt="xmp", out=tmp_path / "xmp")
+    cards = {c.photo.original_filename: c for c in selectors.session_cards(session=session)}
+    best = next(n for n, c in cards.items() if c.is_burst_best)
+    for name in ("IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"):
+        sidecar = (folder / name.replace(".JPG", ".xmp")).read_text()
+        assert f"Eye Spy|burst|{best}" in sidecar
+        assert ("Eye Spy|best of burst" in sidecar) == (name == best)
+    assert "burst" not in (folder / "IMG_0004.xmp").read_text()  # a single frame: no stack keyword
