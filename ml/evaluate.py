@@ -261,27 +261,24 @@ def main(argv: list[str] | None = None) -> int:
 def _main_sharpness(args: argparse.Namespace) -> int:
     from ml.evaluate_sharpness import evaluate_sharpness, format_sharpness
 
-    try:
-        report = evaluate_sharpness(args.directory, model_path=args.model)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(format_sharpness(report))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return _report(lambda: evaluate_sharpness(args.directory, model_path=args.model), format_sharpness, args,
+                   ValueError)
 
 
 def _main_sessions(args: argparse.Namespace) -> int:
     from ml.evaluate_sessions import evaluate_sessions, format_sessions
 
+    return _report(lambda: evaluate_sessions(args.directory), format_sessions, args, (ValueError, OSError))
+
+
+def _report(run, fmt, args: argparse.Namespace, errors) -> int:
+    """Run one of the extra evaluations, print it, write --json; a bad folder is a readable error (exit 2)."""
     try:
-        report = evaluate_sessions(args.directory)
-    except (ValueError, OSError) as exc:
+        report = run()
+    except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(format_sessions(report))
+    print(fmt(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

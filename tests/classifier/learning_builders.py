@@ -61,3 +61,18 @@ def register_live(model: SmallModel, name: str = "small-v1") -> ModelVersion:
         version.keras_weights.save("eye_cnn.keras", File(fh), save=False)
     version.save()
     return model_version_promote(version=version)
+
+
+def two_sessions(owner):
+    """One session on the training side, one frozen for validation (the split is by session)."""
+    from learning.services.labelling import session_is_frozen
+    from tests.factories import make_session
+
+    train = frozen = None
+    while train is None or frozen is None:
+        s = make_session(owner)
+        if session_is_frozen(s.uuid):
+            frozen = frozen or s
+        else:
+            train = train or s
+    return train, frozen

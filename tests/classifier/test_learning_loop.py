@@ -13,12 +13,11 @@ from classifier import services as classifier_services
 from classifier.models import Correction, ModelVersion, TrainingExample, TrainingRun
 from classifier.services.processing import photo_process
 from learning import services as learning_services
-from learning.services.labelling import session_is_frozen
 from ml import datasets
 from review import services as review_services
 from sessions_app.models import Photo
-from tests.classifier.learning_builders import learning_settings, register_live, small_base_data, train_small_model
-from tests.factories import make_photo, make_session
+from tests.classifier.learning_builders import learning_settings, register_live, small_base_data, train_small_model, two_sessions
+from tests.factories import make_photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -50,17 +49,6 @@ def world(shared_data, tmp_path_factory):
     assert len(wrong) >= 8 and len(right) >= 40, (len(wrong), len(right))
     return {"data": data, "model": model, "right": right, "wrong": wrong}
 
-
-def _two_sessions(owner):
-    """One session on the training side, one frozen for validation (the split is by session)."""
-    train = frozen = None
-    while train is None or frozen is None:
-        s = make_session(owner)
-        if session_is_frozen(s.uuid):
-            frozen = frozen or s
-        else:
-            train = train or s
-    return train, frozen
 
 
 def _photos(session, items):
@@ -109,7 +97,7 @@ def live_v1(world, settings, alice, tmp_path):
 
 
 def test_corrections_that_contradict_the_model_make_the_next_version_better(world, live_v1, alice):
-    train_session, frozen_session = _two_sessions(alice)
+    train_session, frozen_session = two_sessions(alice)
     wrong = world["wrong"]
     taught = _photos(train_session, wrong[0::2])
     held_out = _photos(frozen_session, wrong[1::2])
@@ -145,7 +133,7 @@ def test_corrections_that_contradict_the_model_make_the_next_version_better(worl
 
 
 def test_label_flipped_corrections_are_refused_and_the_live_model_stays(world, live_v1, alice):
-    train_session, frozen_session = _two_sessions(alice)
+    train_session, frozen_session = two_sessions(alice)
     right = world["right"]
     flipped = _photos(train_session, right[0::2][:40])
     honest = _photos(frozen_session, right[1::2][:20])

@@ -18,12 +18,12 @@ from classifier import services as classifier_services
 from classifier.models import ModelVersion, TrainingRun
 from classifier.services.processing import photo_process
 from learning import services as learning_services
-from learning.services.labelling import session_is_frozen
 from review import selectors as review_selectors
 from review import services as review_services
 from sessions_app.models import Photo
 from tests.browser.photos import face_pictures
-from tests.factories import make_photo, make_session
+from tests.classifier.learning_builders import two_sessions
+from tests.factories import make_photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -50,16 +50,6 @@ def _photos(session, kind: str, indexes) -> list[Photo]:
         photos.append(photo)
     return photos
 
-
-def _two_sessions(owner):
-    train = frozen = None
-    while train is None or frozen is None:
-        s = make_session(owner)
-        if session_is_frozen(s.uuid):
-            frozen = frozen or s
-        else:
-            train = train or s
-    return train, frozen
 
 
 def _verdicts(photos) -> list[str | None]:
@@ -88,7 +78,7 @@ def own_install(settings, tmp_path):
 
 
 def test_corrections_retrain_gate_live_and_reanalysis_agree_without_research_data(own_install, alice):
-    train_session, frozen_session = _two_sessions(alice)
+    train_session, frozen_session = two_sessions(alice)
     taught = _photos(train_session, "open", range(0, FACES, 2))
     held_out = _photos(frozen_session, "open", range(1, FACES, 2))
     untouched_closed = _photos(train_session, "closed", range(0, 8)) + _photos(frozen_session, "closed", range(8, 12))
@@ -122,7 +112,7 @@ def test_corrections_retrain_gate_live_and_reanalysis_agree_without_research_dat
 
 
 def test_too_few_decisions_say_so_and_keep_the_live_model(own_install, alice):
-    session, _ = _two_sessions(alice)
+    session, _ = two_sessions(alice)
     photo = _photos(session, "open", [0])[0]
     review_services.correction_create(photo=photo, label="NOT_BLINKING", by=alice)
 
