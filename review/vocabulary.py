@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 WHOLE_PHOTO_KEYS = (("n", "no_face", "no face"), ("a", "keep", "keep anyway"), ("r", "reject", "reject"))
 _FACE_LEVELS = ("face", "eye")
 # Keys review.js gives other jobs (moving, selecting, the loupe, undo, jumping to a group): no check may take them.
-RESERVED_KEYS = frozenset("lgzcpxfu1234 ") | {key for key, _, _ in WHOLE_PHOTO_KEYS}
+RESERVED_KEYS = frozenset("lgzcpxfu1234 []") | {key for key, _, _ in WHOLE_PHOTO_KEYS}
 
 
 def key_table() -> dict[str, dict[str, Any]]:

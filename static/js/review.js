@@ -331,6 +331,10 @@
         else loupe().open(card);
         card.scrollIntoView({ block: "nearest", inline: "center" });
         break;
+      case "]":
+      case "[":
+        if (!card || !stepInBurst(card, key === "]" ? 1 : -1)) say("Not in a burst: ] and [ step through a burst's frames.");
+        break;
       case "g":
       case "G":
         if (!strip || !card) return;
@@ -463,6 +467,20 @@
   }
 
   // The loupe's buttons and swipes (loupe.js) act on the current photo like the keys do.
+  // ] / [: the next / previous frame of the current photo's burst, opening the burst if it is folded (with C in
+  // the loupe, the frames then show side by side with the pinned one).
+  function stepInBurst(card, step) {
+    const burst = card.dataset.burst;
+    if (!burst) return false;
+    const toggle = document.querySelector('[data-stack-toggle="' + burst + '"]');
+    if (toggle && toggle.getAttribute("aria-expanded") !== "true") toggle.click();
+    const frames = cards().filter((c) => c.dataset.burst === burst);
+    const next = frames[frames.indexOf(card) + step];
+    if (next) focusCard(next, { scroll: true });
+    else say(step > 0 ? "Last frame of this burst." : "First frame of this burst.");
+    return true;
+  }
+
   // Bursts: "show all" opens the frames folded under a burst's best one (and folds them again).
   review.addEventListener("click", (event) => {
     const toggle = event.target.closest("[data-stack-toggle]");

@@ -36,6 +36,16 @@ def test_a_burst_folds_under_its_best_frame_and_opens(page, phone, server_url):
     page.click("[data-stack-toggle]")
     assert len(_visible(page)) == 2
 
+    # ] steps through the burst's frames, opening it; [ goes back.
+    best = page.eval_on_selector(".photo-card.is-current .fname", "el => el.textContent")
+    assert best == shown[0]  # the first card by name is the burst's best frame
+    page.keyboard.press("]")
+    assert len(_visible(page)) == 4
+    second = page.eval_on_selector(".photo-card.is-current .fname", "el => el.textContent")
+    assert second != best and second != "IMG_0004.JPG"
+    page.keyboard.press("[")
+    assert page.eval_on_selector(".photo-card.is-current .fname", "el => el.textContent") == best
+
     log_in(phone, server_url, alice.email)
     open_review(phone, server_url, session, "?sort=name")
     assert len(_visible(phone)) == 2
