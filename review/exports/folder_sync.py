@@ -1,7 +1,7 @@
 """Sync to a folder: Eye Spy's XMP beside (or inside) the photographer's own copies of a session's originals.
 
-`xmp_sync` walks DIR (recursively), matches each judged photo's file(s) by name, ignoring case, and checks a
-match by size or capture time, so a same-named file from another card or body is never touched. A match gets
+`xmp_sync` walks DIR (recursively) and finds each judged photo's file(s) through `folder_match` (by name in any
+case, checked by size or capture time: a same-named file from another card or body is never touched). A match gets
 its sidecar written or merged (`xmp_packet.merge`: their keywords, captions and develop settings stay),
 or with `embed` the XMP merged into the file itself where it is a JPEG, TIFF or DNG (`xmp_embed`); RAWs and
 HEIC always get a sidecar. Both files of a RAW + JPEG pair are found. Every file written is replaced
@@ -11,22 +11,16 @@ atomically (written beside it, then renamed). Each file gets one line: what chan
 from __future__ import annotations
 
 import os
-import struct
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from django.utils import timezone
-from PIL import ExifTags, Image
-
-from ml.imaging import parse_exif_datetime
-from sessions_app.models import Photo, PhotoSession
+from sessions_app.models import PhotoSession
 
 from .. import selectors as review_selectors
 from ..selectors import PhotoCard
 from .embedded_zip import EMBEDDABLE_TYPES
-from .naming import companion_name, original_name
+from .folder_match import Missed, Original, match_folder
 from .options import ExportError, ExportOptions
 from .xmp import photo_fields, sidecar_name
 from .xmp_embed import read_embedded, sniff, write_embedded
@@ -44,66 +38,6 @@ class SyncLine:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.action}" + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass(frozen=True)
-class _Original:
-    """One of a photo's files as the session knows it."""
-
-    name: str
-    size: int
-    content_type: str
-    taken_at: datetime | None
-
-
-def _originals(photo: Photo) -> list[_Original]:
-    files = [_Original(original_name(photo), photo.bytes, photo.content_type, photo.taken_at)]
-    if photo.is_pair:
-        files.append(_Original(companion_name(photo), photo.companion_bytes, photo.companion_content_type,
-                               photo.taken_at))
-    return [f for f in files if f.name]
-
-
-def _index(folder: Path) -> dict[str, list[Path]]:
-    """Every file under `folder` by lower-cased name; sidecars and hidden files aside, links not followed."""
-    found: dict[str, list[Path]] = {}
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or name.lower().endswith(".xmp"):
-                continue
-            found.setdefault(name.lower(), []).append(Path(root) / name)
-    return found
-
-
-def _capture_time(path: Path) -> datetime | None:
-    """DateTimeOriginal as the file says it (JPEG, TIFF, DNG headers; no pixels decoded)."""
-    try:
-        with Image.open(path) as img:
-            exif = img.getexif()
-            sub = exif.get_ifd(ExifTags.IFD.Exif)
-            return parse_exif_datetime(sub.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime))
-    except (OSError, ValueError, SyntaxError, struct.error, KeyError, IndexError, TypeError,
-            Image.DecompressionBombError):
-        return None
-
-
-def _same_moment(theirs: datetime | None, ours: datetime | None) -> bool:
-    if theirs is None or ours is None:
-        return False
-    if timezone.is_naive(theirs):  # EXIF without an offset: the studio's local time, as the upload read it
-        ours = timezone.localtime(ours, timezone.get_default_timezone()).replace(tzinfo=None)
-    return theirs.replace(microsecond=0) == ours.replace(microsecond=0)
-
-
-def _matches(path: Path, original: _Original) -> bool:
-    """The same photo: same size (an untouched copy), or the same capture time (one an editor wrote into)."""
-    try:
-        if path.stat().st_size == original.size:
-            return True
-    except OSError:
-        return False
-    return _same_moment(_capture_time(path), original.taken_at)
 
 
 def _replace(path: Path, data_writer) -> None:
@@ -134,7 +68,7 @@ class _Sync:
     def say(self, path: Path | str, action: str, detail: str = "") -> None:
         self.lines.append(SyncLine(path if isinstance(path, str) else self.rel(path), action, detail))
 
-    def write(self, path: Path, original: _Original, fields: XmpFields) -> None:
+    def write(self, path: Path, original: Original, fields: XmpFields) -> None:
         target = path  # the file a failure is reported against: the photo, or its sidecar
         try:
             if self.embed and original.content_type in EMBEDDABLE_TYPES:
@@ -189,23 +123,14 @@ def xmp_sync(*, session: PhotoSession, folder: str | os.PathLike, embed: bool = 
     root = root.resolve()
     opts = ExportOptions.from_dict(options)
     sync = _Sync(root, opts, embed=embed, dry_run=dry_run)
-    index = _index(root)
     cards: list[PhotoCard] = [c for c in review_selectors.session_cards(session=session) if not c.unreadable]
-    for card in cards:
-        fields = photo_fields(card, opts)
-        for original in _originals(card.photo):
-            candidates = index.pop(original.name.lower(), [])
-            if not candidates:
-                sync.say(original.name, SKIPPED, f"not found under {root.name or root}")
-            for path in candidates:
-                if path.is_symlink():
-                    sync.say(path, SKIPPED, "a link")
-                elif _matches(path, original):
-                    sync.write(path, original, fields)
-                else:
-                    sync.say(path, SKIPPED, "same name as a photo in the session, but neither size nor capture "
-                                            "time match")
-    for paths in index.values():
-        for path in paths:
-            sync.say(path, SKIPPED, "no photo of this name in the session")
+    fields: dict[int, XmpFields] = {}
+    for match in match_folder(root, cards):
+        if isinstance(match, Missed):
+            sync.say(match.path, SKIPPED, match.reason)
+            continue
+        photo_id = match.card.photo.pk
+        if photo_id not in fields:
+            fields[photo_id] = photo_fields(match.card, opts)
+        sync.write(match.path, match.original, fields[photo_id])
     return sync.lines

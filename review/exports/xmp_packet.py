@@ -293,3 +293,29 @@ def read_fields(data: bytes) -> dict[str, object]:
     return {"rating": packet.simple(_q(XMP, "Rating")), "label": packet.simple(_q(XMP, "Label")),
             "hierarchical": packet.bag(_q(LR, "hierarchicalSubject")), "subject": packet.bag(_q(DC, "subject")),
             "description": packet.description()}
+
+
+@dataclass(frozen=True)
+class TheirMarks:
+    """The rating and colour label a person (or their editor) set; None / "" where there is none of theirs."""
+
+    rating: int | None
+    label: str
+
+
+def their_marks(data: bytes) -> TheirMarks:
+    """xmp:Rating and xmp:Label unless they are what Eye Spy last wrote (remembered as eyespy:Rating /
+    eyespy:Label): a value equal to ours is our verdict echoed back, not the photographer's decision.
+    Raises XmpError for a packet we won't read or a rating that isn't a number."""
+    packet = _Packet(_parse(data)[0])
+    marks: list[str] = []
+    for tag, record in ((_q(XMP, "Rating"), _q(EYESPY, "Rating")), (_q(XMP, "Label"), _q(EYESPY, "Label"))):
+        current = (packet.simple(tag) or "").strip()
+        marks.append("" if current == (packet.simple(record) or "").strip() else current)
+    rating, label = marks
+    if not rating:
+        return TheirMarks(None, label)
+    try:
+        return TheirMarks(int(float(rating)), label)  # XMP allows a real ("3.0"); stars are whole
+    except (ValueError, OverflowError):
+        raise XmpError(f"its xmp:Rating {rating!r} is not a number") from None

@@ -153,6 +153,29 @@ def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | N
     return created
 
 
+@transaction.atomic
+def whole_photo_decisions_create(
+    *, decisions: Sequence[tuple[Photo, str]], by: User | None,
+) -> tuple[list[Correction], dict[int, str]]:
+    """Record many whole-photo decisions (keep / reject / no_face, each photo its own) as one undo step, e.g.
+    the ratings read back from an editor. Returns (rows created, {photo id: why it was skipped}) — a photo
+    still processing or unreadable is skipped, not fatal."""
+    checked = [(photo, decision_of(flag="", value=value)) for photo, value in decisions]
+    batch = uuid.uuid4()  # the session's undo takes the whole set back at once
+    created: list[Correction] = []
+    skipped: dict[int, str] = {}
+    for photo, decision in sorted(checked, key=lambda pair: pair[0].pk):  # one lock order, like bulk changes
+        locked = _lock(photo)
+        try:
+            card = _correctable_card(locked)
+        except CorrectionError as exc:
+            skipped[photo.pk] = exc.reason
+            continue
+        created.append(_create(photo=locked, card=card, decision=decision, by=by, face_index=None, batch=batch))
+    logger.info("%d whole-photo decision(s) recorded as batch %s, %d skipped", len(created), batch, len(skipped))
+    return created, skipped
+
+
 def _take_back(*, photo: Photo, target: Correction, by: User | None, batch: uuid.UUID | None) -> Correction:
     """Append the row that takes `target` back; its label is what the target shows once `target` is gone
     (an older correction, or the machine's verdict). Expects `photo` locked, inside a transaction."""
