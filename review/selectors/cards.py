@@ -417,6 +417,20 @@ class PhotoCard:
         return self.outcome is not None and self.outcome.kind not in (outcome.REJECT, outcome.UNREADABLE)
 
     @property
+    def verdict_reason(self) -> str:
+        """The sentence behind `verdict` (the CSV's `reason`): the photographer's word when a whole-photo
+        decision set it ("your call: keep anyway (the model read left eye closed (0.95))"), else `reason`,
+        which already says a face decision. `reason` itself stays the machine's there: the card shows the
+        decision in its badge and the eyes' reading beside it."""
+        fix = self.correction
+        if fix is None or fix.face_index is not None:
+            return self.reason
+        flag, value = fix.decision
+        words = WHOLE_PHOTO_WORDS.get(value, value) if not flag else VERDICT_LABELS.get(self.verdict or "", value).lower()
+        call = f"your call: {words}"
+        return f"{call} (the model read {self.machine_reason})" if self.machine_reason else call
+
+    @property
     def reasons(self) -> tuple[str, ...]:
         """Every reason in force, the photographer's decision first (the CSV's `reasons`)."""
         return self.outcome.reasons if self.outcome is not None else (self.reason,)
