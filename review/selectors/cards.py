@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from classifier import selectors as classifier_selectors
+from classifier import services as classifier_services
 from classifier.models import Correction, Verdict
 from classifier.selectors import EYES
 from sessions_app.models import Photo
@@ -357,6 +358,19 @@ class PhotoCard:
         found blinking or decided (ranked like the card)."""
         return [f for f in self.faces_ranked
                 if f.is_subject or f.corrected or f.machine_label == Verdict.BLINKING]
+
+    def zoom_eyes(self, face: FaceCard) -> str:
+        """Where `face`'s eyes are in its 100 % crop, "u,v;u,v" (fractions), the eye to show first first: the
+        most closed one, which is what a photographer zooms in to check. '' when unknown (the crop's middle)."""
+        photo = self.photo
+        aspect = photo.width / photo.height if photo.width and photo.height else 1.5
+        stored = {"box": face.box, "eyes": [{"box": e.box} for e in face.eyes if e.box]}
+        ranked = [e for e in face.eyes if e.box]
+        points = classifier_services.eye_points(stored, aspect=aspect)
+        if len(points) != len(ranked):
+            return ""
+        order = sorted(range(len(points)), key=lambda i: -ranked[i].p_closed)
+        return ";".join(f"{points[i][0]:.3f},{points[i][1]:.3f}" for i in order)
 
     @property
     def loupe_background(self) -> int:
