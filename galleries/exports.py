@@ -67,13 +67,21 @@ def pick_options(gallery: Gallery, *, naming: str = NAMING_BASENAME) -> ExportOp
     return ExportOptions(rating_keeper=gallery.pick_rating, label_keeper=gallery.pick_label, xmp_naming=naming)
 
 
+def pick_description(pick: CombinedPick) -> str:
+    """The guests' notes on one photo (often retouch wishes) for dc:description, so they reach the editor
+    beside the photo instead of only in the CSV; '' without notes."""
+    notes = "; ".join(f"{s.name}: {' '.join(text.split())}" for s, text in pick.comments)
+    return f"client notes: {notes}" if notes else ""
+
+
 def write_picks_xmp_zip(picks: Sequence[CombinedPick], dest: BinaryIO, *, options: ExportOptions) -> int:
-    """One sidecar per picked original (label and rating of a keeper in `options`); others get none."""
+    """One sidecar per picked original (label and rating of a keeper in `options`, the guests' notes in
+    dc:description); others get none."""
     names = UniqueNames()
     now = datetime.now(UTC)
     with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for pick in picks:
             name = names.claim(sidecar_name(safe_filename(pick.item.photo), naming=options.xmp_naming))
             zf.writestr(name, sidecar_bytes(rating=options.rating_keeper, label=options.label_keeper,
-                                            metadata_date=now))
+                                            metadata_date=now, description=pick_description(pick)))
     return len(picks)

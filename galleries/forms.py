@@ -62,16 +62,26 @@ class GalleryOptionsForm(forms.Form):
 
 
 class GalleryCreateForm(GalleryOptionsForm):
+    """A new gallery: the options, plus which of the session's photos it shows."""
+
     source = forms.ChoiceField(choices=list(SOURCES.items()), initial="keepers", widget=forms.RadioSelect,
                                label="Photos")
     photos = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, choices=[])
 
     field_order = ("source", "photos", "title")
+    NEW_PASSWORD_HELP = "Optional: guests type it to enter the gallery."
+
+    @classmethod
+    def initial_for_session(cls, session) -> dict:
+        """The session's title, and its client's email when the session has a client with one."""
+        client = session.client
+        return {"title": session.title, "client_email": client.email if client else ""}
 
     def __init__(self, *args, photo_choices: list[tuple[str, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["photos"].choices = list(photo_choices)
         self.fields.pop("remove_password")
+        self.fields["password"].help_text = self.NEW_PASSWORD_HELP  # a new gallery has no current one to keep
 
     def clean(self):
         data = super().clean()

@@ -3,7 +3,7 @@
 Other apps import from here only (`from classifier import services`). Each submodule holds one
 concern; this module re-exports the public functions. Keep additions additive.
 """
-from .eye_zoom import ZoomState, ZoomUnavailable, eye_zoom_make, eye_zoom_request
+from .eye_zoom import ZoomState, ZoomUnavailable, eye_points, eye_zoom_make, eye_zoom_request
 from .intake import photo_upload, photos_import_paths, photos_requeue_failed
 from .model_versions import (
     file_sha256,
@@ -32,6 +32,7 @@ __all__ = [
     "session_reanalyse",
     "ZoomState",
     "ZoomUnavailable",
+    "eye_points",
     "eye_zoom_make",
     "eye_zoom_request",
     "SweepReport",

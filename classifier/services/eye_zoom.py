@@ -73,6 +73,16 @@ def _eye_boxes(face: dict) -> tuple[float, float, float, float] | None:
     return None
 
 
+def _trusted_eye_boxes(face: dict) -> tuple[float, float, float, float] | None:
+    """Both eyes' joint box, unless it sits in the lower part of the face box (landmarks thrown off by a soft face)."""
+    face_box, eyes = _face_box(face), _eye_boxes(face)
+    if eyes is not None and face_box is not None:
+        top, bottom = face_box[1], face_box[3]
+        if bottom > top and ((eyes[1] + eyes[3]) / 2 - top) / (bottom - top) > EYES_BELOW:
+            return None
+    return eyes
+
+
 def _guess_from_face(box, aspect: float) -> tuple[float, float, float, float]:
     """Where the eyes are from the face box alone. A box much wider than tall (in pixels) is a tight box
     on the lower face of a soft, low-quality face: the eyes are at or above its top edge, not inside it."""
@@ -92,12 +102,7 @@ def eyes_region(face: dict, *, aspect: float = 1.5) -> tuple[float, float, float
     decides instead, so the close-up shows eyes, not a nose and mouth.
     """
     face_box = _face_box(face)
-    eyes = _eye_boxes(face)
-    if eyes is not None and face_box is not None:
-        top, bottom = face_box[1], face_box[3]
-        centre = (eyes[1] + eyes[3]) / 2
-        if bottom > top and (centre - top) / (bottom - top) > EYES_BELOW:
-            eyes = None
+    eyes = _trusted_eye_boxes(face)
     pad_x, pad_y = PAD_X, PAD_Y
     if eyes is None:
         if face_box is None:
@@ -114,6 +119,24 @@ def eyes_region(face: dict, *, aspect: float = 1.5) -> tuple[float, float, float
         centre = (y0 + y1) / 2
         y0, y1 = centre - want / 2, centre + want / 2
     return max(0.0, x0), max(0.0, y0), min(1.0, x1), min(1.0, y1)
+
+
+def eye_points(face: dict, *, aspect: float = 1.5) -> list[tuple[float, float]]:
+    """Each eye's centre as fractions of the crop `eyes_region` cuts (0-1 across and down), so the 100 % view
+    can scroll to the eyes themselves: the crop's middle is not where they are when the padding was cut off
+    at the frame's edge, and at 100 % the gap between two eyes can be wider than the box (the middle is
+    then a nose bridge and cheeks). [] when the eye boxes aren't trusted (the crop is a guess from the face)."""
+    x0, y0, x1, y1 = eyes_region(face, aspect=aspect)
+    if _trusted_eye_boxes(face) is None or x1 <= x0 or y1 <= y0:
+        return []
+    points = []
+    for eye in face.get("eyes") or []:
+        box = eye.get("box") if isinstance(eye, dict) else None
+        if isinstance(box, dict):
+            u = ((float(box["x0"]) + float(box["x1"])) / 2 - x0) / (x1 - x0)
+            v = ((float(box["y0"]) + float(box["y1"])) / 2 - y0) / (y1 - y0)
+            points.append((min(1.0, max(0.0, u)), min(1.0, max(0.0, v))))
+    return points
 
 
 def crop_upright(image: Image.Image, region: tuple[float, float, float, float]) -> Image.Image:

@@ -42,7 +42,7 @@ def gallery_create(request: HttpRequest, session_uuid) -> HttpResponse:
     session = session_selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     sources = selectors.session_gallery_sources(session=session)
     candidates = sources.all
-    form = GalleryCreateForm(request.POST or None, initial={"title": session.title},
+    form = GalleryCreateForm(request.POST or None, initial=GalleryCreateForm.initial_for_session(session),
                              photo_choices=[(str(p.uuid), p.original_filename) for p in candidates])
     if request.method == "POST" and form.is_valid():
         source, wanted = form.cleaned_data["source"], set(form.cleaned_data["photos"])

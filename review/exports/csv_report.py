@@ -5,8 +5,11 @@ Columns worth a word (the exports page says the same):
 * ``confidence``: the model's confidence in ``verdict`` (0.5-1). Empty when the photographer decided the
   photo (``corrected_by`` says who): a person's decision has no model confidence, and the model's number
   would describe ``machine_verdict``, not ``verdict``.
-* ``left_eye_openness`` / ``right_eye_openness``: openness of the main face's eye, 0-1, 1 = wide open
-  (= 1 - P(closed)); empty when the eye isn't visible.
+* ``left_eye_openness`` / ``right_eye_openness``: openness of the main face's eye, 0-1, 1 = wide open, as
+  judged (ml.openness: P(closed) fused with the lid aperture, so not 1 - P(closed): "closed 100%" may read
+  0.16); empty when the eye isn't visible.
+* ``reason``: the sentence behind ``verdict``: the model's, or the photographer's call when they decided
+  the photo ("your call: keep anyway (the model read ...)").
 * ``all_eyes``: every face's eyes as on the review cards, e.g. "left closed 71%" (P(closed), the number
   in ``reason``), "right partly closed (35% open)" or "right open 96%" (openness).
 * ``check``: "yes" while the photo is in the review's "check these" group (the model is unsure and
@@ -113,7 +116,7 @@ def card_row(card: PhotoCard) -> list[str]:
         right.state if right else "",
         _openness(right),
         _cell(_eyes_summary(card)),
-        _cell(card.reason),
+        _cell(card.verdict_reason),
         timezone.localtime(card.photo.taken_at).isoformat(timespec="seconds") if card.photo.taken_at else "",
         "yes" if card.to_check else "no",
         _cell("; ".join(card.check_reasons) if card.to_check else ""),

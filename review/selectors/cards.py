@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from classifier import selectors as classifier_selectors
+from classifier import services as classifier_services
 from classifier.models import Correction, Verdict
 from classifier.selectors import EYES
 from sessions_app.models import Photo
@@ -358,6 +359,19 @@ class PhotoCard:
         return [f for f in self.faces_ranked
                 if f.is_subject or f.corrected or f.machine_label == Verdict.BLINKING]
 
+    def zoom_eyes(self, face: FaceCard) -> str:
+        """Where `face`'s eyes are in its 100 % crop, "u,v;u,v" (fractions), the eye to show first first: the
+        most closed one, which is what a photographer zooms in to check. '' when unknown (the crop's middle)."""
+        photo = self.photo
+        aspect = photo.width / photo.height if photo.width and photo.height else 1.5
+        stored = {"box": face.box, "eyes": [{"box": e.box} for e in face.eyes if e.box]}
+        ranked = [e for e in face.eyes if e.box]
+        points = classifier_services.eye_points(stored, aspect=aspect)
+        if len(points) != len(ranked):
+            return ""
+        order = sorted(range(len(points)), key=lambda i: -ranked[i].p_closed)
+        return ";".join(f"{points[i][0]:.3f},{points[i][1]:.3f}" for i in order)
+
     @property
     def loupe_background(self) -> int:
         return len(self.faces) - len(self.loupe_faces)
@@ -415,6 +429,20 @@ class PhotoCard:
     def is_keeper(self) -> bool:
         """Exported as a keeper: judged and not rejected by any check (a face-less detail shot is a keeper too)."""
         return self.outcome is not None and self.outcome.kind not in (outcome.REJECT, outcome.UNREADABLE)
+
+    @property
+    def verdict_reason(self) -> str:
+        """The sentence behind `verdict` (the CSV's `reason`): the photographer's word when a whole-photo
+        decision set it ("your call: keep anyway (the model read left eye closed (0.95))"), else `reason`,
+        which already says a face decision. `reason` itself stays the machine's there: the card shows the
+        decision in its badge and the eyes' reading beside it."""
+        fix = self.correction
+        if fix is None or fix.face_index is not None:
+            return self.reason
+        flag, value = fix.decision
+        words = WHOLE_PHOTO_WORDS.get(value, value) if not flag else VERDICT_LABELS.get(self.verdict or "", value).lower()
+        call = f"your call: {words}"
+        return f"{call} (the model read {self.machine_reason})" if self.machine_reason else call
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -37,3 +37,9 @@ def face_box(face) -> dict | None:
     except (AttributeError, TypeError, KeyError, ValueError):
         return None
     return {"x": f"{100 * x0:.2f}", "y": f"{100 * y0:.2f}", "w": f"{100 * (x1 - x0):.2f}", "h": f"{100 * (y1 - y0):.2f}"}
+
+
+@register.filter
+def zoom_eyes(card, face) -> str:
+    """`{{ card|zoom_eyes:face }}`: the face's eye centres in its 100 % crop (PhotoCard.zoom_eyes)."""
+    return card.zoom_eyes(face)

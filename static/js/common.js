@@ -19,16 +19,29 @@ window.EyeSpy = (function () {
     return tag === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type);
   }
 
-  // A 100% crop is shown at its real pixel size in a scrolling box: start with the middle of the eyes in view.
+  // A 100% crop is shown at its real pixel size in a scrolling box: start on the eyes. The crop's middle
+  // is not enough: a crop cut off at the frame's edge has its eyes off-centre, and at 100% two eyes can be
+  // further apart than the box is wide (the middle is then cheek and nose). data-eyes lists the eye centres
+  // as fractions of the crop, the one to check first first: both in view when they fit, else that one.
+  function centreOnEyes(img) {
+    const box = img.parentElement; // the scrolling box
+    const eyes = (img.dataset.eyes || "").split(";").filter(Boolean).map((p) => p.split(",").map(Number));
+    let u = 0.5, v = 0.5;
+    if (eyes.length) {
+      const us = eyes.map((e) => e[0]), vs = eyes.map((e) => e[1]);
+      const span = (Math.max(...us) - Math.min(...us)) * img.offsetWidth;
+      const both = span <= box.clientWidth * 0.8;
+      u = both ? (Math.max(...us) + Math.min(...us)) / 2 : eyes[0][0];
+      v = both ? vs.reduce((a, b) => a + b, 0) / vs.length : eyes[0][1];
+    }
+    box.scrollLeft = Math.max(0, u * img.offsetWidth - box.clientWidth / 2);
+    box.scrollTop = Math.max(0, v * img.offsetHeight - box.clientHeight / 2);
+  }
+
   function centreZooms(root) {
     root.querySelectorAll(".lb-zoom-box img, .loupe-zoom.is-100 img").forEach((img) => {
-      const centre = () => {
-        const box = img.parentElement; // the scrolling box
-        box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
-        box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
-      };
-      if (img.complete && img.naturalWidth) centre();
-      else img.addEventListener("load", centre, { once: true });
+      if (img.complete && img.naturalWidth) centreOnEyes(img);
+      else img.addEventListener("load", () => centreOnEyes(img), { once: true });
     });
   }
 
@@ -38,5 +51,5 @@ window.EyeSpy = (function () {
     if (event.persisted) window.location.reload();
   });
 
-  return { csrfToken, typing, centreZooms };
+  return { csrfToken, typing, centreZooms, centreOnEyes };
 })();

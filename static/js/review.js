@@ -163,6 +163,12 @@
     if (!fresh.classList || !fresh.classList.contains("photo-card")) return;
     markMoved(fresh);
     if (loupe()) loupe().refresh(fresh.dataset.photo);
+    if (undoing) {
+      // The undone photo (the first one a bulk undo puts back) becomes the current card, as it was when
+      // decided, so the next key acts on it again.
+      undoing = false;
+      focusCard(fresh, { scroll: true });
+    }
     if (fresh.dataset.photo !== currentId) return;
     fresh.classList.add("is-current");
     if (faceFocus !== null) {
@@ -176,9 +182,17 @@
     if (document.activeElement === document.body || !document.activeElement) fresh.focus({ preventScroll: true });
   }
 
+  // An undo's answer is being swapped in (the queue may still hold answers to changes sent before it, so
+  // it is told by its URL, not by the key press): the focus goes to the card it puts back.
+  let undoing = false;
+  review.addEventListener("htmx:beforeOnLoad", (event) => {
+    if (event.detail.elt !== review) return;
+    undoing = !!event.detail.requestConfig && event.detail.requestConfig.path === undoUrl;
+  });
   // The queue's requests are counted from the moment they are queued until htmx has answered them.
   review.addEventListener("htmx:afterRequest", (event) => {
     if (event.detail.elt !== review) return;
+    undoing = false; // answered without a card (nothing left to undo): the next change's card keeps its focus
     setBusy(-1);
     updateBulkCount();
   });

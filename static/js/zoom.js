@@ -24,12 +24,8 @@
           // Finish with the answer's body (a tiny placeholder, or the crop the <img> fetches itself).
           if (response.body) response.body.cancel().catch(() => {});
           if (ready(response)) {
-            // Shown at its own pixel size in a scrolling box: start with the middle of the eyes in view.
-            img.addEventListener("load", () => {
-              const box = img.parentElement;
-              box.scrollLeft = Math.max(0, (img.offsetWidth - box.clientWidth) / 2);
-              box.scrollTop = Math.max(0, (img.offsetHeight - box.clientHeight) / 2);
-            }, { once: true });
+            // Shown at its own pixel size in a scrolling box: start on the eyes (common.js).
+            img.addEventListener("load", () => window.EyeSpy.centreOnEyes(img), { once: true });
             img.src = url + (url.includes("?") ? "&" : "?") + "ready=1";
             img.closest("figure")?.classList.remove("zoom-pending");
           } else if (response.status === 202 && ++tries < GIVE_UP_AFTER) {

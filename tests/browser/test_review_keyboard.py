@@ -38,6 +38,11 @@ def _current(page) -> str:
     return page.eval_on_selector(".photo-card.is-current .fname", "el => el.textContent")
 
 
+def _focused(page) -> str:
+    """The file name of the card that has the keyboard focus ('' when no card has it)."""
+    return page.evaluate("() => document.activeElement.closest('.photo-card')?.querySelector('.fname').textContent || ''")
+
+
 def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     alice = make_user("alice@example.com")
     session = make_session(alice, title="Keyboard shoot")
@@ -67,8 +72,14 @@ def test_keyboard_review_corrects_photos_without_reloading(page, server_url):
     keyboard.press("ArrowRight")
     assert _current(page) == "IMG_0008.JPG"
     keyboard.press("b")  # IMG_0008 blinking...
-    keyboard.press("u")  # ...no, undo that
-    keyboard.press("Control+z")  # and undo the bulk change too
+    keyboard.press("u")  # ...no, undo that: the focus goes back to the undone photo
+    idle(page)
+    assert _current(page) == "IMG_0008.JPG" == _focused(page)
+    keyboard.press("Control+z")  # and undo the bulk change too: its first photo takes the focus
+    idle(page)
+    assert _current(page) == "IMG_0006.JPG" == _focused(page)
+    for _ in range(3):
+        keyboard.press("ArrowRight")
     assert _current(page) == "IMG_0009.JPG"
     keyboard.press("b")  # IMG_0009
     keyboard.press("b")  # IMG_0010

@@ -173,7 +173,9 @@ def test_csv_report_rows(alice, alice_session, shoot, tmp_path):
     assert (kept["verdict"], kept["machine_verdict"], kept["corrected_by"]) == ("NOT_BLINKING", "BLINKING", alice.email)
     assert (kept["left_eye"], kept["left_eye_openness"], kept["right_eye"]) == ("closed", "0.05", "closed")
     # Corrected: the verdict is the photographer's, so no model confidence (corrected_by says who decided).
-    assert kept["confidence"] == "" and kept["reason"].startswith("main face:")
+    assert kept["confidence"] == ""
+    # The reason says the photographer's decision first; the model's sentence only as what it read.
+    assert kept["reason"].startswith("your call: not blinking (the model read main face:")
     assert "face 1: right closed 90%, left closed 95%" == kept["all_eyes"]  # P(closed), as in the reason
     untouched = by_name["IMG_0001.JPG"]
     assert untouched["corrected_by"] == "" and untouched["confidence"] != ""
@@ -183,6 +185,16 @@ def test_csv_report_rows(alice, alice_session, shoot, tmp_path):
     assert by_name["IMG_0006.JPG"]["verdict"] == "UNREADABLE" and by_name["IMG_0006.JPG"]["reason"] == "file is truncated"
     assert by_name["IMG_0005.JPG"]["verdict"] == "NO_FACE" and by_name["IMG_0005.JPG"]["faces"] == "0"
     assert "'=HYPERLINK(1).jpg" in by_name  # a spreadsheet won't run it
+    assert by_name["IMG_0001.JPG"]["reason"] == "1 face, all eyes open"  # undecided: the model's own sentence
+
+
+def test_csv_reason_of_a_whole_photo_decision_is_the_photographers(alice, alice_session, shoot, tmp_path):
+    correction_create(photo=shoot["blink"], flag="", value="keep", by=alice)
+    path, _ = export_write(session=alice_session, fmt="csv", out=tmp_path / "r.csv")
+    row = next(r for r in csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines())
+               if r["file_name"] == "IMG_0002.JPG")
+    assert row["reason"].startswith("your call: keep anyway (the model read main face:")
+    assert row["reasons"] == "your call: keep anyway" and row["outcome"] == "keeper"
 
 
 def test_lightroom_filters(alice_session, shoot):
@@ -536,3 +548,20 @@ def test_storage_asking_to_slow_down_retries_an_export_task_too(alice, alice_ses
 
     export.refresh_from_db()
     assert export.status == Export.Status.DONE and len(calls) == 2
+
+
+def test_csv_openness_is_the_judged_openness_as_the_readme_says(alice_session, tmp_path):
+    from pathlib import Path
+
+    from ml.openness import openness
+    from tests.review_builders import face
+
+    shut = face(1.0, 0.02)
+    shut["eyes"][1]["openness"] = openness(1.0, lid_ratio=0.2)  # a shut eye whose lids still show a slit
+    make_judged_photo(alice_session, faces=[shut], name="SHUT.JPG")
+    path, _ = export_write(session=alice_session, fmt="csv", out=tmp_path / "r.csv")
+    (row,) = csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines())
+    assert "left closed 100%" in row["all_eyes"]  # P(closed) on the card and in all_eyes
+    assert row["left_eye_openness"] == f"{openness(1.0, lid_ratio=0.2):.2f}" != "0.00"  # not 1 - P(closed)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "1 = wide open, = 1 − P(closed)" not in readme and "so not 1 − P(closed)" in readme

@@ -85,3 +85,22 @@ def test_xmp_sidecars_carry_the_pick_label_and_rating_and_exiftool_reads_them(we
     assert tags["Label"] == "Purple" and tags["Rating"] == 4
     full = web.get(f"/galleries/{gallery.uuid}/export/xmp/?naming=full")
     assert "KEEP_00.JPG.xmp" in zipfile.ZipFile(io.BytesIO(full.content)).namelist()
+
+
+def _dc_description(data: bytes) -> str:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(data.split(b"?>", 1)[1].rsplit(b"<?xpacket", 1)[0])
+    lines = root.findall(".//{http://purl.org/dc/elements/1.1/}description//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")
+    return "\n".join(li.text or "" for li in lines)
+
+
+def test_the_guests_retouch_note_travels_in_the_picks_xmp(web, chosen):
+    gallery, jane, _tom = chosen
+    item = gallery.items.order_by("position")[0]
+    selection_comment(selection=jane, item=item, text="please soften\nthe scar")
+    resp = web.get(f"/galleries/{gallery.uuid}/export/xmp/")
+    with zipfile.ZipFile(io.BytesIO(resp.content)) as zf:
+        assert _dc_description(zf.read("KEEP_00.xmp")) == "Eye Spy: client notes: Jane: please soften the scar"
+        assert _dc_description(zf.read("KEEP_02.xmp")) == "Eye Spy: client notes: Jane: black and white?"
+        assert _dc_description(zf.read("=cmd_calc.xmp")) == ""  # picked without a note: no line
