@@ -36,7 +36,11 @@ def stored_details(details: Mapping[str, Any] | None) -> dict[str, Mapping[str, 
         EYES: {"schema": details.get("schema", 1), "faces": faces if isinstance(faces, list) else []}}
     checks = details.get("checks")
     if isinstance(checks, Mapping):
-        out.update({str(k): v for k, v in checks.items() if isinstance(v, Mapping) and k != EYES})
+        # In the registry's order (PostgreSQL's jsonb keeps no key order); checks no longer registered last.
+        order = {d.key: i for i, d in enumerate(detectors.detectors())}
+        found = sorted(((str(k), v) for k, v in checks.items() if isinstance(v, Mapping) and k != EYES),
+                       key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        out.update(found)
     return out
 
 
