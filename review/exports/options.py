@@ -42,6 +42,9 @@ class ExportOptions:
     # Per check: the XMP keyword for its flag in force (check key -> keyword; "" = none); checks not named
     # here use their own words (ml.detectors.Words.keyword, e.g. "Eye Spy|blink").
     flag_keywords: tuple[tuple[str, str], ...] = ()
+    # Per check: the colour label of the photos it rejects (check key -> label; "" = none), so an editor can
+    # tell a soft reject from a blink; checks not named here give their rejects `label_blinking`.
+    flag_labels: tuple[tuple[str, str], ...] = ()
     # Merging into a file or sidecar that already has a rating or colour label the photographer set (anything
     # other than what Eye Spy last wrote there): keep theirs. Our keywords and description still go in.
     keep_their_rating: bool = False
@@ -64,9 +67,18 @@ class ExportOptions:
             raise ExportError(f"photos still to check: one of {', '.join(CHECK_PHOTOS)}")
         if self.xmp_naming not in NAMINGS:
             raise ExportError(f"sidecar naming must be one of: {', '.join(NAMINGS)}")
+        for key, label in self.flag_labels:
+            if not key or (label != "" and label not in COLOUR_LABELS):
+                raise ExportError(f"a check's label is KEY=LABEL with one of {', '.join(COLOUR_LABELS)} or none "
+                                  f"(got {key}={label})")
         for key, keyword in self.flag_keywords:
             if not key or "\n" in keyword or len(keyword) > 200:
                 raise ExportError(f"a check's keyword is KEY=TEXT on one line (got {key}={keyword!r})")
+
+    def reject_label_for(self, keys: tuple[str, ...]) -> str:
+        """The label of a reject: the first rejecting check with a label of its own here, else label_blinking."""
+        chosen = dict(self.flag_labels)
+        return next((chosen[k] for k in keys if k in chosen), self.label_blinking)
 
     def keyword_for(self, key: str, default: str) -> str:
         """The XMP keyword for check `key`'s flag: this export's choice, else the check's own."""
@@ -91,6 +103,18 @@ class ExportOptions:
         for name in ("keep_their_rating", "best_of_bursts"):
             if data.get(name) not in (None, ""):
                 kwargs[name] = str(data[name]).strip().lower() in ("1", "true", "on", "yes")
+        labels = data.get("flag_labels") or ()
+        if isinstance(labels, dict):
+            labels = labels.items()
+        try:
+            pairs = [(str(k).strip(), str(v).strip()) for k, v in
+                     (item.split("=", 1) if isinstance(item, str) else item for item in labels)]
+        except ValueError:
+            raise ExportError("a check's label is KEY=LABEL, e.g. focus=Yellow") from None
+        # "yellow" means Yellow, "none" no label, as for the other labels.
+        kwargs["flag_labels"] = tuple(
+            (k, next((c for c in COLOUR_LABELS if c.casefold() == v.casefold()), "" if v.casefold() == "none" else v))
+            for k, v in pairs)
         keywords = data.get("flag_keywords") or ()
         if isinstance(keywords, dict):
             keywords = keywords.items()
@@ -111,4 +135,5 @@ class ExportOptions:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["flag_keywords"] = [f"{k}={v}" for k, v in self.flag_keywords]  # JSON on Export.options
+        data["flag_labels"] = [f"{k}={v or 'none'}" for k, v in self.flag_labels]
         return data

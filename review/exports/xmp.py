@@ -44,8 +44,9 @@ def sidecar_values(card: PhotoCard, options: ExportOptions) -> tuple[int, str]:
     if card.to_check and options.check_photos != CHECK_APART:
         keeper = options.check_photos == CHECK_AS_KEEPERS
         return (options.rating_keeper, options.label_keeper) if keeper else (options.rating_blinking, options.label_blinking)
+    rejected_by = card.outcome.rejected_by if card.outcome is not None else ()
     rating, label = ((options.rating_keeper, options.label_keeper) if card.is_keeper
-                     else (options.rating_blinking, options.label_blinking))
+                     else (options.rating_blinking, options.reject_label_for(rejected_by)))
     return rating, (options.label_check or label) if card.to_check else label
 
 

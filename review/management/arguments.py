@@ -10,7 +10,7 @@ from review.exports import NAMINGS
 from sessions_app.models import PhotoSession
 
 XMP_OPTION_NAMES = ("rating_keeper", "rating_blinking", "label_keeper", "label_blinking", "label_check",
-                    "xmp_naming", "flag_keywords", "keep_their_rating")
+                    "xmp_naming", "flag_keywords", "flag_labels", "keep_their_rating")
 
 
 def find_session(raw: str) -> PhotoSession:
@@ -37,6 +37,9 @@ def add_xmp_arguments(parser: CommandParser) -> None:
     parser.add_argument("--flag-keyword", action="append", default=[], metavar="KEY=TEXT", dest="flag_keywords",
                         help="the XMP keyword for a check's flag (repeatable; KEY as `python -m ml.detectors` "
                              "lists; TEXT 'none' for no keyword; default: the check's own, e.g. Eye Spy|blink)")
+    parser.add_argument("--flag-label", action="append", default=[], metavar="KEY=LABEL", dest="flag_labels",
+                        help="the colour label of the photos one check rejects (repeatable; e.g. focus=Yellow; "
+                             "default: --label-reject for every check)")
     parser.add_argument("--label-check", default="Purple",
                         help="xmp:Label for photos still to check (their rating follows the verdict): Red, "
                              "Yellow, Green, Blue, Purple or none for the verdict's own label (default Purple)")

@@ -153,3 +153,16 @@ def test_the_review_filters_by_the_check(shoot):
     pano = session.photos.get(original_filename="PANO.JPG")
     card = html[html.index(f'id="card-{pano.uuid}"'):]
     assert 'data-flags="wide"' in card[:card.index(">")]
+
+
+def test_xmp_can_give_each_checks_rejects_their_own_colour(shoot, tmp_path):
+    session, _ = shoot
+    folder, _ = export_write(session=session, fmt="xmp", out=tmp_path / "own",
+                             options={"flag_labels": ["wide=yellow"]})
+    assert 'xmp:Label="Yellow"' in (folder / "PANO.xmp").read_text()  # rejected by the wide check
+    folder, _ = export_write(session=session, fmt="xmp", out=tmp_path / "default")
+    assert 'xmp:Label="Red"' in (folder / "PANO.xmp").read_text()  # --label-reject for every check
+    from review.exports import ExportError, ExportOptions
+
+    with pytest.raises(ExportError, match="KEY=LABEL"):
+        ExportOptions.from_dict({"flag_labels": ["wide=Mauve"]})
