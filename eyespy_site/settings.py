@@ -312,6 +312,9 @@ EYESPY_EXPORT_INLINE_MAX_PHOTOS = env_int("EYESPY_EXPORT_INLINE_MAX_PHOTOS", 50)
 # ZIPs are written to a temporary file on this disk before going to storage (never held in memory):
 # it needs room for the biggest session's originals. Empty = the system temp folder.
 EYESPY_EXPORT_TMP_DIR = env_str("EYESPY_EXPORT_TMP_DIR", "") or None
+# Folders on this server the session page may read editor decisions from: each photographer only below
+# <root>/<their email>/ (unset: the page offers nothing; `manage.py read_decisions` reads any folder).
+EYESPY_EDITOR_FOLDERS_ROOT = env_str("EYESPY_EDITOR_FOLDERS_ROOT", "") or None
 
 # --- Learning loop (retraining) ---------------------------------------------------------------------
 # Optional research data (CEW eye patches and faces, shared/data/SOURCES.md; research use only, never shipped).

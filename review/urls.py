@@ -15,6 +15,7 @@ urlpatterns = [
     path("sessions/<uuid:session_uuid>/edit/", sessions.session_edit, name="session_edit"),
     path("sessions/<uuid:session_uuid>/delete/", sessions.session_delete, name="session_delete"),
     path("sessions/<uuid:session_uuid>/upload/", upload.session_upload, name="upload"),
+    path("sessions/<uuid:session_uuid>/decisions/", sessions.session_read_decisions, name="read_decisions"),
     path("sessions/<uuid:session_uuid>/progress/", sessions.session_progress, name="progress"),
     path("sessions/<uuid:session_uuid>/rerun/", sessions.session_rerun, name="rerun"),
     # Media (ownership-checked)

@@ -13,7 +13,13 @@ from .corrections import (
     session_undo_last,
     whole_photo_decisions_create,
 )
-from .editor_decisions import DecisionRules, DecisionsReport, EditorDecisionsError, editor_decisions_read
+from .editor_decisions import (
+    DecisionRules,
+    DecisionsReport,
+    EditorDecisionsError,
+    editor_decisions_read,
+    photographer_folder,
+)
 
 __all__ = [
     "CorrectionError",
@@ -27,6 +33,7 @@ __all__ = [
     "corrections_undo",
     "decision_words",
     "editor_decisions_read",
+    "photographer_folder",
     "session_undo_last",
     "whole_photo_decisions_create",
 ]

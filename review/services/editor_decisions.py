@@ -231,3 +231,20 @@ def _line(files: _PhotoFiles, planned: tuple[str, str] | None, skipped: str | No
     if files.said:  # more than one value: the files disagree, and guessing would teach the model wrong
         return NO_DECISION, "its marks disagree: " + ", ".join(f"{why} says {value}" for value, why in files.said)
     return NO_DECISION, ""
+
+
+def photographer_folder(*, owner, relative: str) -> Path:
+    """The folder a photographer may read from the session page: `relative` below their own
+    <EYESPY_EDITOR_FOLDERS_ROOT>/<email>/, never outside it (no "..", no absolute paths, no links out)."""
+    from django.conf import settings
+
+    if not settings.EYESPY_EDITOR_FOLDERS_ROOT:
+        raise EditorDecisionsError("reading editor folders on this server is not set up "
+                                   "(EYESPY_EDITOR_FOLDERS_ROOT); use manage.py read_decisions")
+    home = (Path(settings.EYESPY_EDITOR_FOLDERS_ROOT) / owner.email).resolve()
+    wanted = (home / relative.strip().lstrip("/")).resolve()
+    if wanted != home and home not in wanted.parents:
+        raise EditorDecisionsError("that folder is outside your own folder on this server")
+    if not wanted.is_dir():
+        raise EditorDecisionsError(f"no folder {relative.strip() or '.'} in your folder on this server")
+    return wanted

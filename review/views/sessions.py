@@ -18,6 +18,7 @@ from sessions_app.models import PhotoSession
 from sessions_app.shortcuts import is_htmx, render_no_store, save_valid_form
 
 from .. import selectors as review
+from .. import services as review_services
 from ..forms import SessionForm
 
 UPLOAD_CONCURRENCY = 3  # parallel uploads per browser tab: keeps a 2-core web host responsive
@@ -66,6 +67,7 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
         "upload_concurrency": UPLOAD_CONCURRENCY,
         # How the model did; the page shows it once the photographer has corrected something.
         "agreement": summary.agreement,
+        "editor_folders": bool(settings.EYESPY_EDITOR_FOLDERS_ROOT),
     }
     return render(request, "sessions_app/session_detail.html", context)
 
@@ -114,3 +116,20 @@ def session_delete(request: HttpRequest, session_uuid) -> HttpResponse:
         return redirect("sessions:dashboard")
     progress = selectors.session_progress(session=session)
     return render(request, "sessions_app/session_confirm_delete.html", {"session": session, "progress": progress})
+
+
+@login_required
+@require_POST
+def session_read_decisions(request: HttpRequest, session_uuid) -> HttpResponse:
+    """Read the keep / reject marks set in an editor (XMP beside the photographer's copies, in their own
+    folder on this server) into this session: a dry run first unless "record" is asked; one undo takes it back."""
+    session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
+    record = request.POST.get("record") == "1"
+    try:
+        folder = review_services.photographer_folder(owner=request.user, relative=request.POST.get("folder", ""))
+        report = review_services.editor_decisions_read(session=session, folder=folder, dry_run=not record)
+    except review_services.EditorDecisionsError as exc:
+        messages.error(request, exc.reason[:1].upper() + exc.reason[1:])
+        return redirect("sessions:detail", session_uuid=session.uuid)
+    return render(request, "sessions_app/read_decisions.html",
+                  {"session": session, "report": report, "folder": request.POST.get("folder", ""), "recorded": record})

@@ -211,3 +211,32 @@ def test_an_opted_out_session_is_told_its_decisions_stay_out_of_training(session
 def test_a_folder_that_is_not_one_is_a_readable_error(session, tmp_path):
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("read_decisions", str(session.uuid), "--from", str(tmp_path / "nowhere"))
+
+
+def test_the_session_page_reads_a_folder_inside_the_photographers_own_only(session, card, tmp_path, settings, client):
+    """The page shows what the marks would change, records them on a second click, and never reads a
+    folder outside <EYESPY_EDITOR_FOLDERS_ROOT>/<their email>/."""
+    root = tmp_path / "editor"
+    (root / session.owner.email).mkdir(parents=True)
+    card.rename(root / session.owner.email / "Smith")
+    (root / "bob@example.com" / "secret").mkdir(parents=True)
+    settings.EYESPY_EDITOR_FOLDERS_ROOT = str(root)
+    session.photos.update(status="done")
+    client.force_login(session.owner)
+    url = f"/sessions/{session.uuid}/decisions/"
+    assert "Read the keeps and rejects you set" in client.get(f"/sessions/{session.uuid}/").content.decode()
+
+    shown = client.post(url, {"folder": "Smith"}).content.decode()
+    assert "Dry run: nothing recorded." in shown and "Record these decisions" in shown
+    assert not Correction.objects.exists()
+    done = client.post(url, {"folder": "Smith", "record": "1"}).content.decode()
+    assert "changed" in done and Correction.objects.filter(photo__session=session).exists()
+
+    for outside in ("../bob@example.com/secret", "Smith/../../bob@example.com"):
+        page = client.post(url, {"folder": outside}, follow=True).content.decode()
+        assert "outside your own folder" in page, outside
+    # An absolute path is read below their own folder, where there is no such folder.
+    assert "No folder /etc in your folder" in client.post(url, {"folder": "/etc"}, follow=True).content.decode()
+    settings.EYESPY_EDITOR_FOLDERS_ROOT = None
+    assert "not set up" in client.post(url, {"folder": "Smith"}, follow=True).content.decode()
+    assert "Read the keeps and rejects you set" not in client.get(f"/sessions/{session.uuid}/").content.decode()
