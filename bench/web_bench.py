@@ -72,7 +72,35 @@ def _details(rng: random.Random) -> dict:
             "timings_ms": {"decode": 310.2, "faces": 41.5, "eyes": 22.4, "cnn": 18.9, "total": 401.0}}
 
 
-def build(*, sessions: int, photos: int, seed: int = 1):
+def _check_pool(n: int, seed: int) -> list[dict]:
+    """Every registered check's real details (details["checks"]) of n drawn frames, analysed once by the
+    real photo path and dealt out to the bench's predictions: the review then judges focus, motion, framing
+    and bursts (with the session steps) as it does for a real session."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    import ml
+    from ml.detectors import Subject, analyse_all
+    from ml.imaging import decode
+
+    model, rng, pool = ml.load_model(), random.Random(seed), []
+    for _ in range(n):
+        im = Image.new("RGB", (1600, 1067), (128, 128, 128))
+        draw = ImageDraw.Draw(im)
+        for _ in range(60):
+            x, y, w, h = rng.randrange(1500), rng.randrange(1000), rng.randrange(20, 240), rng.randrange(20, 240)
+            draw.rectangle((x, y, x + w, y + h), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=90)
+        decoded = decode(buf.getvalue())
+        details = analyse_all(Subject(analysis=ml.analyse(decoded, model=model), image=decoded))
+        details.pop("blink", None)
+        pool.append(details)
+    return pool
+
+
+def build(*, sessions: int, photos: int, seed: int = 1, checks: bool = False):
     """The photographer, their sessions, photos, predictions and ~2% corrections. Returns (user, sessions)."""
     from django.db import transaction
     from django.utils import timezone
@@ -81,6 +109,7 @@ def build(*, sessions: int, photos: int, seed: int = 1):
     from sessions_app.models import Client, Photo, PhotoSession, User
 
     rng = random.Random(seed)
+    pool = _check_pool(40, seed) if checks else []
     with transaction.atomic():
         user = User.objects.create_user(email="bench@example.com", password="bench-password-123")
         model = ModelVersion.objects.create(name="bench-live", is_live=True)
@@ -106,6 +135,8 @@ def build(*, sessions: int, photos: int, seed: int = 1):
             preds = []
             for p in done:
                 d = _details(rng)
+                if pool:
+                    d["checks"] = pool[rng.randrange(len(pool))]
                 preds.append(Prediction(photo=p, model_version=model, verdict=d["verdict"],
                                         confidence=d["confidence"], reason=d["reason"][:500], details=d))
             Prediction.objects.bulk_create(preds, batch_size=500)
@@ -192,7 +223,7 @@ def run_backend(args) -> dict:
     setup_test_environment()
     call_command("migrate", verbosity=0)
     t0 = time.perf_counter()
-    user, sessions = build(sessions=args.sessions, photos=args.photos)
+    user, sessions = build(sessions=args.sessions, photos=args.photos, checks=args.with_checks)
     build_s = time.perf_counter() - t0
 
     from django.core.cache import cache
@@ -335,6 +366,8 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--with-checks", action="store_true",
+                        help="store every registered check's real details too (focus, motion, framing, bursts)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -352,7 +385,7 @@ def main() -> int:
                 _pg_recreate(args.pg_url)
                 env["DATABASE_URL"] = args.pg_url
             cmd = [sys.executable, __file__, "--child", "--sessions", str(args.sessions), "--photos",
-                   str(args.photos), "--repeat", str(args.repeat)]
+                   str(args.photos), "--repeat", str(args.repeat)] + (["--with-checks"] if args.with_checks else [])
             out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
             if out.returncode:
                 sys.stderr.write(out.stderr)
