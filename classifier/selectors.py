@@ -14,9 +14,17 @@ from .predictions import prediction_fingerprints, predictions_that_count
 from .session_context import contexts_from_details, session_contexts, steps_registered
 
 
+_described: tuple[tuple, list[dict[str, Any]]] = ((), [])
+
+
 def checks() -> list[dict[str, Any]]:
-    """The registered checks in display order: key, title, level, rejects, schema, words (as JSON)."""
-    return detectors.describe()
+    """The registered checks in display order: key, title, level, rejects, schema, words (as JSON). Read
+    once per registry state (a card asks for every photo): callers must not change what they get."""
+    global _described
+    current = detectors.detectors()
+    if _described[0] != current:
+        _described = (current, detectors.describe())
+    return _described[1]
 
 
 __all__ = ["EYES", "checks", "contexts_from_details", "photo_findings", "prediction_fingerprints", "predictions_that_count", "session_contexts",
