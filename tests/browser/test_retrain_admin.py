@@ -1,7 +1,7 @@
 """Staff start a retrain from the Django admin, watch its progress live, see the new version and roll back.
 
 The test thread plays the training worker (`training_run_execute`, the task's body) while the browser polls
-the run page; a small real model is trained on a fifth of the CEW eye patches (2 epochs).
+the run page; the bundled model's Keras weights are fine-tuned on a fifth of the CEW eye patches (2 epochs).
 """
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 def test_staff_retrain_from_the_admin_watch_progress_and_roll_back(page, server_url, settings, shared_data, tmp_path,
                                                                    monkeypatch):
     learning_settings(settings, small_base_data(shared_data, tmp_path / "data"), tmp_path / "var")
-    settings.EYESPY_TRAINING_EPOCHS_SCRATCH = 2  # the bundled model has no Keras weights: this run trains from scratch
+    settings.EYESPY_TRAINING_EPOCHS_FINETUNE = 2  # the bundled model's Keras weights are fine-tuned for 2 epochs
+    settings.EYESPY_TRAINING_MIN_STEPS = 1
     settings.EYESPY_GATE_BASE_TOLERANCE = 1.0  # a 2-epoch model may go live: this test is about the screens
+    settings.EYESPY_GATE_MIN_FROZEN = 0  # no corrections here: nothing frozen to wait for
     monkeypatch.setattr("learning.services.training_runs._send", lambda run_id: None)  # no broker: we are the worker
     bundled = classifier_services.live_model_version()
     make_user("staff@example.com", is_staff=True, is_superuser=True)
