@@ -63,6 +63,8 @@ def server_command(var_dir: str | os.PathLike, *, tcp_port: int = 0) -> list[str
         # queued work, which the stuck-photo sweeper re-sends anyway.
         "--appendonly", "yes",
         "--appendfsync", "everysec",
+        # Celery's queue must never be evicted to make room: refuse writes instead (and say so).
+        "--maxmemory-policy", "noeviction",
         "--save", "",
         "--daemonize", "no",
         "--pidfile", str(var / "run" / "redis.pid"),

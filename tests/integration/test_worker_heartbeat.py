@@ -59,3 +59,11 @@ def test_session_page_says_when_no_worker_is_running(client, shared_media, tmp_p
         worker.stop()  # a clean shutdown says goodbye at once
         html = client.get(url).content.decode()
         assert "no worker is running" in html and "1 photo will be analysed once one starts" in html
+
+
+def test_the_embedded_redis_never_evicts_queued_tasks(embedded_broker):
+    """Celery's single-Redis rule: under memory pressure writes are refused, never queued tasks dropped."""
+    import redis
+
+    client = redis.Redis(unix_socket_path=str(embedded_broker.socket))
+    assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
