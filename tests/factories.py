@@ -100,3 +100,15 @@ def pdf_bytes() -> bytes:
         b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
         b"trailer << /Root 1 0 R >>\n%%EOF\n"
     )
+
+
+def shot_at(second: int, seed: int) -> bytes:
+    """A small noisy JPEG taken at 2024-05-01 10:00:<second> (EXIF DateTimeOriginal): a photographer's copy
+    that folder matching can check by capture time."""
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = f"2024:05:01 10:00:{second:02d}"
+    buf = io.BytesIO()
+    Image.effect_noise((80, 60), 30 + seed).convert("RGB").save(buf, "JPEG", quality=85, exif=exif)
+    return buf.getvalue()

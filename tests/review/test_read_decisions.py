@@ -12,26 +12,17 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from PIL import ExifTags, Image
 
 from classifier.models import Correction, TrainingOptOut
 from review.exports.xmp_packet import XmpFields, merge
 from review.selectors import session_cards
 from review.services import session_undo_last
 from tests.conftest import require
-from tests.factories import make_session, make_user
+from tests.factories import make_session, make_user, shot_at
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 pytestmark = pytest.mark.django_db
 EXIFTOOL = shutil.which("exiftool")
-
-
-def shot_at(second: int, seed: int) -> bytes:
-    exif = Image.Exif()
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = f"2024:05:01 10:00:{second:02d}"
-    buf = io.BytesIO()
-    Image.effect_noise((80, 60), 30 + seed).convert("RGB").save(buf, "JPEG", quality=85, exif=exif)
-    return buf.getvalue()
 
 
 def their_sidecar(*, rating: str | None = None, label: str | None = None) -> bytes:

@@ -11,10 +11,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from PIL import ExifTags, Image
+from PIL import Image
 
 from review.exports.xmp_embed import read_embedded
 from review.exports.xmp_packet import read_fields
+from tests.factories import shot_at
 from tests.review_builders import BLINK, OPEN, make_judged_photo
 
 CR3 = b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom" + bytes(64)
@@ -23,14 +24,6 @@ THEIR_SIDECAR = b"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http
    xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+0.35" xmp:Rating="4">
   <dc:subject><rdf:Bag><rdf:li>Smith family</rdf:li></rdf:Bag></dc:subject>
  </rdf:Description></rdf:RDF></x:xmpmeta>"""
-
-
-def shot_at(second: int, seed: int) -> bytes:
-    exif = Image.Exif()
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = f"2024:05:01 10:00:{second:02d}"
-    buf = io.BytesIO()
-    Image.effect_noise((80, 60), 30 + seed).convert("RGB").save(buf, "JPEG", quality=85, exif=exif)
-    return buf.getvalue()
 
 
 def pixels(data: bytes) -> np.ndarray:
