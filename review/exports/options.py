@@ -18,7 +18,7 @@ RATING_MIN, RATING_MAX = -1, 5  # -1 is "rejected" in xmp:Rating
 # Photos still in "Check these" (nobody decided them) never leave as keepers silently: apart (the default:
 # out of the keepers, in CHECK/ and with the check colour), or counted as keepers / rejects on purpose.
 CHECK_APART, CHECK_AS_KEEPERS, CHECK_AS_REJECTS = "apart", "keepers", "rejects"
-CHECK_PHOTOS = {CHECK_APART: "keep them apart (not among the keepers; CHECK/ folder, check colour)",
+CHECK_PHOTOS = {CHECK_APART: "keep them apart (CHECK/, check colour)",
                 CHECK_AS_KEEPERS: "count them as keepers", CHECK_AS_REJECTS: "count them as rejects"}
 # Lightroom's default colour label set: xmp:Label must match one of these names to show as a colour
 # (Capture One and darktable read the same words). "" means no label.
