@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 Contexts = dict[int, dict[str, dict]]
 _CACHE_SECONDS = 24 * 3600
-_CACHE_VERSION = 1  # bump when a step's output changes shape
+_CACHE_VERSION = 2  # bump when a step's output changes shape
 
 
 def _cache_key(session_id: int, fingerprint: tuple, strictness: dict[str, float] | None) -> str:
@@ -70,13 +70,10 @@ def contexts_from_details(session_id: int, fingerprint: tuple, details: dict[int
     if cached is not None:
         return cached
     try:
-        contexts = detectors.run_session_steps({pid: stored_details(d) for pid, d in details.items()}, strictness)
+        contexts = detectors.run_session_steps({pid: stored_details(d) for pid, d in details.items()}, strictness,
+                                               names)
     except Exception:  # a step's bug must not take the review down: photos are judged alone meanwhile
         logger.exception("session steps failed for session %s; judging its photos alone", session_id)
         return {}
-    for by_check in contexts.values():  # a burst's best frame by its file name, as the photographer knows it
-        burst = by_check.get("burst")
-        if burst and "best" in burst and names:
-            burst["best_name"] = names.get(burst["best"], "")
     cache.set(key, contexts, _CACHE_SECONDS)
     return contexts

@@ -157,29 +157,35 @@ def session_frames(photos: Mapping[Any, PhotoDetails], contexts: Contexts) -> li
 
 
 def bursts(photos: Mapping[Any, PhotoDetails], contexts: Contexts | None = None,
-           sensitivity: float = SENSITIVITY) -> Contexts:
-    """photo id -> {"burst": {"id", "size", "rank", "best", "why"}} for every photo with burst details."""
+           sensitivity: float = SENSITIVITY, names: Mapping[Any, str] | None = None) -> Contexts:
+    """photo id -> {"burst": {"id", "size", "rank", "best", "why"}} for every photo with burst details;
+    with `names` (photo id -> file name) also "best_name", so an alternate names its best frame."""
     out: Contexts = {}
     for run in group(session_frames(photos, contexts or {}), sensitivity):
         ordered, why = rank(run) if len(run) > 1 else (run, "a single frame")
         for position, frame in enumerate(ordered, start=1):
-            out[frame.photo_id] = {"burst": {"id": run[0].photo_id, "size": len(run), "rank": position,
-                                             "best": ordered[0].photo_id, "why": why}}
+            burst = {"id": run[0].photo_id, "size": len(run), "rank": position, "best": ordered[0].photo_id,
+                     "why": why}
+            if names:
+                burst["best_name"] = names.get(ordered[0].photo_id, "")
+            out[frame.photo_id] = {"burst": burst}
     return out
 
 
 class BurstsStep:
     key = "bursts"
 
-    def __init__(self, sensitivity: float = SENSITIVITY):
+    def __init__(self, sensitivity: float = SENSITIVITY, names: Mapping[Any, str] | None = None):
         self.sensitivity = sensitivity
+        self.names = names
 
     def run(self, photos: Mapping[Any, PhotoDetails], contexts: Contexts) -> Contexts:
-        return bursts(photos, contexts, self.sensitivity)
+        return bursts(photos, contexts, self.sensitivity, self.names)
 
-    def configured(self, strictness: Mapping[str, float]) -> "BurstsStep":
-        """The burst check's own slider is the session's sensitivity (stricter: splits more readily)."""
-        return BurstsStep(float(strictness.get("burst", self.sensitivity)))
+    def configured(self, strictness: Mapping[str, float], names: Mapping[Any, str] | None = None) -> "BurstsStep":
+        """The burst check's own slider is the session's sensitivity (stricter: splits more readily); the
+        photos' file names let an alternate name its best frame."""
+        return BurstsStep(float(strictness.get("burst", self.sensitivity)), names)
 
 
 BURSTS = BurstsStep()

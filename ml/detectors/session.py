@@ -45,15 +45,17 @@ def session_steps() -> tuple[SessionStep, ...]:
     return tuple(_STEPS.values())
 
 
-def run_session_steps(photos: Mapping[Any, PhotoDetails], strictness: Mapping[str, float] | None = None) -> Contexts:
+def run_session_steps(photos: Mapping[Any, PhotoDetails], strictness: Mapping[str, float] | None = None,
+                      names: Mapping[Any, str] | None = None) -> Contexts:
     """Every registered step over one session's stored details: the contexts by photo id, then check key.
 
-    `strictness`: the session's sliders (check key -> 0..1); a step with a `configured(strictness)` method
-    (bursts: its check's slider is the grouping sensitivity) runs as that returns it."""
+    `strictness`: the session's sliders (check key -> 0..1); `names`: photo id -> file name. A step with a
+    `configured(strictness, names)` method (bursts: its slider is the grouping sensitivity, and an alternate
+    names its best frame) runs as that returns it."""
     contexts: Contexts = {}
     for step in session_steps():
-        if strictness is not None and hasattr(step, "configured"):
-            step = step.configured(strictness)
+        if (strictness is not None or names) and hasattr(step, "configured"):
+            step = step.configured(strictness or {}, names)
         for photo_id, by_check in step.run(photos, contexts).items():
             for key, context in by_check.items():
                 contexts.setdefault(photo_id, {}).setdefault(key, {}).update(context)

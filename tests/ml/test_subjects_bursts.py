@@ -260,3 +260,12 @@ def test_the_cli_groups_a_folder(tmp_path):
     named = sorted(result["singles"] + [f for g in result["groups"] for f in g["files"]])
     assert named == ["a.jpg", "b.jpg", "c.jpg"]
     assert result["groups"] and all(g["best"] in g["files"] and g["why"].startswith("best of") for g in result["groups"])
+
+
+def test_the_bursts_step_names_the_best_frame_when_given_file_names():
+    frames = [((0.95, 0.9), 2.5), ((0.96, 0.94), 1.0), ((0.94, 0.95), 1.05)]
+    photos = {i: _photo(i, openness=o, blur=b) for i, (o, b) in enumerate(frames)}
+    contexts = run_session_steps(photos, names={0: "IMG_0001.JPG", 1: "IMG_0002.JPG", 2: "IMG_0003.JPG"})
+    assert {c["burst"]["best"] for c in contexts.values()} == {1}  # open eyes and the sharpest
+    assert {c["burst"]["best_name"] for c in contexts.values()} == {"IMG_0002.JPG"}
+    assert "best_name" not in run_session_steps(photos)[0]["burst"]  # no names given: none invented
