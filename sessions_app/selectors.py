@@ -144,3 +144,11 @@ def session_rejected_uploads(*, session: PhotoSession) -> SessionRejections:
     rows = list(session.rejected_uploads.all()[:REJECTIONS_SHOWN])
     count = len(rows) if len(rows) < REJECTIONS_SHOWN else session.rejected_uploads.count()
     return SessionRejections(count=count, shown=rows)
+
+
+def upload_accept() -> str:
+    """The upload picker's `accept`: images, HEIC and every camera RAW ending (browsers hide other files;
+    the server still recognises each file by its content)."""
+    from ml.imaging.raw import RAW_SUFFIXES
+
+    return ",".join(("image/*", ".heic", ".heif", *RAW_SUFFIXES))

@@ -52,6 +52,11 @@ RAW_KINDS = {
     "RAW": ("a camera RAW", ".raw", "image/x-raw"),
 }
 
+# File name endings a browser's file picker must offer for RAWs (recognition itself is by content): every
+# kind above, and LibRaw formats we only know by name.
+RAW_SUFFIXES = tuple(sorted({ext for _, ext, _ in RAW_KINDS.values()}
+                            | {".nrw", ".srf", ".sr2", ".kdc", ".dcr", ".erf", ".mef", ".mos", ".raw"}))
+
 # The maker in a TIFF-based RAW's IFD0 says which kind it is (NEF, ARW, PEF share TIFF's layout).
 _MAKER_KINDS = (("NIKON", "NEF"), ("SONY", "ARW"), ("PENTAX", "PEF"), ("RICOH", "PEF"), ("SAMSUNG", "SRW"),
                 ("HASSELBLAD", "3FR"), ("LEICA", "RWL"), ("CANON", "CR2"), ("OLYMPUS", "ORF"), ("OM DIGITAL", "ORF"))

@@ -275,7 +275,10 @@ def test_plain_form_with_too_many_files_explains_the_limit(web, alice_session, s
 def test_session_page_has_the_upload_widget(web, alice_session):
     html = web.get(f"/sessions/{alice_session.uuid}/").content.decode()
     assert f'data-upload-url="/sessions/{alice_session.uuid}/upload/"' in html
-    assert 'type="file"' in html and "multiple" in html and 'accept="image/*,.heic,.heif"' in html
+    assert 'type="file"' in html and "multiple" in html and 'accept="image/*,.heic,.heif,' in html
+    # The picker offers camera RAWs too (a browser would hide .CR3 or .NEF files under image/* alone).
+    accept = html.split('accept="', 1)[1].split('"', 1)[0].split(",")
+    assert {".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf"} <= set(accept)
     assert 'enctype="multipart/form-data"' in html  # the no-JS fallback
     assert "js/upload.js" in html
 
