@@ -52,8 +52,9 @@ def test_z_at_100_percent_opens_on_the_eyes(page, server_url, where):
     page.wait_for_selector("#loupe[data-ready='1'] .loupe-zoom img")
     page.keyboard.press("z")
     img = page.locator("#loupe-current .loupe-zoom.is-100 img").first
-    img.evaluate("el => el.decode()")
-    page.wait_for_timeout(200)  # the centring runs on the image's load
+    # The centring runs on the image's load (its listener was added first): wait for that load, then a frame.
+    img.evaluate("el => new Promise(done => { const next = () => requestAnimationFrame(() => done()); "
+                 "if (el.complete && el.naturalWidth) next(); else el.addEventListener('load', next, {once: true}); })")
     shot(page, f"loupe-zoom-100-{where}.png")
     seen = page.evaluate("([sel, eyes]) => (" + EYES_ON_SCREEN + ")([document.querySelector(sel), eyes])",
                          ["#loupe-current .loupe-zoom.is-100 img", _eye_centres_in_crop(photo)])
