@@ -4,7 +4,7 @@ Why strict: the pages use no inline script or style and no eval (templates keep 
 and SVG attributes; behaviour lives in static/js), so an injected <script> or style="" runs nowhere.
 
 Images may also come from the storage's own origin: on S3 the media views redirect to short-lived signed
-URLs there. The origin is asked of the storage itself (a signed URL is computed locally, no request), so an
+URLs there, and upload.js sends files straight to the bucket (connect-src). The origin is asked of the storage itself (a signed URL is computed locally, no request), so an
 AWS_S3_ENDPOINT_URL, a custom domain or a regional host are all covered.
 """
 from __future__ import annotations
@@ -43,6 +43,7 @@ def _header(origin: str | None) -> str:
     policy = {key: list(values) for key, values in BASE_POLICY.items()}
     if origin:
         policy["img-src"].append(origin)
+        policy["connect-src"].append(origin)
     return "; ".join(f"{key} {' '.join(values)}" for key, values in policy.items())
 
 

@@ -204,6 +204,10 @@ EYESPY_MAX_UPLOAD_BYTES = env_int("EYESPY_MAX_UPLOAD_MB", 200) * 1024 * 1024
 # The plain (no-JavaScript) form sends many files in one request; upload.js sends one per request.
 EYESPY_MAX_FORM_UPLOAD_BYTES = env_int("EYESPY_MAX_FORM_UPLOAD_MB", 2048) * 1024 * 1024
 EYESPY_MAX_PIXELS = env_int("EYESPY_MAX_MEGAPIXELS", 150) * 1_000_000
+# With S3 storage the browser sends each file straight to the bucket (a presigned POST) and the app records
+# it after checking the stored object; web servers carry no photo bytes. Ignored with local storage.
+EYESPY_DIRECT_UPLOADS = env_bool("EYESPY_DIRECT_UPLOADS", True)
+EYESPY_DIRECT_UPLOAD_EXPIRE_S = env_int("EYESPY_DIRECT_UPLOAD_EXPIRE_S", 15 * 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger files spool to a temp file, never all in RAM
 

@@ -4,6 +4,7 @@ The one place that knows the layout; writers (uploads, the worker, zooms, export
 here for a name and readers ask here whether a stored name is one of a photo's files. Layout:
 
     photos/<session-uuid>/<photo-hex><ext>                     the original, untouched
+    incoming/<session-uuid>/<random-hex>                       a direct upload (S3) until it is checked
     derived/<photo-hex>/thumb.jpg, preview.jpg                 derivatives (model-independent)
     derived/<photo-hex>/m<version-id>/eye-<face>-<side>.png    eye crops, per model version
     derived/<photo-hex>/m<version-id>/zoom-v<N>-<face>.jpg     100 % eye zooms, per model version
@@ -40,6 +41,7 @@ SIDES = ("left", "right")
 ZOOM_VERSION = 2  # 2: framing never a thin strip, and not on the nose of a soft face (classifier eye_zoom)
 # The key in a stored eye (Prediction.details faces -> eyes) that names its crop file.
 EYE_CROP_KEY = "crop_path"
+INCOMING_PREFIX = "incoming/"
 
 
 def _hex(value: uuid.UUID | str) -> str:
@@ -52,6 +54,12 @@ def _hex(value: uuid.UUID | str) -> str:
 def original_name(*, session_uuid: uuid.UUID, photo_uuid: uuid.UUID, extension: str) -> str:
     # Never the client's path or name: uuid + the extension we detected from the content.
     return f"photos/{session_uuid}/{_hex(photo_uuid)}{extension}"
+
+
+def incoming_name(*, session_uuid: uuid.UUID) -> str:
+    """Where a browser's direct upload lands before the app has checked it (then copied to its original name).
+    Its own prefix, so a bucket lifecycle rule can expire uploads that were never finished."""
+    return f"{INCOMING_PREFIX}{session_uuid}/{uuid.uuid4().hex}"
 
 
 def derived_folder(photo_uuid: uuid.UUID) -> str:

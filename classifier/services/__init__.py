@@ -4,7 +4,7 @@ Other apps import from here only (`from classifier import services`). Each submo
 concern; this module re-exports the public functions. Keep additions additive.
 """
 from .eye_zoom import ZoomState, ZoomUnavailable, eye_points, eye_zoom_make, eye_zoom_request
-from .intake import photo_upload, photos_import_paths, photos_requeue_failed
+from .intake import photo_upload, photo_upload_direct, photos_import_paths, photos_requeue_failed
 from .model_versions import (
     file_sha256,
     live_model_version,
@@ -46,6 +46,7 @@ __all__ = [
     "photo_fail",
     "photo_process",
     "photo_upload",
+    "photo_upload_direct",
     "photos_enqueue",
     "photos_import_paths",
     "photos_requeue",

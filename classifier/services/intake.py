@@ -37,6 +37,15 @@ def photo_upload(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
     return result
 
 
+def photo_upload_direct(*, session: PhotoSession, ticket: str) -> sessions_services.UploadResult:
+    """Record a file the browser sent straight to the bucket (sessions_app.services.direct_upload_finish), then
+    queue it after the commit, like `photo_upload`."""
+    result = sessions_services.direct_upload_finish(session=session, ticket=ticket)
+    if _needs_queueing(result):
+        _enqueue_after_commit(result.photo)
+    return result
+
+
 def _needs_queueing(result: sessions_services.UploadResult) -> bool:
     return not result.duplicate and (not result.paired or result.requeued)
 

@@ -186,18 +186,18 @@ def _heif_size(fp: BinaryIO) -> tuple[int, int]:
     return best
 
 
-def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
+def _header_info(fp: BinaryIO, head: bytes, open_raw: bool = True) -> HeaderInfo:
     if not head:
         raise ImageError("empty file")
     fmt = sniff_format(head)
     if fmt is None:
-        if describe_content(head) == "unrecognised data":
+        if open_raw and describe_content(head) == "unrecognised data":
             return _libraw_header(fp, head)  # a RAW kind we don't know by its bytes, if LibRaw does
         raise _unsupported(head)
     try:
         if fmt == "RAW":
             kind = raw_kind(head) or "RAW"
-            return RawHeaderInfo(*raw_size(fp, kind), kind)
+            return RawHeaderInfo(*(raw_size(fp, kind) if open_raw else (0, 0)), kind)
         if fmt == "JPEG":
             width, height = _jpeg_size(fp)
         elif fmt == "PNG":
@@ -208,7 +208,7 @@ def _header_info(fp: BinaryIO, head: bytes) -> HeaderInfo:
             tags = _tiff_tags(fp)
             kind = tiff_raw_kind(tags)
             if kind is not None:
-                return RawHeaderInfo(*raw_size(fp, kind), kind)
+                return RawHeaderInfo(*(raw_size(fp, kind) if open_raw else (0, 0)), kind)
             width, height = _tiff_size(tags)
         else:
             width, height = _heif_size(fp)
@@ -229,14 +229,17 @@ def _libraw_header(fp: BinaryIO, head: bytes) -> HeaderInfo:
     return RawHeaderInfo(width, height, "RAW")
 
 
-def image_header_info(source: Source) -> HeaderInfo:
+def image_header_info(source: Source, *, open_raw: bool = True) -> HeaderInfo:
     """(format, width, height) from the header alone: cheap enough for an upload validator.
 
     Raises ImageError for empty files, non-images (saying what they look like), unsupported image
     types and unreadable headers. Pixel data is not checked: a truncated body passes here and fails
     in decode(). The size is as stored (before EXIF orientation).
+
+    `open_raw=False` reads only the first bytes of a camera RAW (its size is then 0 x 0, left to decode()):
+    LibRaw reads a whole file, which a caller holding only the start of a stored object can't give it.
     """
     with _opened(source) as fp:
         head = fp.read(_HEAD_BYTES)
         fp.seek(0)
-        return _header_info(fp, head)
+        return _header_info(fp, head, open_raw)

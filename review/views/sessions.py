@@ -66,6 +66,7 @@ def session_detail(request: HttpRequest, session_uuid) -> HttpResponse:
         "max_upload_mb": settings.EYESPY_MAX_UPLOAD_BYTES // (1024 * 1024),
         "upload_concurrency": UPLOAD_CONCURRENCY,
         "upload_accept": selectors.upload_accept(),
+        "direct_uploads": services.direct_uploads_enabled(),
         # How the model did; the page shows it once the photographer has corrected something.
         "agreement": summary.agreement,
         "editor_folders": bool(settings.EYESPY_EDITOR_FOLDERS_ROOT),

@@ -3,8 +3,14 @@
 JSON answers: 201 {"ok": true, "photo": uuid, "duplicate": false, "paired": false}, 200 for a duplicate (nothing
 stored); "paired": true when the file joined its RAW or JPEG twin (same base name) as one photo;
 413/422 {"ok": false, "error": reason} for a rejected file, 400 for a malformed request, 401/404 as usual.
+
+With S3 storage upload.js sends the bytes straight to the bucket instead (sessions_app.services.direct_uploads):
+`upload/direct/` answers {"ok": true, "url", "fields", "ticket"} (or a duplicate's answer, nothing to send),
+the browser POSTs the file to `url`, then `upload/direct/done/` with the ticket answers like an upload here.
 """
 from __future__ import annotations
+
+import json
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,10 +22,20 @@ from sessions_app import services
 from sessions_app.middleware import upload_gate, wants_json
 
 REJECTIONS_LISTED = 10  # in the no-JS flash message
+_STATUS = {"too_large": 413, "throttled": 429}
 
 
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"ok": False, "error": message}, status=status)
+
+
+def _rejected(exc: services.UploadRejected) -> JsonResponse:
+    return _error(exc.reason, _STATUS.get(exc.code, 422))
+
+
+def _uploaded(result: services.UploadResult) -> JsonResponse:
+    body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate, "paired": result.paired}
+    return JsonResponse(body, status=200 if result.duplicate else 201)
 
 
 @require_POST
@@ -41,9 +57,55 @@ def _upload_one(request: HttpRequest, session) -> JsonResponse:
     try:
         result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
     except services.UploadRejected as exc:
-        return _error(exc.reason, 413 if exc.code == "too_large" else 422)
-    body = {"ok": True, "photo": str(result.photo.uuid), "duplicate": result.duplicate, "paired": result.paired}
-    return JsonResponse(body, status=200 if result.duplicate else 201)
+        return _rejected(exc)
+    return _uploaded(result)
+
+
+def _json_body(request: HttpRequest) -> dict | None:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@require_POST
+def session_upload_direct(request: HttpRequest, session_uuid) -> HttpResponse:
+    """Step 1 of a direct upload: a presigned POST for one file (or "duplicate": nothing to send)."""
+    session = upload_gate(request, session_uuid)
+    if isinstance(session, HttpResponse):
+        return session
+    body = _json_body(request)
+    if not services.direct_uploads_enabled():
+        return _error("Uploads go through the app here.", 404)
+    if body is None:
+        return _error("Send JSON: name, size and sha256 of one file.", 400)
+    try:
+        answer = services.direct_upload_start(session=session, filename=str(body.get("name") or ""),
+                                              size=body.get("size"), sha256=str(body.get("sha256") or ""))
+    except services.UploadRejected as exc:
+        return _rejected(exc)
+    if isinstance(answer, services.UploadResult):
+        return _uploaded(answer)
+    return JsonResponse({"ok": True, "url": answer.url, "fields": answer.fields, "ticket": answer.ticket})
+
+
+@require_POST
+def session_upload_direct_done(request: HttpRequest, session_uuid) -> HttpResponse:
+    """Step 3 of a direct upload: the file is in the bucket; check it and record the photo (queued)."""
+    session = upload_gate(request, session_uuid)
+    if isinstance(session, HttpResponse):
+        return session
+    body = _json_body(request)
+    if body is None or not body.get("ticket"):
+        return _error("Send JSON with the ticket of the upload.", 400)
+    try:
+        result = classifier_services.photo_upload_direct(session=session, ticket=str(body["ticket"]))
+    except services.DirectUploadTicketError as exc:
+        return _error(exc.reason, 400)
+    except services.UploadRejected as exc:
+        return _rejected(exc)
+    return _uploaded(result)
 
 
 def _upload_many(request: HttpRequest, session) -> HttpResponse:

@@ -11,12 +11,20 @@ photographer can read. One module per concern; this package re-exports the publi
 * `sessions`    — shoot sessions, and deleting one with every stored file.
 * `inspection`  — what an uploaded file is, from its header alone (ml.imaging; never decodes pixels).
 * `photos`      — the upload checks and storing an original (classifier.services.photo_upload queues it).
+* `direct_uploads` — with S3, files the browser sends straight to the bucket, checked and recorded the same way.
 * `imports`     — files already on disk (`manage.py import_session`), stored the same way.
 * `photo_state` — a photo's processing state, moved only by conditional updates (the worker calls these).
 * `storage`     — deleting stored files.
 """
 from .accounts import user_signup
 from .clients import client_create, client_delete, client_get_or_create, client_update
+from .direct_uploads import (
+    DirectUpload,
+    DirectUploadTicketError,
+    direct_upload_finish,
+    direct_upload_start,
+    direct_uploads_enabled,
+)
 from .imports import ImportOutcome, iter_import_files, photos_store_paths
 from .inspection import ImageInfo, UnreadableImage, inspect_upload
 from .photo_state import (
@@ -53,6 +61,11 @@ from .sessions import (
 from .storage import storage_delete
 
 __all__ = [
+    "DirectUpload",
+    "DirectUploadTicketError",
+    "direct_upload_finish",
+    "direct_upload_start",
+    "direct_uploads_enabled",
     "ImageInfo",
     "ImportOutcome",
     "UploadRejected",

@@ -41,7 +41,7 @@ class ImageInfo:
         return self.format == "RAW"
 
 
-def inspect_upload(fileobj: BinaryIO, *, max_pixels: int | None = None) -> ImageInfo:
+def inspect_upload(fileobj: BinaryIO, *, max_pixels: int | None = None, open_raw: bool = True) -> ImageInfo:
     """What image this is, from its first bytes. Leaves the file positioned at its start.
 
     Raises UnreadableImage: "empty file", "not an image (looks like a PDF)", "image too large
@@ -54,7 +54,7 @@ def inspect_upload(fileobj: BinaryIO, *, max_pixels: int | None = None) -> Image
     limit = settings.EYESPY_MAX_PIXELS if max_pixels is None else max_pixels
     try:
         fileobj.seek(0)
-        header = image_header_info(fileobj)
+        header = image_header_info(fileobj, open_raw=open_raw)
     except ImageError as exc:
         raise UnreadableImage(exc.reason) from None
     finally:

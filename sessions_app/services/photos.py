@@ -6,6 +6,7 @@ import logging
 import os
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import BinaryIO
 
 from django.conf import settings
@@ -78,7 +79,9 @@ def _sha256(fileobj: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def _existing_duplicate(*, session: PhotoSession, sha256: str) -> Photo | None:
+
+def photo_duplicate(*, session: PhotoSession, sha256: str) -> Photo | None:
+    """The session's photo that already holds these bytes (as its original or its RAW/JPEG twin), if any."""
     return Photo.objects.filter(Q(sha256=sha256) | Q(companion_sha256=sha256), session=session).first()
 
 
@@ -119,12 +122,7 @@ def photos_mark_seen(*, session: PhotoSession, photo_uuids) -> int:
 
 def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> UploadResult:
     size = _file_size(fileobj)
-    if size == 0:
-        raise UploadRejected("empty file (0 bytes)", code="empty")
-    limit = settings.EYESPY_MAX_UPLOAD_BYTES
-    if size > limit:
-        raise UploadRejected(f"file too large ({_format_mb(size)}; limit {_format_mb(limit)})", code="too_large")
-
+    size_check(size)
     fileobj.seek(0)
     try:
         info = inspect_upload(fileobj)
@@ -132,7 +130,32 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
         raise UploadRejected(getattr(exc, "reason", None) or str(exc), code="unreadable") from None
     sha256 = _sha256(fileobj)
 
-    existing = _existing_duplicate(session=session, sha256=sha256)
+    def put(photo: Photo) -> None:
+        fileobj.seek(0)
+        photo.original.save("original", File(fileobj), save=False)
+
+    return photo_record(session=session, filename=filename, info=info, sha256=sha256, size=size, put=put)
+
+
+def size_check(size: int) -> None:
+    """Refuse an empty file or one over the upload limit (UploadRejected, with the sizes in words)."""
+    if size == 0:
+        raise UploadRejected("empty file (0 bytes)", code="empty")
+    limit = settings.EYESPY_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise UploadRejected(f"file too large ({_format_mb(size)}; limit {_format_mb(limit)})", code="too_large")
+
+
+
+def photo_record(*, session: PhotoSession, filename: str, info: ImageInfo, sha256: str, size: int,
+                 put: Callable[[Photo], None]) -> UploadResult:
+    """Record checked bytes as a photo of `session`: a duplicate, the twin of its RAW or JPEG, or a new photo.
+
+    `put(photo)` stores the bytes under `photo.original`'s name (a file save through the app, or a server-side
+    copy of a direct upload); it runs before, not inside, the database transaction (slow storage I/O), and
+    what it stored is deleted again if the photo turns out to be a duplicate or the commit fails.
+    """
+    existing = photo_duplicate(session=session, sha256=sha256)
     if existing is not None:
         return UploadResult(photo=existing, duplicate=True)
 
@@ -146,13 +169,11 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
         bytes=size,
         # width/height stay empty until the worker has the EXIF-oriented size.
     )
-    # Slow storage I/O (S3 put) happens before, not inside, the database transaction.
-    fileobj.seek(0)
-    photo.original.save("original", File(fileobj), save=False)
+    put(photo)
     try:
         with transaction.atomic():
             _lock_session(session)
-            existing = _existing_duplicate(session=session, sha256=sha256)
+            existing = photo_duplicate(session=session, sha256=sha256)
             if existing is not None:
                 storage_delete([photo.original.name])
                 return UploadResult(photo=existing, duplicate=True)
@@ -163,7 +184,7 @@ def _photo_store(*, session: PhotoSession, fileobj: BinaryIO, filename: str) -> 
     except IntegrityError:
         # Two requests with the same bytes raced past the duplicate check; the database kept one.
         storage_delete([photo.original.name])
-        existing = _existing_duplicate(session=session, sha256=sha256)
+        existing = photo_duplicate(session=session, sha256=sha256)
         if existing is None:
             raise
         return UploadResult(photo=existing, duplicate=True)

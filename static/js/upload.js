@@ -5,6 +5,7 @@
  * - network errors, 5xx, 408 and 429 are retried 3 times with backoff; then "Retry failed uploads"
  * - 4xx answers are rejections: the server's reason is listed per file; duplicates count as skipped
  * Without JavaScript the same form posts all files at once and the server redirects back.
+ * With S3 storage (data-direct-url) each file goes straight to the bucket: see sendDirect.
  */
 (function () {
   "use strict";
@@ -17,6 +18,10 @@
   var IGNORED_NAMES = { "thumbs.db": 1, "desktop.ini": 1 };
 
   var url = root.getAttribute("data-upload-url");
+  // Straight to the bucket where the server offers it and the browser can hash (a secure context).
+  var directUrl = root.getAttribute("data-direct-url");
+  var directDoneUrl = root.getAttribute("data-direct-done-url");
+  var direct = !!(directUrl && directDoneUrl && window.crypto && window.crypto.subtle && window.Promise);
   var concurrency = Math.min(6, Math.max(1, parseInt(root.getAttribute("data-concurrency"), 10) || 3));
   var maxBytes = parseInt(root.getAttribute("data-max-bytes"), 10) || 0;
   var form = root.querySelector("form");
@@ -109,27 +114,84 @@
 
   function send(it) {
     active++;
+    it.inFlight = true;
     setStatus(it, "uploading", it.attempts ? "retry " + it.attempts + "…" : "0%");
-    var xhr = new XMLHttpRequest();
-    it.xhr = xhr;
-    xhr.open("POST", url, true);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.setRequestHeader("X-CSRFToken", csrfToken());
-    xhr.timeout = 15 * 60 * 1000;
-    xhr.upload.onprogress = function (e) {
-      if (!e.lengthComputable) return;
-      it.loaded = Math.min(it.size, Math.round(it.size * e.loaded / e.total));
-      it.bar.style.width = Math.round(100 * e.loaded / e.total) + "%";
-      it.note.textContent = Math.round(100 * e.loaded / e.total) + "%";
-      render();
-    };
-    xhr.onload = function () { finish(it, xhr.status, parseJson(xhr)); };
-    xhr.onerror = function () { finish(it, 0, null); };
-    xhr.ontimeout = function () { finish(it, 0, null); };
-    xhr.onabort = function () { finish(it, -1, null); };
+    if (direct) { sendDirect(it); return; }
     var body = new FormData();
     body.append("file", it.file, it.name);
+    request(it, url, body, { toApp: true, progress: true }, function (status, json) { finish(it, status, json); });
+  }
+
+  // One request of an item; `it.xhr` is what Cancel aborts. `opts.toApp`: our own endpoint (JSON, CSRF).
+  function request(it, target, body, opts, done) {
+    var xhr = new XMLHttpRequest();
+    it.xhr = xhr;
+    xhr.open("POST", target, true);
+    if (opts.toApp) {
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", csrfToken());
+      if (typeof body === "string") xhr.setRequestHeader("Content-Type", "application/json");
+    }
+    xhr.timeout = 15 * 60 * 1000;
+    if (opts.progress) {
+      xhr.upload.onprogress = function (e) {
+        if (!e.lengthComputable) return;
+        it.loaded = Math.min(it.size, Math.round(it.size * e.loaded / e.total));
+        it.bar.style.width = Math.round(100 * e.loaded / e.total) + "%";
+        it.note.textContent = Math.round(100 * e.loaded / e.total) + "%";
+        render();
+      };
+    }
+    var settle = function (status) {
+      if (it.xhr !== xhr) return;
+      it.xhr = null;
+      done(status, status > 0 ? parseJson(xhr) : null);
+    };
+    xhr.onload = function () { settle(xhr.status); };
+    xhr.onerror = function () { settle(0); };
+    xhr.ontimeout = function () { settle(0); };
+    xhr.onabort = function () { settle(-1); };
     xhr.send(body);
+  }
+
+  // With S3 storage: hash the file, ask the app for a presigned POST (a duplicate needs none), send the
+  // bytes to the bucket, then tell the app, which checks what arrived and records the photo.
+  function sendDirect(it) {
+    var hashed = it.sha256 ? Promise.resolve(it.sha256) : sha256Hex(it.file);
+    it.note.textContent = "checking…";
+    hashed.then(function (hex) {
+      it.sha256 = hex;
+      if (it.cancelled) return finish(it, -1, null);
+      var ask = JSON.stringify({ name: it.name, size: it.size, sha256: hex });
+      request(it, directUrl, ask, { toApp: true }, function (status, json) {
+        if (status !== 200 || !json || !json.ok || !json.url) return finish(it, status, json);
+        var body = new FormData();
+        Object.keys(json.fields).forEach(function (k) { body.append(k, json.fields[k]); });
+        body.append("file", it.file, it.name);  // S3 wants the file last
+        request(it, json.url, body, { progress: true }, function (s3status) {
+          if (s3status < 200 || s3status >= 300) {
+            // The bucket's answer is XML, not for people: retry network and server errors, else say so.
+            return finish(it, s3status === -1 || s3status === 0 || s3status >= 500 ? s3status : 422,
+                          { ok: false, error: "the storage refused the file (HTTP " + s3status + ")" });
+          }
+          it.note.textContent = "checking…";
+          request(it, directDoneUrl, JSON.stringify({ ticket: json.ticket }), { toApp: true }, function (s, j) {
+            finish(it, s, j);
+          });
+        });
+      });
+    }, function () {
+      finish(it, 422, { ok: false, error: "the browser could not read this file" });
+    });
+  }
+
+  function sha256Hex(file) {
+    return file.arrayBuffer().then(function (buf) { return window.crypto.subtle.digest("SHA-256", buf); })
+      .then(function (digest) {
+        var bytes = new Uint8Array(digest), hex = "";
+        for (var i = 0; i < bytes.length; i++) hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+        return hex;
+      });
   }
 
   function parseJson(xhr) {
@@ -137,8 +199,9 @@
   }
 
   function finish(it, status, body) {
-    if (it.xhr === null) return; // already settled (abort after cancel)
-    it.xhr = null;
+    if (!it.inFlight) return; // already settled (abort after cancel)
+    it.inFlight = false;
+    it.cancelled = false;
     active--;
     if (status === -1) {
       fail(it, "cancelled");
@@ -283,6 +346,7 @@
       var it = items[i];
       if (it.status === "retrying") fail(it, "cancelled");
       if (it.xhr) it.xhr.abort();
+      else if (it.inFlight) it.cancelled = true;  // still hashing: stops before sending
     }
     render();
   });

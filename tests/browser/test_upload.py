@@ -11,6 +11,7 @@ import pytest
 from sessions_app.models import Photo
 from tests.sessions_app.conftest import enqueued  # noqa: F401  (fixture: photo ids sent to the queue)
 from tests.factories import jpeg_bytes, make_session, make_user, pdf_bytes, png_bomb_bytes
+from tests.integration.s3 import moto_server, s3_media, s3_storage_config  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +98,34 @@ def test_dropping_files_on_the_zone_uploads_them(page, server_url, enqueued):
     page.wait_for_function("document.getElementById('progress-panel').dataset.active === 'false'", timeout=10_000)
     page.wait_for_function("document.querySelector('.upload-rate').textContent === ''", timeout=5_000)
     assert page.inner_text(".upload-count") == "1 uploaded"
+
+
+def test_with_s3_the_browser_sends_files_straight_to_the_bucket(strict_page, server_url, tmp_path: Path, enqueued,
+                                                                 s3_media, moto_server):
+    # strict_page: the real Content-Security-Policy, so the bucket must be an allowed connect-src.
+    page = strict_page
+    user = make_user("direct@example.com")
+    session = make_session(user, title="Straight to the bucket")
+    files = []
+    for i in range(3):
+        path = tmp_path / f"IMG_{i:04d}.JPG"
+        path.write_bytes(jpeg_bytes(color=(i * 60, 90, 200 - i * 50)))
+        files.append(path)
+    (tmp_path / "contract.jpg").write_bytes(pdf_bytes())
+    through_app = []
+    page.on("request", lambda r: through_app.append(r.url) if r.url.endswith("/upload/") else None)
+
+    _log_in(page, server_url, user)
+    page.goto(f"{server_url}/sessions/{session.uuid}/")
+    page.set_input_files("#file-input", [str(f) for f in files] + [str(tmp_path / "contract.jpg")])
+    page.wait_for_selector(".upload-count[data-state=finished]", timeout=60_000)
+
+    assert page.inner_text(".upload-count") == "3 uploaded · 1 rejected"
+    assert "contract.jpg — not an image (looks like a PDF" in page.inner_text(".upload-rejected")
+    assert through_app == []  # no file went through the app's upload view
+    photos = Photo.objects.filter(session=session)
+    assert sorted(p.original_filename for p in photos) == ["IMG_0000.JPG", "IMG_0001.JPG", "IMG_0002.JPG"]
+    for photo in photos:
+        assert moto_server.read(photo.original.name) == (tmp_path / photo.original_filename).read_bytes()
+    assert moto_server.keys(f"incoming/{session.uuid}/") == []
+    assert len(enqueued) == 3

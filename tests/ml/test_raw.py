@@ -25,6 +25,17 @@ def test_every_fixture_is_recognised_by_content_with_its_size(name, kind):
     assert header.width > 1000 and header.height > 1000  # the sensor size from the RAW's own headers
 
 
+@pytest.mark.parametrize(("name", "kind"), sorted(KINDS.items()))
+def test_the_kind_is_known_from_the_first_bytes_alone_without_libraw(name, kind):
+    # What a direct upload's check reads of a stored object: the start, never the whole RAW.
+    import io
+
+    head = (FIXTURES / name).read_bytes()[:64 * 1024]
+    header = image_header_info(io.BytesIO(head), open_raw=False)
+
+    assert (header.format, header.kind, header.width, header.height) == ("RAW", kind, 0, 0)
+
+
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_stripped_fixtures_decode_half_size_or_fail_with_a_readable_reason(name):
     try:

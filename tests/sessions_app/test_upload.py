@@ -78,7 +78,7 @@ def test_same_file_in_another_session_is_not_a_duplicate(alice, alice_session):
 def test_duplicate_race_is_settled_by_the_unique_constraint(alice_session, monkeypatch):
     data = jpeg_bytes()
     first = _upload(alice_session, data).photo
-    real_lookup = services.photos._existing_duplicate
+    real_lookup = services.photos.photo_duplicate
     lookups = []
 
     def racing_lookup(**kw):
@@ -86,7 +86,7 @@ def test_duplicate_race_is_settled_by_the_unique_constraint(alice_session, monke
         lookups.append(kw["sha256"])
         return None if len(lookups) == 1 else real_lookup(**kw)
 
-    monkeypatch.setattr(services.photos, "_existing_duplicate", racing_lookup)
+    monkeypatch.setattr(services.photos, "photo_duplicate", racing_lookup)
     result = _upload(alice_session, data, name="again.jpg")
     assert len(lookups) == 2  # checked again after the IntegrityError
     assert result.duplicate is True
