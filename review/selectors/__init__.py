@@ -16,7 +16,7 @@ How a photo's effective label is decided is told in `labels`.
   the dashboard's cached sessions_counts / sessions_blinking_counts and the session page's session_group_counts.
 
 Other apps import from this package (`from review import selectors`), never from its modules; the names
-below are the ones they use (the learning loop reads correction stacks and the counted predictions too).
+below are the ones they use (the learning loop reads correction stacks, `in_force` and the counted predictions).
 """
 from .cards import GROUP_CHECK, VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
 from .groups import (
@@ -29,7 +29,7 @@ from .groups import (
     session_order,
     strictness_preview,
 )
-from .labels import correction_stacks, flag_stacks, thresholds_for
+from .labels import correction_stacks, flag_stacks, in_force, thresholds_for
 from .loading import predictions_by_photo
 from .outcomes import Outcome
 from .photos import photo_active_corrections, photo_card, photo_stored_faces
@@ -59,6 +59,7 @@ __all__ = [
     "agreement_from_cards",
     "correction_stacks",
     "flag_stacks",
+    "in_force",
     "photo_active_corrections",
     "photo_card",
     "photo_stored_faces",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -155,24 +155,31 @@ def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | N
 
 @transaction.atomic
 def whole_photo_decisions_create(
-    *, decisions: Sequence[tuple[Photo, str]], by: User | None,
+    *, decisions: Sequence[tuple[Photo, str]], by: User | None, eyes: Mapping[int, str] | None = None,
 ) -> tuple[list[Correction], dict[int, str]]:
     """Record many whole-photo decisions (keep / reject / no_face, each photo its own) as one undo step, e.g.
-    the ratings read back from an editor. Returns (rows created, {photo id: why it was skipped}) — a photo
-    still processing or unreadable is skipped, not fatal."""
-    checked = [(photo, decision_of(flag="", value=value)) for photo, value in decisions]
+    the ratings read back from an editor. `eyes` (photo id -> flagged / clear) adds the eye check's word on
+    the whole photo, recorded just before that photo's decision in the same batch: the decision stays on top
+    for the review, and `selectors.in_force` hands training the eye row under it. Returns (rows created,
+    {photo id: why it was skipped}) — a photo still processing or unreadable is skipped, not fatal."""
+    eyes = eyes or {}
+    checked = [(photo, decision_of(flag="", value=value),
+                decision_of(flag=classifier_selectors.EYES, value=eyes[photo.pk]) if eyes.get(photo.pk) else None)
+               for photo, value in decisions]
     batch = uuid.uuid4()  # the session's undo takes the whole set back at once
     created: list[Correction] = []
     skipped: dict[int, str] = {}
-    for photo, decision in sorted(checked, key=lambda pair: pair[0].pk):  # one lock order, like bulk changes
+    for photo, decision, eye in sorted(checked, key=lambda row: row[0].pk):  # one lock order, like bulk changes
         locked = _lock(photo)
         try:
             card = _correctable_card(locked)
         except CorrectionError as exc:
             skipped[photo.pk] = exc.reason
             continue
-        created.append(_create(photo=locked, card=card, decision=decision, by=by, face_index=None, batch=batch))
-    logger.info("%d whole-photo decision(s) recorded as batch %s, %d skipped", len(created), batch, len(skipped))
+        for said in (eye, decision) if eye else (decision,):
+            created.append(_create(photo=locked, card=card, decision=said, by=by, face_index=None, batch=batch))
+    logger.info("%d whole-photo decision(s) recorded as batch %s (%d row(s) with their eyes), %d skipped",
+                len(checked) - len(skipped), batch, len(created), len(skipped))
     return created, skipped
 
 
@@ -271,8 +278,9 @@ class SessionUndo:
 
 def _describe(changes: list[Correction]) -> str:
     label = decision_words(changes[0]).lower()
-    if len(changes) > 1:
-        return f"{len(changes)} photos marked {label}"
+    photos = len({c.photo_id for c in changes})  # an editor's keep and its eyes-open row are one photo
+    if photos > 1:
+        return f"{photos} photos marked {label}"
     change = changes[0]
     name = change.photo.original_filename
     if change.face_index is not None:
