@@ -81,7 +81,11 @@ def _lock(photo: Photo) -> Photo:
 
 
 def _correctable_card(photo: Photo) -> selectors.PhotoCard:
-    card = selectors.photo_card(photo=photo)
+    return _correctable(photo, selectors.photo_card(photo=photo))
+
+
+def _correctable(photo: Photo, card: selectors.PhotoCard | None) -> selectors.PhotoCard:
+    """`card`, or CorrectionError saying why the photo can't be corrected."""
     if card is None:
         raise CorrectionError(f"{photo.original_filename} is still being processed")
     if card.unreadable:
@@ -93,13 +97,23 @@ def _create(
     *, photo: Photo, card: selectors.PhotoCard, decision: Decision, by: User | None, face_index: int | None,
     batch: uuid.UUID | None = None,
 ) -> Correction:
+    row = _row(photo=photo, card=card, decision=decision, by=by, face_index=face_index, batch=batch)
+    row.save(force_insert=True)
+    return row
+
+
+def _row(
+    *, photo: Photo, card: selectors.PhotoCard, decision: Decision, by: User | None, face_index: int | None,
+    batch: uuid.UUID | None = None,
+) -> Correction:
+    """The unsaved Correction recording `decision` against `card` (the photo as it stands)."""
     if face_index is None:
         previous = card.verdict or ""
     else:
         if not 0 <= face_index < len(card.faces):
             raise CorrectionError(f"{photo.original_filename} has no face {face_index + 1}")
         previous = card.faces[face_index].label
-    return Correction.objects.create(
+    return Correction(
         photo=photo,
         face_index=face_index,
         flag=decision.flag,
@@ -167,17 +181,25 @@ def whole_photo_decisions_create(
                 decision_of(flag=classifier_selectors.EYES, value=eyes[photo.pk]) if eyes.get(photo.pk) else None)
                for photo, value in decisions]
     batch = uuid.uuid4()  # the session's undo takes the whole set back at once
-    created: list[Correction] = []
+    # Lock every photo in one query, in one order (like bulk changes), then read their cards in bulk: a
+    # few queries per read, not per photo (600 photos from an editor in one web request).
+    locked = {p.pk: p for p in Photo.objects.select_for_update().select_related("session")
+              .filter(pk__in=[photo.pk for photo, _, _ in checked]).order_by("pk")}
+    cards = selectors.photo_cards(photos=list(locked.values()))
+    rows: list[Correction] = []
     skipped: dict[int, str] = {}
-    for photo, decision, eye in sorted(checked, key=lambda row: row[0].pk):  # one lock order, like bulk changes
-        locked = _lock(photo)
+    for photo, decision, eye in sorted(checked, key=lambda row: row[0].pk):
+        if photo.pk not in locked:
+            skipped[photo.pk] = f"{photo.original_filename} was deleted meanwhile"
+            continue
         try:
-            card = _correctable_card(locked)
+            card = _correctable(locked[photo.pk], cards.get(photo.pk))
         except CorrectionError as exc:
             skipped[photo.pk] = exc.reason
             continue
-        for said in (eye, decision) if eye else (decision,):
-            created.append(_create(photo=locked, card=card, decision=said, by=by, face_index=None, batch=batch))
+        for said in (eye, decision) if eye else (decision,):  # the decision last: it is the stack's top
+            rows.append(_row(photo=locked[photo.pk], card=card, decision=said, by=by, face_index=None, batch=batch))
+    created = Correction.objects.bulk_create(rows)
     logger.info("%d whole-photo decision(s) recorded as batch %s (%d row(s) with their eyes), %d skipped",
                 len(checked) - len(skipped), batch, len(created), len(skipped))
     return created, skipped

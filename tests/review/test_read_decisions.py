@@ -306,3 +306,30 @@ def test_the_session_page_reads_a_folder_inside_the_photographers_own_only(sessi
     settings.EYESPY_EDITOR_FOLDERS_ROOT = None
     assert "not set up" in client.post(url, {"folder": "Smith"}, follow=True).content.decode()
     assert "Read the keeps and rejects you set" not in client.get(f"/sessions/{session.uuid}/").content.decode()
+
+
+def test_recording_costs_the_same_queries_for_many_photos_as_for_few(tmp_path):
+    """The session page records in its web request (600 photos: ~0.5 s, bench/decisions_bench.py), so the
+    recording reads its cards and writes its rows in bulk: no query per photo."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from review.services import editor_decisions_read
+
+    owner = make_user("carol@example.com")
+
+    def recorded_queries(n: int) -> int:
+        session = make_session(owner)
+        folder = tmp_path / f"n{n}"
+        folder.mkdir()
+        for i in range(n):
+            data = shot_at(i, 100 + n + i)
+            make_judged_photo(session, faces=BLINK if i % 2 else OPEN, name=f"IMG_{i:04d}.JPG", data=data)
+            (folder / f"IMG_{i:04d}.JPG").write_bytes(data)
+            (folder / f"IMG_{i:04d}.xmp").write_bytes(their_sidecar(rating="3" if i % 3 else "-1"))
+        with CaptureQueriesContext(connection) as queries:
+            report = editor_decisions_read(session=session, folder=folder)
+        assert report.count("changed") + report.count("confirmed") == n
+        return len(queries)
+
+    assert recorded_queries(9) == recorded_queries(3)
