@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from classifier.models import Correction, ModelVersion, PersonalModel, Prediction, ReanalysisJob, TrainingExample, TrainingRun
-from review.selectors import correction_stacks, predictions_by_photo, thresholds_for
+from review.selectors import correction_stacks, in_force, predictions_by_photo, thresholds_for
 from sessions_app.models import Photo, PhotoSession, User
 
 from .check_fit import CheckSuggestion, check_suggestions  # each other check's personal strictness
@@ -209,7 +209,7 @@ def _decisions(photographer: User) -> list[_Decision]:
     rows = (Correction.objects.filter(photo__session__owner=photographer, photo__status=Photo.Status.DONE)
             .order_by("created_at", "id"))
     stacks = correction_stacks(rows)
-    active = [stack[-1] for stack in stacks.values() if stack and stack[-1].label in ("BLINKING", "NOT_BLINKING")]
+    active = [c for stack in stacks.values() for c in in_force(stack) if c.label in ("BLINKING", "NOT_BLINKING")]
     photo_sessions = dict(Photo.objects.filter(id__in={c.photo_id for c in active}).values_list("id", "session_id"))
     counted = predictions_by_photo(Q(photo_id__in=list(photo_sessions)))
     out = []

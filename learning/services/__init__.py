@@ -13,6 +13,7 @@ from .training_examples import (
     EyePickError,
     eye_pick_create,
     training_examples_sync,
+    training_examples_wanted,
     training_opt_out_set,
     training_set_export,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "eye_pick_create",
     "personal_model_accept",
     "training_examples_sync",
+    "training_examples_wanted",
     "training_opt_out_set",
     "training_run_cancel",
     "training_run_create",

@@ -1,8 +1,9 @@
 """Training examples from corrections: the labelling rule, eye picks, opt-outs, the frozen share, export.
 
 **The labelling rule** (`labelling.eyes_to_label`, tested in tests/classifier/test_training_examples.py). Only
-corrections still in force count (the top of each photo/face stack: undone or superseded ones don't),
-and only eyes the model saw (state not `not_visible`):
+corrections still in force count (the top of each photo/face stack with the rows recorded in its batch,
+`review.selectors.in_force`: undone or superseded ones don't), and only eyes the model saw (state not
+`not_visible`):
 
 * whole photo marked **keep** (NOT_BLINKING): every eye of every subject face is *open*;
 * a face marked **keep**: that face's eyes are *open*;
@@ -10,7 +11,10 @@ and only eyes the model saw (state not `not_visible`):
   key on the eye close-up) is *closed*; with no pick, the eye the model saw as most closed (highest
   P(closed)) — on the whole photo, over all subject faces; with no visible eye, nothing. The other eye is
   never labelled: a blink can be one eye, and guessing would teach the model wrong;
-* NO_FACE: nothing.
+* NO_FACE: nothing; "keep anyway" / "reject" pressed in the review: nothing (they don't say why);
+* decisions read from an editor (`review.services.editor_decisions`): a keep is a delivered photo, so an
+  eye check "clear" comes in with it (every subject eye *open*, as a whole-photo keep); a reject comes with
+  an eye check "flagged" (BLINKING, above) only where Eye Spy's eye check saw the blink, else nothing.
 
 Where one eye gets labels from a photo correction and a newer face correction, the newer one wins.
 
@@ -119,15 +123,15 @@ class _Wanted:
 
 
 def _active_corrections() -> dict[int, list[Correction]]:
-    """photo id -> its corrections still in force (tops of the stacks), oldest first."""
-    from review.selectors import correction_stacks
+    """photo id -> its corrections still in force (tops of the stacks, with their batch-mates), oldest first."""
+    from review.selectors import correction_stacks, in_force
 
     rows = (Correction.objects.filter(photo__status=Photo.Status.DONE)
             .select_related("photo__session").order_by("created_at", "id"))
     by_photo: dict[int, list[Correction]] = defaultdict(list)
     for (photo_id, _face), stack in correction_stacks(rows).items():
         if stack:
-            by_photo[photo_id].append(stack[-1])
+            by_photo[photo_id] += in_force(stack)
     for items in by_photo.values():
         items.sort(key=lambda c: (c.created_at, c.id))
     return by_photo
@@ -179,6 +183,13 @@ def _wanted_examples(report: SyncReport) -> dict[tuple[int, int, str], _Wanted]:
         for w in by_eye.values():
             wanted[(w.correction.id, w.eye.face_index, w.eye.side)] = w
     return wanted
+
+
+def training_examples_wanted() -> list[tuple[int, int, str, str, str]]:
+    """What `training_examples_sync` would label, without decoding anything: (photo id, face, side, label,
+    rule) for every eye the corrections in force label, sorted."""
+    return sorted((w.correction.photo_id, w.eye.face_index, w.eye.side, w.eye.label, w.eye.rule)
+                  for w in _wanted_examples(SyncReport()).values())
 
 
 def _png(pixels) -> bytes:

@@ -10,13 +10,13 @@ How a photo's effective label is decided is told in `labels`.
   (correction_stacks), building one photo's card.
 * `loading` — a session's or a photo's rows read once (chosen predictions: predictions_by_photo, correction stacks).
 * `groups`  — session_groups, session_cards, session_order (the lightbox's walk), sorting, strictness_preview.
-* `photos`  — photo_card, photo_stored_faces, photo_active_corrections.
+* `photos`  — photo_card, photo_cards, photo_stored_faces, photo_active_corrections.
 * `outcomes` — one light row per photo (group, machine verdict, confidence), the machine part cached.
 * `summary` — counts and agreement without cards: session_summary, session_agreement, agreement_from_cards,
   the dashboard's cached sessions_counts / sessions_blinking_counts and the session page's session_group_counts.
 
 Other apps import from this package (`from review import selectors`), never from its modules; the names
-below are the ones they use (the learning loop reads correction stacks and the counted predictions too).
+below are the ones they use (the learning loop reads correction stacks, `in_force` and the counted predictions).
 """
 from .cards import GROUP_CHECK, VERDICT_LABELS, EyeCard, FaceCard, PhotoCard
 from .groups import (
@@ -29,10 +29,10 @@ from .groups import (
     session_order,
     strictness_preview,
 )
-from .labels import correction_stacks, flag_stacks, thresholds_for
+from .labels import correction_stacks, flag_stacks, in_force, thresholds_for
 from .loading import predictions_by_photo
 from .outcomes import Outcome
-from .photos import photo_active_corrections, photo_card, photo_stored_faces
+from .photos import photo_active_corrections, photo_card, photo_cards, photo_stored_faces
 from .summary import (
     Agreement,
     GroupCounts,
@@ -59,8 +59,10 @@ __all__ = [
     "agreement_from_cards",
     "correction_stacks",
     "flag_stacks",
+    "in_force",
     "photo_active_corrections",
     "photo_card",
+    "photo_cards",
     "photo_stored_faces",
     "predictions_by_photo",
     "session_agreement",

@@ -119,6 +119,18 @@ def correction_stacks(corrections: Iterable[Correction]) -> dict[tuple[int, int 
     return _stacked(c for c in corrections if c.decision[0] in _SHARED_STACK)
 
 
+def in_force(stack: list[Correction]) -> list[Correction]:
+    """The rows of one stack that are in force, oldest first: its top, with the rows recorded in the same
+    batch under it. A batch is one word (one undo step), so an editor's keep and the "eyes open" row read
+    with it (review.services.editor_decisions) both stand while the keep is on top; the review shows the
+    top, training and the strictness fitting read the eye row. Nothing else puts two rows of one batch on
+    one stack."""
+    if not stack:
+        return []
+    top = stack[-1]
+    return [c for c in stack if c.batch == top.batch] if top.batch is not None else [top]
+
+
 def flag_stacks(corrections: Iterable[Correction]) -> dict[tuple[int, str], list[Correction]]:
     """(photo id, check key) -> that check's photo-level corrections still in force, for every check but
     the eyes (whose decisions are in `correction_stacks`)."""

@@ -20,6 +20,20 @@ def photo_card(*, photo: Photo, strictness: float | None = None) -> PhotoCard | 
     return cards[0] if cards else None
 
 
+def photo_cards(*, photos: list[Photo]) -> dict[int, PhotoCard]:
+    """photo id -> card for many photos at once (a handful of queries per session, not per photo); a photo
+    still being processed has none. Each photo's `session` should be loaded (select_related)."""
+    out: dict[int, PhotoCard] = {}
+    by_session: dict[int, list[Photo]] = {}
+    for photo in photos:
+        by_session.setdefault(photo.session_id, []).append(photo)
+    for group in by_session.values():
+        loaded = _Loaded.of(group, Q(photo__in=[p.pk for p in group]))
+        cards, _ = loaded.cards(thresholds_for(_strictness(group[0].session, None)))
+        out.update((card.photo.pk, card) for card in cards)
+    return out
+
+
 @dataclass(frozen=True)
 class StoredFaces:
     faces: list[dict]  # as stored: boxes, eyes, crop names

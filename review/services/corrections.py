@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -81,7 +81,11 @@ def _lock(photo: Photo) -> Photo:
 
 
 def _correctable_card(photo: Photo) -> selectors.PhotoCard:
-    card = selectors.photo_card(photo=photo)
+    return _correctable(photo, selectors.photo_card(photo=photo))
+
+
+def _correctable(photo: Photo, card: selectors.PhotoCard | None) -> selectors.PhotoCard:
+    """`card`, or CorrectionError saying why the photo can't be corrected."""
     if card is None:
         raise CorrectionError(f"{photo.original_filename} is still being processed")
     if card.unreadable:
@@ -93,13 +97,23 @@ def _create(
     *, photo: Photo, card: selectors.PhotoCard, decision: Decision, by: User | None, face_index: int | None,
     batch: uuid.UUID | None = None,
 ) -> Correction:
+    row = _row(photo=photo, card=card, decision=decision, by=by, face_index=face_index, batch=batch)
+    row.save(force_insert=True)
+    return row
+
+
+def _row(
+    *, photo: Photo, card: selectors.PhotoCard, decision: Decision, by: User | None, face_index: int | None,
+    batch: uuid.UUID | None = None,
+) -> Correction:
+    """The unsaved Correction recording `decision` against `card` (the photo as it stands)."""
     if face_index is None:
         previous = card.verdict or ""
     else:
         if not 0 <= face_index < len(card.faces):
             raise CorrectionError(f"{photo.original_filename} has no face {face_index + 1}")
         previous = card.faces[face_index].label
-    return Correction.objects.create(
+    return Correction(
         photo=photo,
         face_index=face_index,
         flag=decision.flag,
@@ -155,24 +169,39 @@ def corrections_bulk_create(*, photos: Sequence[Photo], label: str, by: User | N
 
 @transaction.atomic
 def whole_photo_decisions_create(
-    *, decisions: Sequence[tuple[Photo, str]], by: User | None,
+    *, decisions: Sequence[tuple[Photo, str]], by: User | None, eyes: Mapping[int, str] | None = None,
 ) -> tuple[list[Correction], dict[int, str]]:
     """Record many whole-photo decisions (keep / reject / no_face, each photo its own) as one undo step, e.g.
-    the ratings read back from an editor. Returns (rows created, {photo id: why it was skipped}) — a photo
-    still processing or unreadable is skipped, not fatal."""
-    checked = [(photo, decision_of(flag="", value=value)) for photo, value in decisions]
+    the ratings read back from an editor. `eyes` (photo id -> flagged / clear) adds the eye check's word on
+    the whole photo, recorded just before that photo's decision in the same batch: the decision stays on top
+    for the review, and `selectors.in_force` hands training the eye row under it. Returns (rows created,
+    {photo id: why it was skipped}) — a photo still processing or unreadable is skipped, not fatal."""
+    eyes = eyes or {}
+    checked = [(photo, decision_of(flag="", value=value),
+                decision_of(flag=classifier_selectors.EYES, value=eyes[photo.pk]) if eyes.get(photo.pk) else None)
+               for photo, value in decisions]
     batch = uuid.uuid4()  # the session's undo takes the whole set back at once
-    created: list[Correction] = []
+    # Lock every photo in one query, in one order (like bulk changes), then read their cards in bulk: a
+    # few queries per read, not per photo (600 photos from an editor in one web request).
+    locked = {p.pk: p for p in Photo.objects.select_for_update().select_related("session")
+              .filter(pk__in=[photo.pk for photo, _, _ in checked]).order_by("pk")}
+    cards = selectors.photo_cards(photos=list(locked.values()))
+    rows: list[Correction] = []
     skipped: dict[int, str] = {}
-    for photo, decision in sorted(checked, key=lambda pair: pair[0].pk):  # one lock order, like bulk changes
-        locked = _lock(photo)
+    for photo, decision, eye in sorted(checked, key=lambda row: row[0].pk):
+        if photo.pk not in locked:
+            skipped[photo.pk] = f"{photo.original_filename} was deleted meanwhile"
+            continue
         try:
-            card = _correctable_card(locked)
+            card = _correctable(locked[photo.pk], cards.get(photo.pk))
         except CorrectionError as exc:
             skipped[photo.pk] = exc.reason
             continue
-        created.append(_create(photo=locked, card=card, decision=decision, by=by, face_index=None, batch=batch))
-    logger.info("%d whole-photo decision(s) recorded as batch %s, %d skipped", len(created), batch, len(skipped))
+        for said in (eye, decision) if eye else (decision,):  # the decision last: it is the stack's top
+            rows.append(_row(photo=locked[photo.pk], card=card, decision=said, by=by, face_index=None, batch=batch))
+    created = Correction.objects.bulk_create(rows)
+    logger.info("%d whole-photo decision(s) recorded as batch %s (%d row(s) with their eyes), %d skipped",
+                len(checked) - len(skipped), batch, len(created), len(skipped))
     return created, skipped
 
 
@@ -271,8 +300,9 @@ class SessionUndo:
 
 def _describe(changes: list[Correction]) -> str:
     label = decision_words(changes[0]).lower()
-    if len(changes) > 1:
-        return f"{len(changes)} photos marked {label}"
+    photos = len({c.photo_id for c in changes})  # an editor's keep and its eyes-open row are one photo
+    if photos > 1:
+        return f"{photos} photos marked {label}"
     change = changes[0]
     name = change.photo.original_filename
     if change.face_index is not None:

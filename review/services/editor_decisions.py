@@ -8,6 +8,12 @@ takes the whole import back in one step and training reads them like any correct
 
 What Eye Spy wrote itself is not a decision (`xmp_packet.their_marks` drops a value equal to ours). A photo
 whose latest decision already says the same is left alone, so reading the same folder twice records nothing.
+
+**What it teaches the eye model** (`DecisionRules.eyes_from_decisions`, on unless turned off per read): a keep
+is a delivered photo, so its subjects' eyes are taken as open (an eye check "clear" on the whole photo, with
+the keep, when a subject face has a visible eye). A reject doesn't say why: it confirms a blink only where Eye
+Spy's own eye check saw one (an eye check "flagged": the eye it saw as most closed is labelled closed);
+otherwise it teaches the eyes nothing.
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from pathlib import Path
 
 from django.db.models import Q
 
-from classifier.models import TrainingOptOut
+from classifier.models import Correction, TrainingOptOut, Verdict
 from eyespy_site.errors import AppError
 from sessions_app.models import Photo, PhotoSession
 
@@ -41,11 +47,13 @@ class EditorDecisionsError(AppError):
 
 @dataclass(frozen=True)
 class DecisionRules:
-    """Which marks mean keep or reject. A label "" (or "none") means that label decides nothing."""
+    """Which marks mean keep or reject. A label "" (or "none") means that label decides nothing.
+    `eyes_from_decisions`: keeps teach open eyes and rejects of a blink Eye Spy saw teach that blink."""
 
     keep_rating: int = 1
     keep_label: str = "Green"
     reject_label: str = "Red"
+    eyes_from_decisions: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.keep_rating <= 5:
@@ -81,6 +89,9 @@ class DecisionsReport:
     lines: list[DecisionLine]
     dry_run: bool
     opted_out: bool  # recorded all the same; training leaves them out
+    eye_labels: bool = True  # DecisionRules.eyes_from_decisions
+    eyes_open: int = 0  # eyes this read labels open for training (keeps), recorded or, in a dry run, planned
+    eyes_closed: int = 0  # eyes it labels closed (rejects of a blink Eye Spy saw: one eye each)
 
     def count(self, action: str) -> int:
         return sum(1 for line in self.lines if line.action == action)
@@ -90,6 +101,12 @@ class DecisionsReport:
         text = (f"{self.count(CHANGED)} changed, {self.count(CONFIRMED)} confirmed, {self.count(UNCHANGED)} "
                 f"unchanged, {self.count(NO_DECISION)} without a decision, {self.count(UNMATCHED)} unmatched, "
                 f"{self.count(NOT_FOUND)} not found, {self.count(FAILED)} failed.")
+        if not self.eye_labels:
+            text += " Eye labels are off for this read: the eye model learns nothing from it."
+        elif not self.opted_out:
+            labels = self.eyes_open + self.eyes_closed
+            text += (f" {'Would add' if self.dry_run else 'Adds'} {labels} eye label{'s' if labels != 1 else ''} "
+                     f"for training ({self.eyes_open} open, {self.eyes_closed} closed).")
         if self.dry_run:
             text += " Dry run: nothing recorded."
         if self.opted_out:
@@ -155,6 +172,18 @@ def _verdict(card: selectors.PhotoCard, value: str) -> tuple[str, str]:
     return CHANGED, f"{value}, was {_WAS.get(kind, 'undecided')}"
 
 
+EYES_OPEN, EYES_BLINK = " — eyes taken as open", " — taken as the blink Eye Spy saw"
+
+
+def _eyes_taught(card: selectors.PhotoCard, value: str) -> tuple[str, int]:
+    """(the eye check's value to record with `value`, or "", and how many eyes it labels for training)."""
+    if value == KEEP:
+        visible = sum(1 for face in card.faces if face.is_subject for eye in face.eyes if eye.state != "not_visible")
+        return (Correction.Value.CLEAR.value, visible) if visible else ("", 0)
+    blinked = card.machine_verdict == card.verdict == Verdict.BLINKING.value  # the machine's, not overruled
+    return (Correction.Value.FLAGGED.value, 1) if value == REJECT and blinked else ("", 0)
+
+
 def _opted_out(session: PhotoSession) -> bool:
     return TrainingOptOut.objects.filter(Q(session=session) | Q(session__isnull=True), owner_id=session.owner_id).exists()
 
@@ -191,6 +220,8 @@ def editor_decisions_read(*, session: PhotoSession, folder: str | os.PathLike, r
 
     planned: dict[int, tuple[str, str]] = {}  # photo id -> (action, words)
     to_record: list[tuple[Photo, str]] = []
+    eyes: dict[int, str] = {}  # photo id -> the eye check's value recorded with its decision
+    labels: dict[int, int] = {}  # photo id -> eyes that value labels for training
     for photo_id, files in by_photo.items():
         card = files.found[0].card
         values = {value for value, _ in files.said}
@@ -198,13 +229,19 @@ def editor_decisions_read(*, session: PhotoSession, folder: str | os.PathLike, r
             continue
         value = values.pop()
         action, words = _verdict(card, value)
-        planned[photo_id] = (action, f"{words}; {', '.join(why for _, why in files.said)}")
+        words = f"{words}; {', '.join(why for _, why in files.said)}"
         if action != UNCHANGED:
             to_record.append((card.photo, value))
+            eye, labels[photo_id] = _eyes_taught(card, value) if rules.eyes_from_decisions else ("", 0)
+            if eye:
+                eyes[photo_id] = eye
+                words += EYES_OPEN if value == KEEP else EYES_BLINK
+        planned[photo_id] = (action, words)
 
     skipped: dict[int, str] = {}
     if to_record and not dry_run:
-        _, skipped = whole_photo_decisions_create(decisions=to_record, by=session.owner)
+        _, skipped = whole_photo_decisions_create(decisions=to_record, by=session.owner, eyes=eyes)
+    taught = [(eyes[pk], labels[pk]) for pk in eyes if pk not in skipped]
 
     lines: list[DecisionLine] = []
     for item in order:
@@ -215,7 +252,10 @@ def editor_decisions_read(*, session: PhotoSession, folder: str | os.PathLike, r
         photo_id = first.card.photo.pk
         lines.append(DecisionLine(rel(first.path), *_line(item, planned.get(photo_id), skipped.get(photo_id))))
         lines += [DecisionLine(rel(f.path), COVERED, f"same photo as {first.path.name}") for f in rest]
-    return DecisionsReport(lines=lines, dry_run=dry_run, opted_out=_opted_out(session))
+    return DecisionsReport(
+        lines=lines, dry_run=dry_run, opted_out=_opted_out(session), eye_labels=rules.eyes_from_decisions,
+        eyes_open=sum(n for value, n in taught if value == Correction.Value.CLEAR),
+        eyes_closed=sum(n for value, n in taught if value == Correction.Value.FLAGGED))
 
 
 def _line(files: _PhotoFiles, planned: tuple[str, str] | None, skipped: str | None) -> tuple[str, str]:

@@ -127,9 +127,11 @@ def session_read_decisions(request: HttpRequest, session_uuid) -> HttpResponse:
     folder on this server) into this session: a dry run first unless "record" is asked; one undo takes it back."""
     session = selectors.session_get_for_owner(owner=request.user, session_uuid=session_uuid)
     record = request.POST.get("record") == "1"
+    rules = review_services.DecisionRules(eyes_from_decisions=request.POST.get("no_eye_labels") != "1")
     try:
         folder = review_services.photographer_folder(owner=request.user, relative=request.POST.get("folder", ""))
-        report = review_services.editor_decisions_read(session=session, folder=folder, dry_run=not record)
+        report = review_services.editor_decisions_read(session=session, folder=folder, rules=rules,
+                                                       dry_run=not record)
     except review_services.EditorDecisionsError as exc:
         messages.error(request, exc.reason[:1].upper() + exc.reason[1:])
         return redirect("sessions:detail", session_uuid=session.uuid)

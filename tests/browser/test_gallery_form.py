@@ -7,7 +7,7 @@ import pytest
 
 from galleries import services
 from galleries.forms import GalleryCreateForm
-from galleries.selections import selection_comment, selection_set_favourite
+from galleries.selections import selection_comment, selection_set_favourite, selection_submit
 from sessions_app.models import Selection
 from tests.browser.helpers import log_in, shot
 from tests.factories import make_client, make_session, make_user
@@ -85,3 +85,42 @@ def test_picks_show_recognisable_thumbnails_with_their_file_names(request, serve
         assert box["width"] >= 140 and box["height"] >= 110, box
     picks.first.scroll_into_view_if_needed()
     shot(page, f"gallery-picks-{device}.png", full_page=True)
+
+
+@pytest.mark.parametrize("device", ["laptop", "phone"])
+def test_the_selections_table_reads_on_a_phone(request, server_url, shoot, device):
+    """Two guests with picks: on a 390 px phone each guest is a card (name, favourites, status, buttons, then
+    the picks), nothing wider than the screen and nothing to scroll sideways; the laptop keeps its table."""
+    alice, session, photos = shoot
+    gallery = make_gallery(session, photos, previews=False, max_picks=3)
+    items = list(gallery.items.order_by("position"))
+    jane = Selection.objects.create(gallery=gallery, name="Jane Smith", email="jane.smith@a-long-domain.example")
+    for item in items:
+        selection_set_favourite(selection=jane, item=item, favourite=True)
+    selection_comment(selection=jane, item=items[1], text="soften the scar please, and brighten the sky a little")
+    selection_submit(selection=jane)
+    Selection.objects.filter(pk=jane.pk).update(notify_error="the mail server refused the message (550)")
+    tom = Selection.objects.create(gallery=gallery, name="Tom", email="tom@example.com")
+    selection_set_favourite(selection=tom, item=items[2], favourite=True)
+    page = request.getfixturevalue("page" if device == "laptop" else "phone")
+    if device == "laptop":
+        page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, server_url, alice.email)
+    page.goto(f"{server_url}/galleries/{gallery.uuid}/")
+    section = page.locator("#selections")
+    section.scroll_into_view_if_needed()
+
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "wider than the screen"
+    table = section.locator("table.list")
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth + 1"), "the table scrolls sideways"
+    for button in section.locator(".row-actions .btn").all():
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    header = section.locator("thead").evaluate("h => h.getBoundingClientRect().height")
+    assert (header > 10) == (device == "laptop"), header  # a phone's cards say what each value is instead
+    label = section.locator(".ga-guest-count").first.inner_text()
+    assert label == ("Favourites 3 of 3" if device == "phone" else "3 of 3"), label
+    assert page.locator(".ga-strip-item").count() == 4
+    shot(page, f"gallery-selections-{device}.png", full_page=True)
+    shot(section, f"gallery-selections-{device}-section.png")

@@ -10,14 +10,17 @@ corrected stay closed. Runs in CI (no `shared_data` fixture): a few seconds of t
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
+from django.core.management import call_command
 from PIL import Image
 
 from classifier import services as classifier_services
-from classifier.models import ModelVersion, TrainingRun
+from classifier.models import ModelVersion, TrainingExample, TrainingRun
 from classifier.services.processing import photo_process
 from learning import services as learning_services
+from learning.services.labelling import RULE_KEEP_PHOTO, RULE_MOST_CLOSED
 from review import selectors as review_selectors
 from review import services as review_services
 from sessions_app.models import Photo
@@ -109,6 +112,37 @@ def test_corrections_retrain_gate_live_and_reanalysis_agree_without_research_dat
     assert after.count("NOT_BLINKING") > before.count("NOT_BLINKING")
     assert after.count("BLINKING") == 0, after  # re-analysis agrees with the photographer
     assert _verdicts(untouched_closed) == ["BLINKING"] * len(untouched_closed)  # nothing forgotten
+
+
+def test_keeps_read_back_from_the_editor_are_decisions_enough_to_retrain(own_install, alice, tmp_path):
+    """`read_decisions` then `retrain_model --inline`: the photos the photographer kept in their editor teach
+    the eye model open eyes, the rejects of the blinks Eye Spy saw teach closed ones, with no key pressed in
+    the review."""
+    session, _ = two_sessions(alice)
+    kept = _photos(session, "open", range(0, 6))
+    rejected = _photos(session, "closed", range(0, 2))
+    _photos(session, "closed", range(2, 6))  # nobody decided these: the guard against forgetting
+    assert _verdicts(rejected) == ["BLINKING", "BLINKING"]
+    folder = tmp_path / "lightroom"
+    folder.mkdir()
+    for photo, rating in [(p, 3) for p in kept] + [(p, -1) for p in rejected]:
+        with photo.original.open("rb") as fh:
+            (folder / photo.original_filename).write_bytes(fh.read())
+        (folder / photo.original_filename).with_suffix(".xmp").write_text(
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="{rating}"/>'
+            "</rdf:RDF></x:xmpmeta>")
+
+    out = io.StringIO()
+    call_command("read_decisions", str(session.uuid), "--from", str(folder), stdout=out)
+    assert "eye labels for training (12 open, 2 closed)" in out.getvalue().splitlines()[-1], out.getvalue()
+    out = io.StringIO()
+    call_command("retrain_model", "--inline", stdout=out)
+
+    result = json.loads(out.getvalue().splitlines()[-1])
+    assert result["version_id"] is not None, result  # past "not enough decisions": a candidate was trained
+    assert result["data"]["corrections_train_by_label"] == {"closed": 2, "open": 12}
+    assert set(TrainingExample.objects.values_list("rule", flat=True)) == {RULE_KEEP_PHOTO, RULE_MOST_CLOSED}
 
 
 def test_too_few_decisions_say_so_and_keep_the_live_model(own_install, alice):

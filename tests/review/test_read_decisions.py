@@ -14,6 +14,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from classifier.models import Correction, TrainingOptOut
+from learning import services as learning_services
+from learning.services.labelling import RULE_KEEP_PHOTO, RULE_MOST_CLOSED
 from review.exports.xmp_packet import XmpFields, merge
 from review.selectors import session_cards
 from review.services import session_undo_last
@@ -95,7 +97,8 @@ def test_ratings_and_labels_become_the_photographers_decisions(session, card):
     assert line_for(lines, "DCIM/100CANON/IMG_0001.JPG").startswith(
         "DCIM/100CANON/IMG_0001.JPG: changed (reject, was a keeper; IMG_0001.xmp: rating -1)")
     assert "changed (reject, was a keeper; IMG_0002.JPG.xmp: label Red)" in line_for(lines, "DCIM/100CANON/IMG_0002.JPG")
-    assert "changed (keep, was a reject; img_0003.xmp: rating 3)" in line_for(lines, "DCIM/100CANON/IMG_0003.JPG")
+    assert "changed (keep, was a reject; img_0003.xmp: rating 3 — eyes taken as open)" in line_for(
+        lines, "DCIM/100CANON/IMG_0003.JPG")
     assert "confirmed (reject, as Eye Spy said" in line_for(lines, "DCIM/100CANON/IMG_0004.JPG")
     assert lines[-1].startswith("3 changed, 1 confirmed, 0 unchanged, 2 without a decision, 2 unmatched, "
                                 "1 not found, 0 failed.")
@@ -113,7 +116,7 @@ def test_what_eye_spy_wrote_itself_is_not_a_decision(session, card):
     # The photographer changes our rating in our own sidecar: now it is theirs.
     sidecar = card / "DCIM" / "100CANON" / "IMG_0005.xmp"
     sidecar.write_bytes(EYESPY_REJECT.replace(b'xmp:Rating="-1"', b'xmp:Rating="4"'))
-    assert "changed (keep, was a reject; IMG_0005.xmp: rating 4)" in line_for(
+    assert "changed (keep, was a reject; IMG_0005.xmp: rating 4 — eyes taken as open)" in line_for(
         read(session, card), "DCIM/100CANON/IMG_0005.JPG")
 
 
@@ -147,11 +150,81 @@ def test_a_second_run_records_nothing_new(session, card):
 def test_undo_takes_the_whole_import_back_in_one_step(session, card):
     before = calls(session)
     read(session, card)
+    assert wanted(session)  # the eye labels came in with the decisions
     undone = session_undo_last(session=session, by=session.owner)
 
-    assert len(undone.undos) == 4 and undone.message == "Undone: 4 photos marked reject."
+    # 4 decisions and the 2 eye rows that came with them (IMG_0003's keep, IMG_0004's blink), one step.
+    assert len(undone.undos) == 6 and undone.message == "Undone: 4 photos marked reject."
     assert calls(session) == before
+    assert wanted(session) == {}
     assert session_undo_last(session=session, by=session.owner) is None
+
+
+# --- What the decisions teach the eye model ----------------------------------------------------------------
+
+
+def wanted(session) -> dict[str, list[tuple[int, str, str, str]]]:
+    """photo name -> the eyes training would label from the corrections in force: (face, side, label, rule)."""
+    names = dict(session.photos.values_list("id", "original_filename"))
+    out: dict[str, list] = {}
+    for photo_id, face_index, side, label, rule in learning_services.training_examples_wanted():
+        out.setdefault(names[photo_id], []).append((face_index, side, label, rule))
+    return out
+
+
+def eye_rows(session, name: str) -> list[tuple[str, str, str]]:
+    return list(Correction.objects.filter(photo__session=session, photo__original_filename=name)
+                .order_by("created_at", "id").values_list("flag", "value", "label"))
+
+
+def test_a_keep_takes_the_subjects_eyes_as_open_for_training(session, card):
+    lines = read(session, card)
+
+    # IMG_0003: Eye Spy saw a blink, the photographer delivered it: the eyes are acceptable.
+    assert eye_rows(session, "IMG_0003.JPG") == [("blink", "clear", "NOT_BLINKING"), ("", "keep", "")]
+    rows = Correction.objects.filter(photo__original_filename="IMG_0003.JPG")
+    assert len({r.batch for r in rows}) == 1  # one batch: the keep on top, the eyes under it
+    assert calls(session)["IMG_0003.JPG"] == "keep"  # the review still shows the photographer's keep
+    assert wanted(session)["IMG_0003.JPG"] == [(0, "left", "open", RULE_KEEP_PHOTO),
+                                               (0, "right", "open", RULE_KEEP_PHOTO)]
+    assert "rating 3 — eyes taken as open)" in line_for(lines, "DCIM/100CANON/IMG_0003.JPG")
+    assert "Adds 3 eye labels for training (2 open, 1 closed)." in lines[-1]
+
+
+def test_a_reject_teaches_a_blink_only_where_eye_spy_saw_one(session, card):
+    lines = read(session, card)
+
+    # IMG_0004: Eye Spy flagged the blink and the photographer rejected it: a confirmed blink.
+    assert eye_rows(session, "IMG_0004.JPG") == [("blink", "flagged", "BLINKING"), ("", "reject", "")]
+    assert wanted(session)["IMG_0004.JPG"] == [(0, "left", "closed", RULE_MOST_CLOSED)]
+    assert "label Red — taken as the blink Eye Spy saw)" in line_for(lines, "DCIM/100CANON/IMG_0004.JPG")
+    # IMG_0001 / IMG_0002: eyes open to Eye Spy; a reject doesn't say why, so the eyes learn nothing.
+    for name in ("IMG_0001.JPG", "IMG_0002.JPG"):
+        assert eye_rows(session, name) == [("", "reject", "")] and name not in wanted(session)
+    assert line_for(lines, "DCIM/100CANON/IMG_0001.JPG").endswith("rating -1)")
+
+
+def test_no_eye_labels_records_the_whole_photo_decisions_only(session, card):
+    lines = read(session, card, "--no-eye-labels")
+
+    assert set(Correction.objects.filter(photo__session=session).values_list("flag", flat=True)) == {""}
+    assert calls(session)["IMG_0003.JPG"] == "keep" and wanted(session) == {}
+    assert "changed (keep, was a reject; img_0003.xmp: rating 3)" in line_for(lines, "DCIM/100CANON/IMG_0003.JPG")
+    assert lines[-1].endswith("Eye labels are off for this read: the eye model learns nothing from it.")
+
+
+def test_a_second_read_adds_no_eye_rows_either(session, card):
+    read(session, card)
+    before = sorted(Correction.objects.values_list("photo__original_filename", "flag", "value"))
+    again = read(session, card)
+    assert sorted(Correction.objects.values_list("photo__original_filename", "flag", "value")) == before
+    assert "Adds 0 eye labels for training" in again[-1]
+
+
+def test_a_dry_run_says_what_it_would_teach(session, card):
+    lines = read(session, card, "--dry-run")
+    assert "Would add 3 eye labels for training (2 open, 1 closed). Dry run: nothing recorded." in lines[-1]
+    assert "rating 3 — eyes taken as open)" in line_for(lines, "DCIM/100CANON/IMG_0003.JPG")
 
 
 def test_a_corrupt_sidecar_fails_alone(session, card):
@@ -176,7 +249,7 @@ def test_labels_and_the_keep_rating_can_be_chosen(session, card):
     lines = read(session, card, "--reject-label", "none", "--keep-label", "Yellow", "--keep-rating", "4")
     assert "IMG_0002.JPG: no decision in the file" in line_for(lines, "DCIM/100CANON/IMG_0002.JPG")
     assert "no decision" in line_for(lines, "DCIM/100CANON/IMG_0003.JPG")  # 3 stars are below 4 now
-    assert "confirmed (keep, as Eye Spy said; IMG_0006.xmp: label Yellow)" in line_for(
+    assert "confirmed (keep, as Eye Spy said; IMG_0006.xmp: label Yellow — eyes taken as open)" in line_for(
         lines, "DCIM/100CANON/IMG_0006.JPG")
     with pytest.raises(CommandError, match="1 to 5 stars"):
         read(session, card, "--keep-rating", "0")
@@ -188,7 +261,7 @@ def test_xmp_inside_a_jpeg_counts_and_the_file_is_still_found_by_capture_time(se
     (card / "DCIM" / "100CANON" / "IMG_0004.xmp").unlink()
     subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-xmp:Label=Green", str(photo)], check=True)
 
-    assert "changed (keep, was a reject; IMG_0004.JPG: label Green)" in line_for(
+    assert "changed (keep, was a reject; IMG_0004.JPG: label Green — eyes taken as open)" in line_for(
         read(session, card), "DCIM/100CANON/IMG_0004.JPG")
 
 
@@ -219,9 +292,11 @@ def test_the_session_page_reads_a_folder_inside_the_photographers_own_only(sessi
 
     shown = client.post(url, {"folder": "Smith"}).content.decode()
     assert "Dry run: nothing recorded." in shown and "Record these decisions" in shown
+    assert 'name="no_eye_labels"' in shown and "Would add 3 eye labels for training" in shown
     assert not Correction.objects.exists()
     done = client.post(url, {"folder": "Smith", "record": "1"}).content.decode()
     assert "changed" in done and Correction.objects.filter(photo__session=session).exists()
+    assert "Adds 3 eye labels for training" in done and Correction.objects.filter(flag="blink").count() == 2
 
     for outside in ("../bob@example.com/secret", "Smith/../../bob@example.com"):
         page = client.post(url, {"folder": outside}, follow=True).content.decode()
@@ -231,3 +306,30 @@ def test_the_session_page_reads_a_folder_inside_the_photographers_own_only(sessi
     settings.EYESPY_EDITOR_FOLDERS_ROOT = None
     assert "not set up" in client.post(url, {"folder": "Smith"}, follow=True).content.decode()
     assert "Read the keeps and rejects you set" not in client.get(f"/sessions/{session.uuid}/").content.decode()
+
+
+def test_recording_costs_the_same_queries_for_many_photos_as_for_few(tmp_path):
+    """The session page records in its web request (600 photos: ~0.5 s, bench/decisions_bench.py), so the
+    recording reads its cards and writes its rows in bulk: no query per photo."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from review.services import editor_decisions_read
+
+    owner = make_user("carol@example.com")
+
+    def recorded_queries(n: int) -> int:
+        session = make_session(owner)
+        folder = tmp_path / f"n{n}"
+        folder.mkdir()
+        for i in range(n):
+            data = shot_at(i, 100 + n + i)
+            make_judged_photo(session, faces=BLINK if i % 2 else OPEN, name=f"IMG_{i:04d}.JPG", data=data)
+            (folder / f"IMG_{i:04d}.JPG").write_bytes(data)
+            (folder / f"IMG_{i:04d}.xmp").write_bytes(their_sidecar(rating="3" if i % 3 else "-1"))
+        with CaptureQueriesContext(connection) as queries:
+            report = editor_decisions_read(session=session, folder=folder)
+        assert report.count("changed") + report.count("confirmed") == n
+        return len(queries)
+
+    assert recorded_queries(9) == recorded_queries(3)

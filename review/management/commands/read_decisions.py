@@ -16,7 +16,9 @@ class Command(BaseCommand):
         "and DNG files under DIR (searched recursively; files matched by name in any case, checked by size or "
         "capture time, like sync_xmp), and record each as your decision on the whole photo: reject = rating -1 "
         "or the reject label, keep = the keep rating or more, or the keep label. What Eye Spy wrote itself is "
-        "ignored. All of it is one step for the session's Undo. One line per file, a summary last."
+        "ignored. All of it is one step for the session's Undo. A keep also teaches the eye model that the "
+        "subjects' eyes are open, and a reject of a photo Eye Spy saw blinking confirms that blink (a reject says "
+        "nothing about the eyes otherwise); --no-eye-labels turns that off. One line per file, a summary last."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,12 +34,14 @@ class Command(BaseCommand):
                                  "(default Green)")
         parser.add_argument("--keep-rating", type=int, default=1, metavar="N",
                             help="a rating of N stars or more means keep (1 to 5, default 1)")
+        parser.add_argument("--no-eye-labels", action="store_false", dest="eye_labels",
+                            help="record the whole-photo decisions only: teach the eye model nothing from them")
 
     def handle(self, *args, **options) -> None:
         session = find_session(options["session_id"])
         try:
             rules = DecisionRules(keep_rating=options["keep_rating"], keep_label=options["keep_label"],
-                                  reject_label=options["reject_label"])
+                                  reject_label=options["reject_label"], eyes_from_decisions=options["eye_labels"])
             report = editor_decisions_read(session=session, folder=options["folder"], rules=rules,
                                            dry_run=options["dry_run"])
         except EditorDecisionsError as exc:
