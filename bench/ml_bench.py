@@ -144,7 +144,7 @@ def _run_one(path: str) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def _raw_copies(photos: list[Path], folder: Path) -> list[Path]:
+def raw_copies(photos: list[Path], folder: Path) -> list[Path]:
     """Each photo wrapped as the full-size JPEG preview of a DNG (tests/raw_builders.py), made once."""
     from PIL import Image
 
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [p.stat().st_size for p in photos]
     log.info("%d photos, mean %.1f MB, max_side %d, repeat %d", len(photos), statistics.fmean(sizes) / 1e6, args.max_side, args.repeat)
     results = []
-    raws = _raw_copies(photos, args.generate_into / "raw") if "raw" in modes else []
+    raws = raw_copies(photos, args.generate_into / "raw") if "raw" in modes else []
     for procs in procs_list:
         for mode in modes:
             log.info("running %s with %d process(es) ...", mode, procs)

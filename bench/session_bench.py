@@ -21,6 +21,7 @@ different sha256 (no duplicate skipping) and exactly the decode cost of its fram
     .venv/bin/python bench/session_bench.py                      # 600 photos
     .venv/bin/python bench/session_bench.py --n 50 --json /tmp/s50.json
     .venv/bin/python bench/session_bench.py --tiny --n 300       # 640x480 photos: broker/DB overhead per photo
+    .venv/bin/python bench/session_bench.py --raw --json bench/results/session_bench_raw.json   # a RAW session
 
 Prints a summary and writes JSON (default bench/results/session_bench.json). Times: `import_s` is the
 import command (copy, hash, header check, enqueue); `enqueue_to_done_s` runs from the first photo's
@@ -104,7 +105,13 @@ def prepare_photos(args) -> list[Path]:
             name = f"IMG_{i:04d}_{frames[frame].stem}.jpg"
             (out / name).write_bytes(_with_comment(data[frame], f"eyespy session bench copy {i}"))
         stamp.touch()
-    return sorted(out.glob("IMG_*.jpg"))[: args.n]
+    photos = sorted(out.glob("IMG_*.jpg"))[: args.n]
+    if args.raw:
+        sys.path.insert(0, str(REPO / "bench"))
+        import ml_bench
+
+        return ml_bench.raw_copies(photos, out.parent / (out.name + "-raw"))
+    return photos
 
 
 # --- the app ------------------------------------------------------------------------------------------
@@ -309,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=600, help="photos in the session (default 600)")
     parser.add_argument("--photos", type=Path, help="use these photos (folder) instead of generated ones")
     parser.add_argument("--tiny", action="store_true", help="640x480 noise JPEGs: measures per-photo overhead")
+    parser.add_argument("--raw", action="store_true",
+                        help="a RAW session: each photo wrapped as the full-size preview of a DNG (as ml_bench's raw)")
     parser.add_argument("--base-photos", type=Path, default=Path(tempfile.gettempdir()) / "eyespy-bench-photos")
     parser.add_argument("--base-n", type=int, default=12, help="distinct generated frames (default 12)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"scratch folder (default {DEFAULT_WORK})")

@@ -58,6 +58,8 @@ def eyes_to_label(*, label: str, face_index: int | None, faces: list[dict], subj
         rule = RULE_KEEP_FACE if face_index is not None else RULE_KEEP_PHOTO
         out = [EyeLabel(i, e["side"], OPEN, rule, p_of(e)) for i in targets for e in _visible_eyes(faces[i])]
         return out, "" if out else "no visible eye"
+    if not label:  # a whole-photo keep / reject (or another check's flag): it doesn't say why
+        return [], "a decision that says nothing about eyes"
     if label != "BLINKING":
         return [], f"unknown label {label}"
     picked = []

@@ -61,25 +61,29 @@ def _upload_one(request: HttpRequest, session) -> JsonResponse:
     return _uploaded(result)
 
 
-def _json_body(request: HttpRequest) -> dict | None:
+def _direct_request(request: HttpRequest, session_uuid):
+    """(session, JSON body) of a direct-upload call, or the answer refusing it."""
+    session = upload_gate(request, session_uuid)
+    if isinstance(session, HttpResponse):
+        return session
+    if not services.direct_uploads_enabled():
+        return _error("Uploads go through the app here.", 404)
     try:
         body = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None
+        body = None
+    if not isinstance(body, dict):
+        return _error("Send a JSON object.", 400)
+    return session, body
 
 
 @require_POST
 def session_upload_direct(request: HttpRequest, session_uuid) -> HttpResponse:
     """Step 1 of a direct upload: a presigned POST for one file (or "duplicate": nothing to send)."""
-    session = upload_gate(request, session_uuid)
-    if isinstance(session, HttpResponse):
-        return session
-    body = _json_body(request)
-    if not services.direct_uploads_enabled():
-        return _error("Uploads go through the app here.", 404)
-    if body is None:
-        return _error("Send JSON: name, size and sha256 of one file.", 400)
+    checked = _direct_request(request, session_uuid)
+    if isinstance(checked, HttpResponse):
+        return checked
+    session, body = checked
     try:
         answer = services.direct_upload_start(session=session, filename=str(body.get("name") or ""),
                                               size=body.get("size"), sha256=str(body.get("sha256") or ""))
@@ -93,46 +97,14 @@ def session_upload_direct(request: HttpRequest, session_uuid) -> HttpResponse:
 @require_POST
 def session_upload_direct_done(request: HttpRequest, session_uuid) -> HttpResponse:
     """Step 3 of a direct upload: the file is in the bucket; check it and record the photo (queued)."""
-    session = upload_gate(request, session_uuid)
-    if isinstance(session, HttpResponse):
-        return session
-    body = _json_body(request)
-    if body is None or not body.get("ticket"):
-        return _error("Send JSON with the ticket of the upload.", 400)
+    checked = _direct_request(request, session_uuid)
+    if isinstance(checked, HttpResponse):
+        return checked
+    session, body = checked
     try:
-        result = classifier_services.photo_upload_direct(session=session, ticket=str(body["ticket"]))
+        result = classifier_services.photo_upload_direct(session=session, ticket=str(body.get("ticket") or ""))
     except services.DirectUploadTicketError as exc:
         return _error(exc.reason, 400)
     except services.UploadRejected as exc:
         return _rejected(exc)
     return _uploaded(result)
-
-
-def _upload_many(request: HttpRequest, session) -> HttpResponse:
-    # Bodies Django can't parse (too many files, a huge file name) were answered by
-    # sessions_app/middleware.py before the CSRF check read them.
-    files = request.FILES.getlist("file")
-    if not files:
-        messages.error(request, "Choose one or more photos to upload.")
-        return redirect("sessions:detail", session_uuid=session.uuid)
-    imported, duplicates, rejected = 0, 0, []
-    for upload in files:
-        try:
-            result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
-        except services.UploadRejected as exc:
-            rejected.append(f"{services.clean_filename(upload.name)}: {exc.reason}")
-        else:
-            duplicates += result.duplicate
-            imported += not result.duplicate
-    # The same wording as the JavaScript uploader: "38 uploaded · 1 duplicate skipped · 3 rejected".
-    parts = [f"{imported} uploaded"]
-    if duplicates:
-        parts.append(f"{duplicates} duplicate{'s' if duplicates != 1 else ''} skipped")
-    if rejected:
-        parts.append(f"{len(rejected)} rejected")
-    messages.success(request, " · ".join(parts))
-    if rejected:
-        shown = "; ".join(rejected[:REJECTIONS_LISTED])
-        more = f" (and {len(rejected) - REJECTIONS_LISTED} more)" if len(rejected) > REJECTIONS_LISTED else ""
-        messages.error(request, f"Rejected {len(rejected)}: {shown}{more}")
-    return redirect("sessions:detail", session_uuid=session.uuid)
