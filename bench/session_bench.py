@@ -382,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     report = summarise(result["rows"], import_s=import_s, wall_s=wall_s, n_files=len(photos),
                        concurrency=args.concurrency)
     report.update(
-        kind="tiny 640x480" if args.tiny else ("your photos" if args.photos else "generated 24 MP JPEGs"),
+        kind="tiny 640x480" if args.tiny else ("your photos" if args.photos else "generated 24 MP JPEGs")
+        + (", each the full-size preview of a DNG" if args.raw else ""),
         mean_file_mb=round(total_mb / max(1, len(photos)), 2),
         concurrency=args.concurrency,
         broker="embedded Redis (unix socket, append-only file)",
