@@ -185,11 +185,17 @@ def test_a_dng_gets_its_xmp_with_its_raw_data_and_preview_untouched(tmp_path):
         assert after.extract_thumb().data == before.extract_thumb().data
 
 
-def test_their_xmp_in_a_dng_is_merged_not_replaced(shared_data, tmp_path):
-    sample = shared_data / "raw_samples" / "DNG.dng"  # ExifTool's sample: real XMP, image data stripped
-    require(sample.exists(), "ExifTool's DNG.dng sample is not in ../shared/data/raw_samples")
-    path = tmp_path / "copy.dng"
+def embedded_sample(shared_data: Path, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """ExifTool's sample `name` (../shared/data/raw_samples) and a copy of it with REJECT written into it."""
+    sample = shared_data / "raw_samples" / name
+    require(sample.exists(), f"ExifTool's {name} sample is not in ../shared/data/raw_samples")
+    path = tmp_path / f"copy{sample.suffix}"
     path.write_bytes(embed(sample.read_bytes(), REJECT))
+    return sample, path
+
+
+def test_their_xmp_in_a_dng_is_merged_not_replaced(shared_data, tmp_path):
+    sample, path = embedded_sample(shared_data, tmp_path, "DNG.dng")  # real XMP, image data stripped
     tags = exiftool(path)
     assert tags["XMP-dc:Creator"] == exiftool(sample)["XMP-dc:Creator"] and tags["XMP-xmp:Label"] == "Red"
 
@@ -291,10 +297,7 @@ def test_their_xmp_in_a_heic_is_merged_not_replaced(tmp_path):
 
 
 def test_exiftools_heic_sample_gets_its_xmp(shared_data, tmp_path):
-    sample = shared_data / "raw_samples" / "QuickTime.heic"  # ExifTool's sample: two items, image data stripped
-    require(sample.exists(), "ExifTool's QuickTime.heic sample is not in ../shared/data/raw_samples")
-    path = tmp_path / "copy.heic"
-    path.write_bytes(embed(sample.read_bytes(), REJECT))
+    _, path = embedded_sample(shared_data, tmp_path, "QuickTime.heic")  # two items, image data stripped
     tags = exiftool(path)
     assert tags["XMP-xmp:Rating"] == -1 and tags["XMP-xmp:Label"] == "Red"
     out = subprocess.run([EXIFTOOL, "-j", "-ImageSize", "-Warning", str(path)], capture_output=True, text=True)
