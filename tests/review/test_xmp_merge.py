@@ -296,6 +296,55 @@ def test_their_xmp_in_a_heic_is_merged_not_replaced(tmp_path):
     assert np.array_equal(pixels(path.read_bytes()), pixels(original))
 
 
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def heic_with_xmp_in_idat(xmp: bytes) -> bytes:
+    """A HEIC as other writers may make it: item locations version 1, the XMP item's bytes inside the meta box
+    (construction method 1, an idat box); the image item's offsets shifted by what the meta grew."""
+    data = heic()
+    meta_at = int.from_bytes(data[:4], "big")
+    meta_end = meta_at + int.from_bytes(data[meta_at:meta_at + 4], "big")
+    children, pos = {}, meta_at + 12
+    while pos < meta_end:
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        children[data[pos + 4:pos + 8]] = data[pos + 8:pos + size]
+        pos += size
+    iloc, iinf = children[b"iloc"], children[b"iinf"]
+    assert iloc[:6] == b"\x00\x00\x00\x00\x44\x40" and b"iref" not in children  # libheif's: version 0, 4-byte fields
+    count = int.from_bytes(iloc[6:8], "big")
+    entries = [iloc[8 + 18 * i:8 + 18 * (i + 1)] for i in range(count)]  # id, reference, base, 1 extent
+    item = count + 1
+    xmp_item = (item.to_bytes(2, "big") + b"\x00\x01" + bytes(6) + b"\x00\x01" + bytes(4)
+                + len(xmp).to_bytes(4, "big"))
+    children[b"iinf"] = iinf[:4] + (int.from_bytes(iinf[4:6], "big") + 1).to_bytes(2, "big") + iinf[6:] + _box(
+        b"infe", b"\x02\x00\x00\x01" + item.to_bytes(2, "big") + b"\x00\x00mime\x00application/rdf+xml\x00")
+    children[b"iref"] = bytes(4) + _box(b"cdsc", item.to_bytes(2, "big") + b"\x00\x01" + children[b"pitm"][4:6])
+    children[b"idat"] = xmp
+
+    def meta(shift: int) -> bytes:
+        shifted = [e[:2] + b"\x00\x00" + e[2:10] + (int.from_bytes(e[10:14], "big") + shift).to_bytes(4, "big")
+                   + e[14:] for e in entries]
+        children[b"iloc"] = b"\x01\x00\x00\x00\x44\x40" + item.to_bytes(2, "big") + b"".join(shifted) + xmp_item
+        return _box(b"meta", bytes(4) + b"".join(_box(k, v) for k, v in children.items()))
+
+    grown = len(meta(0)) - (meta_end - meta_at)
+    return data[:meta_at] + meta(grown) + data[meta_end:]
+
+
+def test_their_xmp_in_an_idat_box_is_read_and_replaced(tmp_path):
+    original = heic_with_xmp_in_idat(THEIR_HEIC_XMP)
+    assert read_embedded(io.BytesIO(original)) == THEIR_HEIC_XMP
+    path = tmp_path / "copy.heic"
+    path.write_bytes(embed(original, REJECT))
+
+    tags = exiftool(path)
+    assert as_list(tags["XMP-dc:Creator"]) == ["Jane Doe"] and tags["XMP-xmp:Label"] == "Red"
+    assert xmp_items(path.read_bytes()) == 1
+    assert np.array_equal(pixels(path.read_bytes()), pixels(original))
+
+
 def test_exiftools_heic_sample_gets_its_xmp(shared_data, tmp_path):
     _, path = embedded_sample(shared_data, tmp_path, "QuickTime.heic")  # two items, image data stripped
     tags = exiftool(path)
