@@ -27,7 +27,7 @@ from __future__ import annotations
 
 # limits first: its Pillow settings (MAX_IMAGE_PIXELS, LOAD_TRUNCATED_IMAGES) must be in place before any decode.
 from ml.imaging.limits import DEFAULT_MAX_PIXELS
-from ml.imaging.decode import DCT_SLACK, DETAIL_SIDE, WORKING_SIDE, DecodedImage, decode
+from ml.imaging.decode import DCT_SLACK, DETAIL_SIDE, WORKING_SIDE, DecodedImage, decode, register_heif
 from ml.imaging.detail import DetailImage
 from ml.imaging.derivatives import make_derivatives
 from ml.imaging.errors import ImageError
@@ -58,5 +58,6 @@ __all__ = [
     "parse_exif_datetime",
     "preview_long_side",
     "raw_full_image",
+    "register_heif",
     "sniff_format",
 ]

@@ -38,7 +38,7 @@ _heif_lock = threading.Lock()
 _heif_registered = False
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
     """pillow-heif is imported and registered only when the first HEIC arrives (it costs import time)."""
     global _heif_registered
     with _heif_lock:
@@ -117,7 +117,7 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
             fp.seek(0)
             return decode_raw(fp.read(), kind=header.kind, max_side=max_side, max_pixels=max_pixels)
         if fmt == "HEIF":
-            _register_heif()
+            register_heif()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -1,6 +1,6 @@
 """The "with metadata embedded" ZIP: every judged photo's original(s), with Eye Spy's XMP written into
-copies of JPEG, TIFF and DNG files (pixels untouched, see `xmp_embed`) and a sidecar beside the rest
-(camera RAWs, HEIC, PNG, WebP), plus a README saying which editor reads which field and which files got
+copies of JPEG, TIFF, DNG and HEIC files (pixels untouched, see `xmp_embed`) and a sidecar beside the rest
+(camera RAWs, PNG, WebP), plus a README saying which editor reads which field and which files got
 a sidecar and why. A file we can't write into safely goes in unchanged with a sidecar, its reason listed.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .xmp_packet import XmpError, merge
 from .zips import CHUNK, zip_time
 
 # What we write into: XMP has a standard place in these, and editors read it there.
-EMBEDDABLE_TYPES = {"image/jpeg", "image/tiff", "image/x-adobe-dng"}
+EMBEDDABLE_TYPES = {"image/jpeg", "image/tiff", "image/x-adobe-dng", "image/heic", "image/heif"}
 README_NAME = "README-metadata.txt"
 
 EDITORS = """\
@@ -53,6 +53,9 @@ Which editor reads which field (from each editor's own documentation):
                       as a colour only if the name matches Bridge's label names; rename them to Red,
                       Yellow, ... under Preferences > Labels), keywords, description.
 
+HEIC copies carry the XMP inside as well (an XMP item; the image data is untouched). Not every editor
+reads XMP inside a HEIC yet: where yours doesn't, export XMP sidecars for those photos.
+
 Writing into an existing file or sidecar again (manage.py sync_xmp) changes only these fields; your own
 keywords, captions and develop settings stay.
 """
@@ -74,8 +77,6 @@ def readme_text(*, embedded: int, sidecars: list[tuple[str, str]], options: Expo
 def _sidecar_reason(content_type: str) -> str:
     if content_type.startswith("image/x-"):
         return "a camera RAW: editors read XMP beside RAWs, never written into them"
-    if content_type in ("image/heic", "image/heif"):
-        return "HEIC: Eye Spy does not write into HEIC files yet"
     return f"{content_type or 'this type'}: Eye Spy does not write into these files"
 
 

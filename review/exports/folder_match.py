@@ -16,7 +16,7 @@ from pathlib import Path
 from django.utils import timezone
 from PIL import ExifTags, Image
 
-from ml.imaging import parse_exif_datetime
+from ml.imaging import parse_exif_datetime, register_heif
 from sessions_app.models import Photo
 
 from ..selectors import PhotoCard
@@ -75,7 +75,8 @@ def _index(folder: Path) -> dict[str, list[Path]]:
 
 
 def _capture_time(path: Path) -> datetime | None:
-    """DateTimeOriginal as the file says it (JPEG, TIFF, DNG headers; no pixels decoded)."""
+    """DateTimeOriginal as the file says it (JPEG, TIFF, DNG, HEIC headers; no pixels decoded)."""
+    register_heif()  # a HEIC we wrote into has a new size: its capture time tells it is ours (once per process)
     try:
         with Image.open(path) as img:
             exif = img.getexif()

@@ -3,8 +3,8 @@
 `xmp_sync` walks DIR (recursively) and finds each judged photo's file(s) through `folder_match` (by name in any
 case, checked by size or capture time: a same-named file from another card or body is never touched). A match gets
 its sidecar written or merged (`xmp_packet.merge`: their keywords, captions and develop settings stay),
-or with `embed` the XMP merged into the file itself where it is a JPEG, TIFF or DNG (`xmp_embed`); RAWs and
-HEIC always get a sidecar. Both files of a RAW + JPEG pair are found. Every file written is replaced
+or with `embed` the XMP merged into the file itself where it is a JPEG, TIFF, DNG or HEIC (`xmp_embed`); RAWs
+always get a sidecar. Both files of a RAW + JPEG pair are found. Every file written is replaced
 atomically (written beside it, then renamed). Each file gets one line: what changed, what would change
 (`dry_run`), or why it was left alone.
 """
@@ -23,7 +23,7 @@ from .embedded_zip import EMBEDDABLE_TYPES
 from .folder_match import Missed, Original, match_folder
 from .options import ExportError, ExportOptions
 from .xmp import photo_fields, sidecar_name
-from .xmp_embed import read_embedded, sniff, write_embedded
+from .xmp_embed import HEAD_BYTES, read_embedded, sniff, write_embedded
 from .xmp_packet import MAX_PACKET_BYTES, XmpError, XmpFields, merge
 
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = "created", "updated", "unchanged", "not touched", "failed"
@@ -73,7 +73,7 @@ class _Sync:
         try:
             if self.embed and original.content_type in EMBEDDABLE_TYPES:
                 with path.open("rb") as fh:
-                    if sniff(fh.read(4)) is not None:
+                    if sniff(fh.read(HEAD_BYTES)) is not None:
                         return self._into_file(path, fields)
             target = path.with_name(sidecar_name(path.name, naming=self.options.xmp_naming))
             self._sidecar(path, target, fields)

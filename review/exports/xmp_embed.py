@@ -1,4 +1,4 @@
-"""XMP inside the file itself, for JPEG and TIFF/DNG: read the packet there, write a copy with a new one.
+"""XMP inside the file itself, for JPEG, TIFF/DNG and HEIC: read the packet there, write a copy with a new one.
 
 Pixels are never decoded or re-encoded; the new file is the old one's bytes with only the metadata moved:
 * JPEG: the XMP APP1 segment (`http://ns.adobe.com/xap/1.0/`) is replaced, or inserted after the leading
@@ -7,8 +7,10 @@ Pixels are never decoded or re-encoded; the new file is the old one's bytes with
 * TIFF and DNG: nothing moves. A new copy of IFD0, with tag 700 (XMP) pointing at the new packet, is appended
   at the end and the header points at it; every other offset in the file stays valid because no byte before
   the old end changes except the header's IFD0 pointer.
-HEIC and proprietary RAWs are not written into (their layouts move data when metadata grows, and editors
-expect sidecars beside RAWs): callers give those a sidecar.
+* HEIF (HEIC): nothing moves either. The old `meta` box becomes a `free` box and a new one, with the XMP item
+  and its location, is appended with an `mdat` holding the packet (`xmp_heif`).
+Proprietary RAWs are not written into (editors expect sidecars beside them), nor AVIF, PNG or WebP: callers
+give those a sidecar.
 
 Every read is bounds-checked: a truncated or hostile file raises XmpError with a reason and is left alone.
 """
@@ -18,24 +20,32 @@ import struct
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from ml.imaging import sniff_format
+
+from .xmp_heif import heif_pieces, heif_read
 from .xmp_packet import XmpError
 
-JPEG, TIFF = "jpeg", "tiff"
+JPEG, TIFF, HEIF = "jpeg", "tiff", "heif"
+HEAD_BYTES = 4096  # what `sniff` needs: a HEIF's ftyp box lists its brands
 XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\x00"
 MAX_APP1_PACKET = 65535 - 2 - len(XMP_APP1)  # one APP1 segment's payload limit
 XMP_TAG = 700
 _MAX_IFD_ENTRIES = 4096
 CHUNK = 1024 * 1024
+UNSUPPORTED = "only JPEG, TIFF, DNG and HEIC files get XMP written into them"
 
 Piece = bytes | tuple[int, int]  # new bytes, or (offset, length) copied from the source
 
 
 def sniff(head: bytes) -> str | None:
-    """JPEG or classic TIFF (DNG is one) by content; None for anything we don't write into."""
+    """JPEG, classic TIFF (DNG is one) or HEIF by content (give it HEAD_BYTES); None for anything we don't
+    write into (AVIF and CR3 share HEIF's container but are not written into)."""
     if head[:3] == b"\xff\xd8\xff":
         return JPEG
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
+    if sniff_format(head) == "HEIF":
+        return HEIF
     return None
 
 
@@ -166,24 +176,28 @@ def _tiff_pieces(src: BinaryIO, size: int, packet: bytes) -> list[Piece]:
 def read_embedded(src: BinaryIO) -> bytes | None:
     """The file's own XMP packet, or None. Raises XmpError for a file we can't read or won't write."""
     size = _size(src)
-    kind = sniff(_read(src, 0, min(size, 4), size))
+    kind = sniff(_read(src, 0, min(size, HEAD_BYTES), size))
     if kind == JPEG:
         return _jpeg_read(src, size)
     if kind == TIFF:
         return _tiff_read(src, size)
-    raise XmpError("only JPEG, TIFF and DNG files get XMP written into them")
+    if kind == HEIF:
+        return heif_read(lambda offset, n: _read(src, offset, n, size), size)
+    raise XmpError(UNSUPPORTED)
 
 
 def write_embedded(src: BinaryIO, dst: BinaryIO, packet: bytes) -> None:
     """Copy `src` to `dst` with `packet` as its XMP. Everything is checked before the first byte is written."""
     size = _size(src)
-    kind = sniff(_read(src, 0, min(size, 4), size))
+    kind = sniff(_read(src, 0, min(size, HEAD_BYTES), size))
     if kind == JPEG:
         pieces = _jpeg_pieces(src, size, packet)
     elif kind == TIFF:
         pieces = _tiff_pieces(src, size, packet)
+    elif kind == HEIF:
+        pieces = heif_pieces(lambda offset, n: _read(src, offset, n, size), size, packet)
     else:
-        raise XmpError("only JPEG, TIFF and DNG files get XMP written into them")
+        raise XmpError(UNSUPPORTED)
     _write_pieces(src, dst, pieces)
 
 

@@ -29,7 +29,7 @@ from sessions_app.models import Photo, PhotoSession
 
 from .. import outcome, selectors
 from ..exports.folder_match import Found, Missed, match_folder, sidecars_of
-from ..exports.xmp_embed import read_embedded, sniff
+from ..exports.xmp_embed import HEAD_BYTES, read_embedded, sniff
 from ..exports.xmp_packet import MAX_PACKET_BYTES, TheirMarks, XmpError, their_marks
 from .corrections import whole_photo_decisions_create
 
@@ -133,7 +133,7 @@ def _packets(path: Path) -> list[tuple[Path, bytes]]:
             raise XmpError(f"{sidecar.name} is too big to be a real sidecar")
         packets.append((sidecar, sidecar.read_bytes()))
     with path.open("rb") as fh:
-        if sniff(fh.read(4)) is not None:
+        if sniff(fh.read(HEAD_BYTES)) is not None:
             fh.seek(0)
             inside = read_embedded(fh)
             if inside:

@@ -265,6 +265,27 @@ def test_xmp_inside_a_jpeg_counts_and_the_file_is_still_found_by_capture_time(se
         read(session, card), "DCIM/100CANON/IMG_0004.JPG")
 
 
+def test_xmp_inside_a_heic_counts_too(session, card):
+    require(EXIFTOOL is not None, "exiftool not installed (Debian: libimage-exiftool-perl)")
+    import pillow_heif
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 10:00:10"  # Exif IFD, DateTimeOriginal
+    buf = io.BytesIO()
+    pillow_heif.from_pillow(Image.effect_noise((80, 60), 50).convert("RGB")).save(buf, quality=80, exif=exif.tobytes())
+    taken = timezone.make_aware(datetime(2024, 5, 1, 10, 0, 10), timezone.get_default_timezone())
+    heic = make_judged_photo(session, faces=BLINK, name="IMG_0010.HEIC", data=buf.getvalue(), taken_at=taken)
+    heic.content_type, heic.extension = "image/heic", ".heic"
+    heic.save()
+    photo = card / "DCIM" / "100CANON" / "IMG_0010.HEIC"
+    photo.write_bytes(buf.getvalue())
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-xmp:Label=Green", str(photo)], check=True)
+
+    assert "IMG_0010.HEIC: label Green" in line_for(read(session, card), "DCIM/100CANON/IMG_0010.HEIC")
+    assert calls(session)["IMG_0010.HEIC"] == "keep"
+
+
 def test_an_opted_out_session_is_told_its_decisions_stay_out_of_training(session, card):
     TrainingOptOut.objects.create(owner=session.owner, session=session)
     lines = read(session, card)

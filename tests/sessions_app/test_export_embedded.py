@@ -1,4 +1,4 @@
-"""The "with metadata embedded" export: XMP inside JPEG copies (pixels untouched), sidecars beside RAWs,
+"""The "with metadata embedded" export: XMP inside JPEG and HEIC copies (pixels untouched), sidecars beside RAWs,
 a README in the ZIP; from the CLI and from the exports page — and another photographer's is a 404."""
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import numpy as np
+import pillow_heif
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -25,6 +26,9 @@ def noise_jpeg(seed: int) -> bytes:
     buf = io.BytesIO()
     Image.effect_noise((80, 60), 30 + seed).convert("RGB").save(buf, "JPEG", quality=85)
     return buf.getvalue()
+
+
+pillow_heif.register_heif_opener()
 
 
 def pixels(data: bytes) -> np.ndarray:
@@ -72,6 +76,31 @@ def test_embedded_zip_writes_into_jpegs_and_beside_raws(alice_session, shoot, tm
     assert "IMG_0003.CR3: a camera RAW" in readme and "3 file(s) carry the metadata inside them" in readme
     for editor in ("Lightroom Classic", "Capture One", "darktable", "Photo Mechanic", "Adobe Bridge"):
         assert editor in readme
+
+
+def test_heic_copies_get_their_xmp_inside_and_a_broken_one_a_sidecar_with_the_reason(alice_session, tmp_path):
+    buf = io.BytesIO()
+    Image.effect_noise((80, 60), 40).convert("RGB").save(buf, "HEIF", quality=80)
+    good = buf.getvalue()
+    broken = good[:good.index(b"meta") + 60]  # cut inside its meta box
+    photos = [make_judged_photo(alice_session, faces=BLINK, name=name, data=data)
+              for name, data in (("IMG_0004.HEIC", good), ("IMG_0005.HEIC", broken))]
+    for photo in photos:
+        photo.content_type, photo.extension = "image/heic", ".heic"
+        photo.save()
+    out = tmp_path / "meta.zip"
+    call_command("export_session", str(alice_session.uuid), "--format", "embedded-zip", "--out", str(out))
+
+    with zipfile.ZipFile(out) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    assert "IMG_0004.xmp" not in files and np.array_equal(pixels(files["IMG_0004.HEIC"]), pixels(good))
+    fields = read_fields(read_embedded(io.BytesIO(files["IMG_0004.HEIC"])))
+    assert (fields["rating"], fields["label"]) == ("-1", "Red") and "Eye Spy|reject|blink" in fields["hierarchical"]
+    assert files["IMG_0005.HEIC"] == broken  # left alone, with a sidecar and the reason in the README
+    assert read_fields(files["IMG_0005.xmp"])["rating"] == "-1"
+    readme = files[README_NAME].decode()
+    assert "IMG_0005.HEIC: not written into (the HEIF file's boxes are damaged)" in readme
+    assert "1 file(s) carry the metadata inside them" in readme
 
 
 def test_full_naming_gives_the_raw_its_darktable_sidecar(alice_session, shoot, tmp_path):

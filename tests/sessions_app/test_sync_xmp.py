@@ -132,6 +132,31 @@ def test_embed_writes_into_jpegs_and_beside_raws_and_finds_them_again_by_capture
     assert line_for(again, "DCIM/100CANON/IMG_0003.JPG") == "DCIM/100CANON/IMG_0003.JPG: unchanged"
 
 
+def test_embed_writes_into_a_heic_and_finds_it_again_by_capture_time(alice_session, tmp_path):
+    import pillow_heif  # its Image opener stays unregistered here: the sync must register it itself
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 10:00:05"  # Exif IFD, DateTimeOriginal
+    buf = io.BytesIO()
+    pillow_heif.from_pillow(Image.effect_noise((80, 60), 45).convert("RGB")).save(buf, quality=80, exif=exif.tobytes())
+    before = buf.getvalue()
+    taken = timezone.make_aware(datetime(2024, 5, 1, 10, 0, 5), timezone.get_default_timezone())
+    photo = make_judged_photo(alice_session, faces=BLINK, name="IMG_0005.HEIC", data=before, taken_at=taken)
+    photo.content_type, photo.extension = "image/heic", ".heic"
+    photo.save()
+    (tmp_path / "IMG_0005.HEIC").write_bytes(before)
+
+    lines = sync(alice_session, tmp_path, "--embed")
+    after = (tmp_path / "IMG_0005.HEIC").read_bytes()
+    assert "XMP inside" in line_for(lines, "IMG_0005.HEIC") and not (tmp_path / "IMG_0005.xmp").exists()
+    assert read_fields(read_embedded(io.BytesIO(after)))["hierarchical"] == ["Eye Spy|blink", "Eye Spy|reject|blink"]
+    decoded = [np.asarray(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)) for data in (before, after)]
+    assert np.array_equal(*decoded)
+
+    again = sync(alice_session, tmp_path, "--embed")  # a new size: the capture time still says it is ours
+    assert line_for(again, "IMG_0005.HEIC") == "IMG_0005.HEIC: unchanged"
+
+
 def test_a_broken_sidecar_fails_alone_with_a_reason(alice_session, card):
     broken = card / "DCIM" / "100CANON" / "img_0002.xmp"
     broken.write_bytes(b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF")
