@@ -108,3 +108,33 @@ def session_upload_direct_done(request: HttpRequest, session_uuid) -> HttpRespon
     except services.UploadRejected as exc:
         return _rejected(exc)
     return _uploaded(result)
+
+
+def _upload_many(request: HttpRequest, session) -> HttpResponse:
+    # Bodies Django can't parse (too many files, a huge file name) were answered by
+    # sessions_app/middleware.py before the CSRF check read them.
+    files = request.FILES.getlist("file")
+    if not files:
+        messages.error(request, "Choose one or more photos to upload.")
+        return redirect("sessions:detail", session_uuid=session.uuid)
+    imported, duplicates, rejected = 0, 0, []
+    for upload in files:
+        try:
+            result = classifier_services.photo_upload(session=session, fileobj=upload, filename=upload.name)
+        except services.UploadRejected as exc:
+            rejected.append(f"{services.clean_filename(upload.name)}: {exc.reason}")
+        else:
+            duplicates += result.duplicate
+            imported += not result.duplicate
+    # The same wording as the JavaScript uploader: "38 uploaded · 1 duplicate skipped · 3 rejected".
+    parts = [f"{imported} uploaded"]
+    if duplicates:
+        parts.append(f"{duplicates} duplicate{'s' if duplicates != 1 else ''} skipped")
+    if rejected:
+        parts.append(f"{len(rejected)} rejected")
+    messages.success(request, " · ".join(parts))
+    if rejected:
+        shown = "; ".join(rejected[:REJECTIONS_LISTED])
+        more = f" (and {len(rejected) - REJECTIONS_LISTED} more)" if len(rejected) > REJECTIONS_LISTED else ""
+        messages.error(request, f"Rejected {len(rejected)}: {shown}{more}")
+    return redirect("sessions:detail", session_uuid=session.uuid)
