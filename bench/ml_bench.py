@@ -95,9 +95,15 @@ def _run_one(path: str) -> dict:
 
     c0 = time.process_time()
     t0 = time.perf_counter()
-    data = Path(path).read_bytes()
-    t1 = time.perf_counter()
-    decoded = imaging.decode(data, max_side=_worker["max_side"])  # the worker's decode: no detail image
+    if _worker["mode"] == "raw":
+        # As the photo task hands a lone RAW over: an open file, of which the decoder reads what it needs.
+        with open(path, "rb") as data:
+            t1 = time.perf_counter()
+            decoded = imaging.decode(data, max_side=_worker["max_side"])
+    else:
+        data = Path(path).read_bytes()
+        t1 = time.perf_counter()
+        decoded = imaging.decode(data, max_side=_worker["max_side"])  # the worker's decode: no detail image
     t2 = time.perf_counter()
     imaging.make_derivatives(decoded)
     t3 = time.perf_counter()
@@ -144,12 +150,19 @@ def _run_one(path: str) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def raw_copies(photos: list[Path], folder: Path) -> list[Path]:
-    """Each photo wrapped as the full-size JPEG preview of a DNG (tests/raw_builders.py), made once."""
+def raw_copies(photos: list[Path], folder: Path, *, preview_quality: int | None = None) -> list[Path]:
+    """Each photo wrapped as the full-size JPEG preview of a DNG (tests/raw_builders.py), made once.
+
+    `preview_quality`: the preview is the photo re-encoded at this JPEG quality (cameras embed full-size
+    previews well below their own JPEGs' size); None: the photo's own bytes."""
+    import io
+
     from PIL import Image
 
     from tests.raw_builders import dng_bytes
 
+    if preview_quality is not None:
+        folder = folder.with_name(f"{folder.name}-q{preview_quality}")
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for photo in photos:
@@ -158,6 +171,10 @@ def raw_copies(photos: list[Path], folder: Path) -> list[Path]:
             data = photo.read_bytes()
             with Image.open(photo) as im:  # the camera's orientation moves from the JPEG's EXIF to the RAW's
                 orientation = int(im.getexif().get(0x0112, 1))
+                if preview_quality is not None:
+                    buf = io.BytesIO()
+                    im.convert("RGB").save(buf, "JPEG", quality=preview_quality)  # no EXIF: the RAW's orientation
+                    data = buf.getvalue()
             target.write_bytes(dng_bytes(preview=data, orientation=orientation))
         out.append(target)
     return out
@@ -311,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="passes over the photos per configuration (default 2)")
     parser.add_argument("--max-side", type=int, default=None, help="decode(max_side=...) (default: ml.imaging.WORKING_SIDE, what the worker uses)")
     parser.add_argument("--pin", action="store_true", help="pin worker i to CPU i (like taskset)")
+    parser.add_argument("--preview-quality", type=int, default=None,
+                        help="raw mode: re-encode each preview at this JPEG quality (default: the photo's own bytes)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write results (default {DEFAULT_JSON.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
     if args.max_side is None:
@@ -330,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [p.stat().st_size for p in photos]
     log.info("%d photos, mean %.1f MB, max_side %d, repeat %d", len(photos), statistics.fmean(sizes) / 1e6, args.max_side, args.repeat)
     results = []
-    raws = raw_copies(photos, args.generate_into / "raw") if "raw" in modes else []
+    raws = raw_copies(photos, args.generate_into / "raw", preview_quality=args.preview_quality) if "raw" in modes else []
+    if raws:
+        log.info("RAW previews: mean %.1f MB", statistics.fmean(r.stat().st_size for r in raws) / 1e6)
     for procs in procs_list:
         for mode in modes:
             log.info("running %s with %d process(es) ...", mode, procs)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -247,13 +250,39 @@ def _read_original(photo: Photo, name: str = "") -> bytes:
         raise TransientProcessingError(f"can't read {name}: {exc}") from exc
 
 
+@contextmanager
+def _source(photo: Photo) -> Iterator[tuple[bytes | BinaryIO, str]]:
+    """(what to decode, which file it is). A RAW alone on local storage is handed over as an open file, so
+    that only what the decoder needs of it is read (a TIFF RAW's preview: a few MB of 25-60); anything else,
+    and everything on S3 (whose file objects download the whole object anyway), as bytes."""
+    path = _local_path(photo.original.name) if photo.is_raw and not photo.companion else None
+    if path is None:
+        yield _source_bytes(photo)
+        return
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below, after the decode
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise TransientProcessingError(f"can't read {photo.original.name}: {exc}") from exc
+    with fh:
+        yield fh, photo.original_filename
+
+
+def _local_path(name: str) -> str | None:
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        return None
+
+
 def _source_bytes(photo: Photo) -> tuple[bytes, str]:
     """(the bytes to analyse, which file they are). A RAW + JPEG pair is analysed once, from the larger of
     the JPEG and the RAW's embedded preview (the JPEG on a tie: it is what the camera rendered)."""
     from ml.imaging import ImageError, image_header_info, preview_long_side
 
     data = _read_original(photo)
-    if not photo.companion:
+    if not photo.companion:  # (a RAW alone is read through _source)
         return data, photo.original_filename
     try:
         twin = _read_original(photo, photo.companion.name)
@@ -287,9 +316,9 @@ def _analyse_and_store(photo: Photo) -> None:
     version: ModelVersion = live_model_version()
     model = worker_model.eye_model_for(version)
     t1 = time.perf_counter()
-    data, source_name = _source_bytes(photo)
-    t2 = time.perf_counter()
-    decoded = decode(data, max_pixels=settings.EYESPY_MAX_PIXELS)
+    with _source(photo) as (data, source_name):
+        t2 = time.perf_counter()
+        decoded = decode(data, max_pixels=settings.EYESPY_MAX_PIXELS)
     del data
     t3 = time.perf_counter()
     thumb_jpeg, preview_jpeg = make_derivatives(decoded)

@@ -16,7 +16,7 @@ from ml.imaging.exif import ORIENTATION_TRANSPOSE, _read_exif, _taken_at
 from ml.imaging.headers import _header_info
 from ml.imaging.limits import DEFAULT_MAX_PIXELS, _limit_reason
 from ml.imaging.pixels import _looks_cut_short, _shrink, _to_rgb
-from ml.imaging.sniff import _HEAD_BYTES
+from ml.imaging.sniff import _HEAD_BYTES, sniff_format
 from ml.imaging.sources import Source, _opened
 
 
@@ -106,7 +106,9 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
     with _opened(source) as fp:
         head = fp.read(_HEAD_BYTES)
         fp.seek(0)
-        header = _header_info(fp, head)
+        # A RAW known by its bytes is opened with LibRaw once, by decode_raw (which checks its size too);
+        # only unrecognised bytes need LibRaw here to say whether they are a RAW at all.
+        header = _header_info(fp, head, open_raw=sniff_format(head) is None)
         fmt = header.format
         # Bombs are refused from the header numbers, before Pillow allocates anything.
         if header.pixels > max_pixels:
@@ -114,8 +116,7 @@ def decode(source: Source, *, max_side: int = WORKING_SIDE, max_pixels: int = DE
         if fmt == "RAW":
             from ml.imaging.raw import decode_raw
 
-            fp.seek(0)
-            return decode_raw(fp.read(), kind=header.kind, max_side=max_side, max_pixels=max_pixels)
+            return decode_raw(fp, kind=header.kind, max_side=max_side, max_pixels=max_pixels)
         if fmt == "HEIF":
             register_heif()
         try:

@@ -5,8 +5,9 @@ JPEG, 1-14 ms to find) decoded through the same reduced JPEG path as any JPEG, a
 the RAW's orientation (the preview's own EXIF orientation when it has one, else LibRaw's `flip`). Only
 when there is no usable preview, or it is too small for the eyes (< PREVIEW_MIN_SIDE on the long side),
 is the sensor data decoded: a half-size LibRaw decode (0.5-0.75 s for 24 MP), and the reason is kept in
-`DecodedImage.source`. LibRaw needs the whole file in memory (it seeks to offsets anywhere in it), so a
-RAW is read whole; only its preview is decoded.
+`DecodedImage.source`. A TIFF-based RAW's preview is found from its directories and only its bytes are
+read (ml.imaging.raw_preview); for other kinds LibRaw needs the whole file in memory (it seeks to offsets
+anywhere in it). Only the preview is decoded.
 
 rawpy is imported on first use: the web process loads it only when a RAW is uploaded.
 """
@@ -183,9 +184,45 @@ def preview_long_side(data: bytes, kind: str = "RAW") -> int:
         raw.close()
 
 
-def decode_raw(data: bytes, *, kind: str, max_side: int, max_pixels: int) -> "DecodedImage":
-    """A RAW -> DecodedImage from its largest embedded preview, or a half-size decode (reason in `.source`)."""
-    from ml.imaging.decode import DecodedImage, decode
+def decode_raw(fp: BinaryIO, *, kind: str, max_side: int, max_pixels: int) -> "DecodedImage":
+    """A RAW -> DecodedImage from its largest embedded preview, or a half-size decode (reason in `.source`).
+
+    A TIFF-based RAW's preview is found from its directories and only its bytes are read
+    (ml.imaging.raw_preview); anything else, or a preview that isn't usable, goes through LibRaw, which
+    reads the whole file."""
+    from ml.imaging.raw_preview import tiff_preview_bytes
+
+    size = fp.seek(0, io.SEEK_END)
+    found = tiff_preview_bytes(fp, size)
+    if found is not None and max(found[1].width, found[1].height) >= PREVIEW_MIN_SIDE:
+        jpeg, where = found
+        decoded = _from_jpeg_preview(jpeg, where.orientation, kind=kind, max_side=max_side, max_pixels=max_pixels)
+        if not isinstance(decoded, str):
+            return decoded
+    fp.seek(0)
+    return _decode_with_libraw(fp.read(), kind=kind, max_side=max_side, max_pixels=max_pixels)
+
+
+def _from_jpeg_preview(jpeg: bytes, orientation: int, *, kind: str, max_side: int,
+                       max_pixels: int) -> "DecodedImage | str":
+    """The preview decoded and turned upright, or why it can't be used."""
+    from ml.imaging.decode import decode
+
+    try:
+        with Image.open(io.BytesIO(jpeg), formats=["JPEG"]) as image:
+            size, preview_orientation = image.size, _jpeg_orientation(image)
+        decoded = decode(jpeg, max_side=max_side, max_pixels=max_pixels)
+    except ImageError as exc:
+        return f"the embedded preview is unreadable: {exc.reason}"
+    except (OSError, SyntaxError, ValueError, struct.error):
+        return "the embedded preview is unreadable"
+    # The camera's preview may carry its own orientation (decode applied it); else the RAW's.
+    turn = None if preview_orientation not in (None, 1) else ORIENTATION_TRANSPOSE.get(orientation)
+    return _turned(decoded, turn, source=f"embedded JPEG preview {size[0]}x{size[1]}", kind=kind)
+
+
+def _decode_with_libraw(data: bytes, *, kind: str, max_side: int, max_pixels: int) -> "DecodedImage":
+    from ml.imaging.decode import DecodedImage
 
     raw = _open_libraw(io.BytesIO(data), kind)
     try:
@@ -198,16 +235,10 @@ def decode_raw(data: bytes, *, kind: str, max_side: int, max_pixels: int) -> "De
             why = f"the embedded preview is only {max(image.size)} px"
             image = jpeg = None
         if jpeg is not None:
-            preview_orientation = _jpeg_orientation(image)
-            try:
-                decoded = decode(jpeg, max_side=max_side, max_pixels=max_pixels)
-            except ImageError as exc:
-                decoded, why = None, f"the embedded preview is unreadable: {exc.reason}"
-            if decoded is not None:
-                # The camera's preview may carry its own orientation (decode applied it); else the RAW's.
-                turn = None if preview_orientation not in (None, 1) else ORIENTATION_TRANSPOSE.get(orientation)
-                source = f"embedded JPEG preview {image.size[0]}x{image.size[1]}"
-                return _turned(decoded, turn, source=source, kind=kind)
+            decoded = _from_jpeg_preview(jpeg, orientation, kind=kind, max_side=max_side, max_pixels=max_pixels)
+            if not isinstance(decoded, str):
+                return decoded
+            why = decoded
         elif image is not None:
             work = _shrink(image, max_side)
             width, height = image.size
@@ -265,5 +296,5 @@ def _half_size(raw, *, why: str, kind: str, max_side: int) -> "DecodedImage":
 
 def raw_full_image(data: bytes, *, kind: str = "RAW", max_pixels: int) -> Image.Image:
     """The RAW's pixels at the best resolution it offers without a full demosaic, upright (for 100 % zooms)."""
-    decoded = decode_raw(data, kind=kind, max_side=1 << 30, max_pixels=max_pixels)
+    decoded = decode_raw(io.BytesIO(data), kind=kind, max_side=1 << 30, max_pixels=max_pixels)
     return decoded.image

@@ -1,6 +1,7 @@
 """Camera RAW in ml.imaging: recognised by content, decoded from the embedded preview, else half-size."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,53 @@ def test_preview_long_side_and_full_image_for_pairs_and_zooms():
 def test_a_bomb_raw_is_refused_from_its_headers():
     with pytest.raises(ImageError, match="image too large"):
         decode(FIXTURES / "PhaseOne.iiq", max_pixels=10_000_000)  # a 40 MP sensor
+
+
+class _CountingReader(io.BytesIO):
+    """A file that counts the bytes read from it, to prove the sensor data is never touched."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = super().read(n)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def test_a_tiff_raws_preview_is_found_from_its_directories_and_only_its_bytes_are_read():
+    preview = preview_jpeg(1800, 1200)
+    data = dng_bytes(preview=preview, sensor_size=(3000, 2000))  # 12 MB of sensor data after the preview
+    source = _CountingReader(data)
+
+    decoded = decode(source)
+
+    assert decoded.source == "DNG RAW, embedded JPEG preview 1800x1200"
+    assert source.bytes_read < len(preview) + 200_000 < len(data) // 10
+    # The same pixels as LibRaw's way to the same preview.
+    from ml.imaging.raw import _decode_with_libraw
+
+    by_libraw = _decode_with_libraw(data, kind="DNG", max_side=1600, max_pixels=10**8)
+    assert by_libraw.source == decoded.source and by_libraw.image.tobytes() == decoded.image.tobytes()
+
+
+def test_only_a_baseline_or_progressive_jpeg_counts_as_a_preview():
+    from ml.imaging.raw_preview import _jpeg_size
+
+    baseline = preview_jpeg(64, 48)
+    lossless = baseline.replace(b"\xff\xc0", b"\xff\xc3", 1)  # a CR2's raw data or a compressed DNG tile
+
+    assert _jpeg_size(baseline) == (64, 48)
+    assert _jpeg_size(lossless) is None
+    assert _jpeg_size(b"\xff\xd8\xff\xda" + baseline[4:]) is None  # image data before any frame header
+
+
+def test_hostile_directories_are_left_to_libraw_without_a_crash():
+    from ml.imaging.raw_preview import tiff_preview
+
+    data = bytearray(dng_bytes(preview_size=(1800, 1200)))
+    data[4:8] = (len(data) + 10).to_bytes(4, "little")  # IFD0 past the end
+    assert tiff_preview(io.BytesIO(bytes(data)), len(data)) is None
+    loop = bytearray(dng_bytes(preview_size=(1800, 1200)))
+    assert tiff_preview(io.BytesIO(bytes(loop[:40])), 40) is None  # cut inside IFD0
