@@ -170,8 +170,11 @@
         body.append("file", it.file, it.name);  // S3 wants the file last
         request(it, json.url, body, { progress: true }, function (s3status) {
           if (s3status < 200 || s3status >= 300) {
-            // The bucket's answer is XML, not for people: retry network and server errors, else say so.
-            return finish(it, s3status === -1 || s3status === 0 || s3status >= 500 ? s3status : 422,
+            // The bucket's answer is XML, not for people. Network and server errors are retried, and so is
+            // 403: the signed POST expired while the tab waited (a retry asks for a new one). Others are final.
+            var status = s3status === 403 ? 0 : s3status;
+            if (status > 0 && status < 500) status = 422;
+            return finish(it, status,
                           { ok: false, error: "the storage refused the file (HTTP " + s3status + ")" });
           }
           it.note.textContent = "checking…";

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 from tests.conftest import require
 
@@ -32,11 +35,44 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
+class _OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time (browsers still open connections in parallel).
+
+    SQLite's in-memory test database is ONE connection, shared by the test and every live-server thread:
+    requests that overlap (upload.js sends three at once) interleave their statements on it and fail with
+    "cannot open savepoint - SQL statements in progress". Production never shares a connection between
+    threads; this only keeps the shared one consistent. Each response is read to its end inside the lock.
+    """
+
+    _lock = threading.Lock()
+
+    def set_app(self, application):
+        lock = self._lock
+
+        def serial(environ, start_response):
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    body = b"".join(response)
+                finally:
+                    close = getattr(response, "close", None)
+                    if close is not None:
+                        close()
+            return [body]
+
+        super().set_app(serial)
+
+
 @pytest.fixture
 def server_url(request, settings) -> str:
     """The live server's address. Django's live server wraps the site in a media-file handler that needs a
     str MEDIA_URL; ours is None (media is never served by URL), so the server gets an unused prefix first."""
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
     settings.MEDIA_URL = "/_live-server-media-unused/"
+    if connection.vendor == "sqlite":  # before pytest-django's session-wide live server first starts
+        LiveServerThread.server_class = _OneRequestAtATime
     return request.getfixturevalue("live_server").url
 
 

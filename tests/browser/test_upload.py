@@ -114,6 +114,17 @@ def test_with_s3_the_browser_sends_files_straight_to_the_bucket(strict_page, ser
     (tmp_path / "contract.jpg").write_bytes(pdf_bytes())
     through_app = []
     page.on("request", lambda r: through_app.append(r.url) if r.url.endswith("/upload/") else None)
+    expired = {"n": 1}
+
+    def bucket(route):
+        # The first POST meets an expired signature (a tab that slept): the widget asks for a new one.
+        if route.request.method == "POST" and expired["n"]:
+            expired["n"] -= 1
+            route.fulfill(status=403, body="<Error><Code>AccessDenied</Code></Error>")
+        else:
+            route.continue_()
+
+    page.route(f"{moto_server.endpoint}/**", bucket)
 
     _log_in(page, server_url, user)
     page.goto(f"{server_url}/sessions/{session.uuid}/")
@@ -122,6 +133,7 @@ def test_with_s3_the_browser_sends_files_straight_to_the_bucket(strict_page, ser
 
     assert page.inner_text(".upload-count") == "3 uploaded · 1 rejected"
     assert "contract.jpg — not an image (looks like a PDF" in page.inner_text(".upload-rejected")
+    assert expired["n"] == 0
     assert through_app == []  # no file went through the app's upload view
     photos = Photo.objects.filter(session=session)
     assert sorted(p.original_filename for p in photos) == ["IMG_0000.JPG", "IMG_0001.JPG", "IMG_0002.JPG"]
