@@ -282,7 +282,7 @@ def _source_bytes(photo: Photo) -> tuple[bytes, str]:
     from ml.imaging import ImageError, image_header_info, preview_long_side
 
     data = _read_original(photo)
-    if not photo.companion:  # (a RAW alone is read through _source)
+    if not photo.companion:  # (a lone RAW on local storage is opened by _source instead)
         return data, photo.original_filename
     try:
         twin = _read_original(photo, photo.companion.name)

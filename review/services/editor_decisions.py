@@ -2,7 +2,7 @@
 
 `editor_decisions_read` finds a session's photos in the photographer's folder exactly as `sync_xmp` does
 (`exports.folder_match`), reads the rating and colour label of each one's sidecars (IMG_0001.xmp,
-IMG_0001.JPG.xmp) and of the XMP inside JPEG/TIFF/DNG files, and records what they say as the photographer's
+IMG_0001.JPG.xmp) and of the XMP inside JPEG/TIFF/DNG/HEIC files, and records what they say as the photographer's
 whole-photo decision: the same Correction rows as the review's keys, in one batch, so the session's undo
 takes the whole import back in one step and training reads them like any correction (opt-outs included).
 

@@ -33,8 +33,8 @@ FORMAT_HELP = {
                                "still to check",
     Export.Format.XMP: "one .xmp per photo with a rating and colour label, to drop beside your originals or raws",
     Export.Format.EMBEDDED_ZIP: "every judged original with its rating, label, keywords and reasons written into "
-                                "the JPEG, TIFF and DNG files themselves (pixels untouched; RAWs and HEIC get a "
-                                "sidecar), for editors that ignore sidecars of JPEGs",
+                                "the JPEG, TIFF, DNG and HEIC files themselves (pixels untouched; other RAWs get "
+                                "a sidecar), for editors that ignore sidecars of JPEGs",
     Export.Format.CSV: "file name, verdict, the model's confidence (empty where you corrected the photo), each eye's "
                        "state and openness, who corrected it and why, and whether it is still to check",
 }

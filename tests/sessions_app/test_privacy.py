@@ -71,7 +71,8 @@ def test_the_sweep_covers_the_platform_views():
     for expected in [
         "clients/<uuid:client_uuid>/", "clients/<uuid:client_uuid>/edit/", "clients/<uuid:client_uuid>/delete/",
         "sessions/<uuid:session_uuid>/", "sessions/<uuid:session_uuid>/edit/", "sessions/<uuid:session_uuid>/delete/",
-        "sessions/<uuid:session_uuid>/upload/", "sessions/<uuid:session_uuid>/progress/",
+        "sessions/<uuid:session_uuid>/upload/", "sessions/<uuid:session_uuid>/upload/direct/",
+        "sessions/<uuid:session_uuid>/upload/direct/done/", "sessions/<uuid:session_uuid>/progress/",
         "sessions/<uuid:session_uuid>/rerun/", "photos/<uuid:photo_uuid>/thumb/", "photos/<uuid:photo_uuid>/preview/",
         "photos/<uuid:photo_uuid>/original/", "photos/<uuid:photo_uuid>/eye/<int:face>/<str:side>/",
         "galleries/<uuid:gallery_uuid>/", "galleries/<uuid:gallery_uuid>/export/<str:fmt>/",

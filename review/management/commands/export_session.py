@@ -15,8 +15,8 @@ class Command(BaseCommand):
     help = (
         "Export SESSION_ID (its UUID as in /sessions/<uuid>/, or its numeric id) as keepers-zip (originals of "
         "the keepers), folders-zip (a folder per rejecting check, BLINKING/ for the eyes, NOT_BLINKING/ for keepers, CHECK/ for photos still to check), xmp (one sidecar per photo into the "
-        "folder PATH), embedded-zip (every judged original with its XMP written into JPEG/TIFF/DNG copies, a "
-        "sidecar beside RAWs and HEIC) or csv (a report). Labels are the effective ones: corrections first, else "
+        "folder PATH), embedded-zip (every judged original with its XMP written into JPEG/TIFF/DNG/HEIC copies, "
+        "a sidecar beside other RAWs) or csv (a report). Labels are the effective ones: corrections first, else "
         "the live model's verdict at the session's strictness."
     )
 

@@ -12,8 +12,8 @@ from ..arguments import find_session
 class Command(BaseCommand):
     help = (
         "Read the ratings, colour labels and reject flags you set in Lightroom, Capture One or darktable for "
-        "SESSION_ID's photos, from the sidecars (IMG_0001.xmp, IMG_0001.JPG.xmp) and the XMP inside JPEG, TIFF "
-        "and DNG files under DIR (searched recursively; files matched by name in any case, checked by size or "
+        "SESSION_ID's photos, from the sidecars (IMG_0001.xmp, IMG_0001.JPG.xmp) and the XMP inside JPEG, TIFF, "
+        "DNG and HEIC files under DIR (searched recursively; files matched by name in any case, checked by size or "
         "capture time, like sync_xmp), and record each as your decision on the whole photo: reject = rating -1 "
         "or the reject label, keep = the keep rating or more, or the keep label. What Eye Spy wrote itself is "
         "ignored. All of it is one step for the session's Undo. A keep also teaches the eye model that the "

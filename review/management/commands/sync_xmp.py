@@ -14,7 +14,7 @@ class Command(BaseCommand):
         "Sync SESSION_ID's verdicts to the folder DIR (searched recursively) where your own copies of the "
         "originals are: each judged photo's file, matched by name (any case) and checked by size or capture "
         "time, gets its sidecar written or merged (your keywords, captions and develop settings stay); with "
-        "--embed, JPEG, TIFF and DNG files get the XMP inside them instead. Files that don't match are listed "
+        "--embed, JPEG, TIFF, DNG and HEIC files get the XMP inside them instead. Files that don't match are listed "
         "and never touched. One line per file."
     )
 
@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--to", required=True, metavar="DIR", dest="folder",
                             help="the folder holding your copies of the originals")
         parser.add_argument("--embed", action="store_true",
-                            help="write the XMP into JPEG, TIFF and DNG files themselves (RAWs still get a sidecar)")
+                            help="write the XMP into JPEG, TIFF, DNG and HEIC files themselves (other RAWs still get "
+                                 "a sidecar)")
         parser.add_argument("--dry-run", action="store_true", help="only list what would change")
         add_xmp_arguments(parser)
 
